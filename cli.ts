@@ -1,0 +1,127 @@
+#!/usr/bin/env -S deno run -A
+/**
+ * pmemctl's command line: the command tree, and the one place that prints
+ * errors and chooses exit codes (`pmemctl: <what>: <why>`; 2 usage, 3 system).
+ *
+ * @module
+ */
+
+import { Argument, Command, CommanderError } from "@commander-js/extra-typings";
+import type { Command as PlainCommand } from "commander";
+import denoJson from "./deno.json" with { type: "json" };
+import { fromCommander, renderCompletions, SHELLS } from "./src/completions.ts";
+import { ExitCode, PmemctlError } from "./src/errors.ts";
+
+/** pmemctl's version, from deno.json. */
+export const VERSION: string = denoJson.version;
+
+/** Where the CLI writes; tests pass their own. */
+export interface Output {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const encoder = new TextEncoder();
+
+function writeAll(
+  file: { writeSync(p: Uint8Array): number },
+  text: string,
+): void {
+  const bytes = encoder.encode(text);
+  for (let done = 0; done < bytes.length;) {
+    done += file.writeSync(bytes.subarray(done));
+  }
+}
+
+/** The process's own stdout and stderr. */
+export const processOutput: Output = {
+  stdout: (text) => writeAll(Deno.stdout, text),
+  stderr: (text) => writeAll(Deno.stderr, text),
+};
+
+/** Builds the command tree. */
+export function buildProgram(out: Output = processOutput) {
+  const program = new Command()
+    .name("pmemctl")
+    .description(
+      "Find, map and verify Linux persistent memory: /dev/pmemN, /dev/daxN.M and DAX files.",
+    )
+    .version(VERSION, "-V, --version", "print the version")
+    .helpOption("-h, --help", "display help")
+    .exitOverride()
+    .configureOutput({
+      writeOut: out.stdout,
+      writeErr: out.stderr,
+      // Errors are printed once, in pmemctl's format, by run().
+      outputError: () => {},
+    })
+    .showSuggestionAfterError(true);
+
+  program
+    .command("completions")
+    .description("print a shell completion script")
+    .addArgument(
+      new Argument("<shell>", "the shell to complete for").choices(SHELLS),
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  source <(pmemctl completions bash)\n  pmemctl completions fish | source",
+    )
+    .action((shell) => {
+      out.stdout(
+        renderCompletions(
+          fromCommander(program as unknown as PlainCommand),
+          shell,
+        ),
+      );
+    });
+
+  return program;
+}
+
+/** Runs the CLI on `args` (without the program name) and returns the exit code. */
+export async function run(
+  args: string[],
+  out: Output = processOutput,
+): Promise<number> {
+  const program = buildProgram(out);
+  if (args.length === 0) {
+    out.stderr(program.helpInformation());
+    return ExitCode.usage;
+  }
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return ExitCode.ok;
+  } catch (error) {
+    return report(error, out);
+  }
+}
+
+/** Prints one `pmemctl: <what>: <why>` line for `error` and returns its exit code. */
+export function report(error: unknown, out: Output = processOutput): number {
+  const debug = Deno.env.get("PMEMCTL_DEBUG") === "1";
+  if (error instanceof CommanderError) {
+    // --help and --version end here with exit code 0.
+    if (error.exitCode === 0) return ExitCode.ok;
+    const why = error.message.replace(/^error: /, "").replace(/\n+/g, " ")
+      .trim();
+    out.stderr(`pmemctl: usage: ${why} (see 'pmemctl --help')\n`);
+    return ExitCode.usage;
+  }
+  if (error instanceof PmemctlError) {
+    out.stderr(`pmemctl: ${error.message}\n`);
+    if (debug) out.stderr(`${error.stack}\n`);
+    return error.exitCode;
+  }
+  if (error instanceof Deno.errors.BrokenPipe) return ExitCode.ok;
+  const message = error instanceof Error ? error.message : String(error);
+  const what = error instanceof Error ? error.name : "error";
+  const hint = debug ? "" : " (PMEMCTL_DEBUG=1 shows where)";
+  out.stderr(`pmemctl: ${what}: ${message.split("\n")[0]}${hint}\n`);
+  if (debug && error instanceof Error) out.stderr(`${error.stack}\n`);
+  return ExitCode.system;
+}
+
+if (import.meta.main) {
+  Deno.exit(await run(Deno.args));
+}

@@ -1,0 +1,74 @@
+/**
+ * Every Linux x86_64 constant pmemctl passes to libc, in one place.
+ * Values are from the kernel's UAPI headers (asm-generic/fcntl.h,
+ * asm-generic/mman-common.h, linux/fs.h, linux/stat.h, linux/syslog.h).
+ *
+ * @module
+ */
+
+/** `open(2)` flags. */
+export const O_RDONLY = 0o0;
+export const O_WRONLY = 0o1;
+export const O_RDWR = 0o2;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_TRUNC = 0o1000;
+export const O_DIRECT = 0o40000;
+export const O_CLOEXEC = 0o2000000;
+
+/** `mmap(2)` protections and flags. */
+export const PROT_NONE = 0x0;
+export const PROT_READ = 0x1;
+export const PROT_WRITE = 0x2;
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_SHARED_VALIDATE = 0x03;
+export const MAP_SYNC = 0x80000;
+/** `(void *)-1` as an address. */
+export const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+
+/** `msync(2)` flags. */
+export const MS_ASYNC = 1;
+export const MS_INVALIDATE = 2;
+export const MS_SYNC = 4;
+
+/** `madvise(2)` advice. */
+export const MADV_NORMAL = 0;
+export const MADV_RANDOM = 1;
+export const MADV_SEQUENTIAL = 2;
+export const MADV_WILLNEED = 3;
+export const MADV_DONTNEED = 4;
+export const MADV_HUGEPAGE = 14;
+
+/** Block device ioctls (linux/fs.h). */
+export const BLKROGET = 0x125e;
+export const BLKSSZGET = 0x1268;
+/** `_IOR(0x12, 114, size_t)`. */
+export const BLKGETSIZE64 = 0x80081272;
+/** `_IOR('X', 31, struct fsxattr)`. */
+export const FS_IOC_FSGETXATTR = 0x801c581f;
+/** `struct fsxattr` size in bytes. */
+export const FSXATTR_SIZE = 28;
+/** The per-inode DAX hint in `fsxattr.fsx_xflags` (`dax=inode`). */
+export const FS_XFLAG_DAX = 0x8000;
+
+/** statx(2) arguments and result bits. */
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_EMPTY_PATH = 0x1000;
+export const STATX_BASIC_STATS = 0x7ff;
+/** Kernel 5.8+; the short-lived 0x2000 value is ignored on purpose. */
+export const STATX_ATTR_DAX = 0x00200000;
+/** `struct statx` size in bytes. */
+export const STATX_SIZE = 256;
+
+/** File type bits of `st_mode`. */
+export const S_IFMT = 0o170000;
+export const S_IFREG = 0o100000;
+export const S_IFDIR = 0o040000;
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+
+/** klogctl(2) actions (linux/syslog.h). */
+export const SYSLOG_ACTION_READ_ALL = 3;
+export const SYSLOG_ACTION_SIZE_BUFFER = 10;

@@ -1,0 +1,295 @@
+/**
+ * The only place pmemctl opens libc. Each wrapper checks the return value,
+ * reads errno immediately after a failing call, and throws an {@link OsError}
+ * naming the call and the path. Above this module nothing sees a raw return
+ * code.
+ *
+ * @module
+ */
+
+import { SystemError } from "../src/errors.ts";
+import * as C from "./constants.ts";
+import { errnoName } from "./errno.ts";
+import { type LibcSymbols, libcSymbols } from "./symbols.ts";
+
+let loaded: LibcSymbols | undefined;
+
+/** libc's symbols, loaded on first use. */
+export function libc(): LibcSymbols {
+  if (loaded) return loaded;
+  try {
+    loaded = Deno.dlopen("libc.so.6", libcSymbols).symbols;
+  } catch (cause) {
+    throw new SystemError(
+      "libc.so.6",
+      `cannot load it through FFI (run with -A): ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+  return loaded;
+}
+
+/** The calling thread's errno, read through `__errno_location()`. */
+export function errno(): number {
+  const ptr = libc().__errno_location();
+  return ptr === null ? 0 : new Deno.UnsafePointerView(ptr).getInt32();
+}
+
+/** libc's message for an errno value. */
+export function strerror(code: number): string {
+  const ptr = libc().strerror(code);
+  return ptr === null
+    ? `errno ${code}`
+    : Deno.UnsafePointerView.getCString(ptr);
+}
+
+/** A failed system call: `mmap /dev/dax0.0: EINVAL (Invalid argument)`. Exit 3. */
+export class OsError extends SystemError {
+  /** The errno's symbolic name, e.g. `"EINVAL"`. */
+  readonly code: string;
+
+  /** `call` is the libc function; `path` what it acted on; `hint` replaces strerror's text. */
+  constructor(
+    readonly call: string,
+    readonly path: string,
+    readonly errno: number,
+    hint?: string,
+  ) {
+    const code = errnoName(errno);
+    super(`${call} ${path}`, `${code} (${hint ?? strerror(errno)})`);
+    this.code = code;
+  }
+}
+
+/** Throws an OsError with the current errno; call it right after a failure. */
+export function fail(call: string, path: string, hint?: string): never {
+  throw new OsError(call, path, errno(), hint);
+}
+
+/** A NUL-terminated copy of a path for libc. */
+export function cString(text: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(text + "\0");
+}
+
+/** `open(2)`; returns the file descriptor. */
+export function open(path: string, flags: number, mode = 0o644): number {
+  const fd = libc().open(cString(path), flags | C.O_CLOEXEC, mode);
+  if (fd < 0) fail("open", path);
+  return fd;
+}
+
+/** `close(2)`. */
+export function close(fd: number, path = `fd ${fd}`): void {
+  if (libc().close(fd) !== 0) fail("close", path);
+}
+
+/** An open file descriptor that `using` closes. */
+export class FileHandle implements Disposable {
+  #fd: number;
+
+  /** Opens `path` with `open(2)` flags. */
+  constructor(readonly path: string, flags: number, mode = 0o644) {
+    this.#fd = open(path, flags, mode);
+  }
+
+  /** The descriptor; throws once closed. */
+  get fd(): number {
+    if (this.#fd < 0) throw new SystemError(this.path, "file is closed");
+    return this.#fd;
+  }
+
+  /** Closes the descriptor; closing twice is a no-op. */
+  close(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    close(fd, this.path);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function ioctlPointer(
+  fd: number,
+  request: number,
+  arg: ArrayBufferView,
+  name: string,
+  path: string,
+): void {
+  const rc = libc().ioctl(fd, BigInt(request), Deno.UnsafePointer.of(arg));
+  if (rc < 0) fail(`ioctl ${name}`, path);
+}
+
+/** `ioctl(BLKGETSIZE64)`: a block device's size in bytes. */
+export function blkGetSize64(fd: number, path: string): number {
+  const out = new BigUint64Array(1);
+  ioctlPointer(fd, C.BLKGETSIZE64, out, "BLKGETSIZE64", path);
+  return Number(out[0]);
+}
+
+/** `ioctl(BLKROGET)`: whether a block device is read-only. */
+export function blkRoGet(fd: number, path: string): boolean {
+  const out = new Int32Array(1);
+  ioctlPointer(fd, C.BLKROGET, out, "BLKROGET", path);
+  return out[0] !== 0;
+}
+
+/** `ioctl(BLKSSZGET)`: a block device's logical sector size. */
+export function blkSszGet(fd: number, path: string): number {
+  const out = new Int32Array(1);
+  ioctlPointer(fd, C.BLKSSZGET, out, "BLKSSZGET", path);
+  return out[0];
+}
+
+/** The fields of `struct fsxattr` pmemctl reads. */
+export interface FsXattr {
+  xflags: number;
+  extsize: number;
+  nextents: number;
+  projid: number;
+  /** `FS_XFLAG_DAX` is set: the file asks for DAX under `dax=inode`. */
+  daxFlag: boolean;
+}
+
+/** `ioctl(FS_IOC_FSGETXATTR)`. */
+export function fsGetXattr(fd: number, path: string): FsXattr {
+  const raw = new Uint8Array(C.FSXATTR_SIZE);
+  ioctlPointer(fd, C.FS_IOC_FSGETXATTR, raw, "FS_IOC_FSGETXATTR", path);
+  const v = new DataView(raw.buffer);
+  const xflags = v.getUint32(0, true);
+  return {
+    xflags,
+    extsize: v.getUint32(4, true),
+    nextents: v.getUint32(8, true),
+    projid: v.getUint32(12, true),
+    daxFlag: (xflags & C.FS_XFLAG_DAX) !== 0,
+  };
+}
+
+/** The fields of `struct statx` pmemctl reads. */
+export interface Statx {
+  mask: number;
+  blksize: number;
+  attributes: bigint;
+  attributesMask: bigint;
+  mode: number;
+  size: number;
+  /** `STATX_ATTR_DAX` is set: the file's mappings bypass the page cache. */
+  dax: boolean;
+  rdevMajor: number;
+  rdevMinor: number;
+  devMajor: number;
+  devMinor: number;
+  isFile: boolean;
+  isDirectory: boolean;
+  isBlockDevice: boolean;
+  isCharDevice: boolean;
+}
+
+function decodeStatx(raw: Uint8Array<ArrayBuffer>): Statx {
+  const v = new DataView(raw.buffer);
+  const attributes = v.getBigUint64(8, true);
+  const mode = v.getUint16(28, true);
+  const type = mode & C.S_IFMT;
+  return {
+    mask: v.getUint32(0, true),
+    blksize: v.getUint32(4, true),
+    attributes,
+    attributesMask: v.getBigUint64(56, true),
+    mode,
+    size: Number(v.getBigUint64(40, true)),
+    dax: (attributes & BigInt(C.STATX_ATTR_DAX)) !== 0n,
+    rdevMajor: v.getUint32(128, true),
+    rdevMinor: v.getUint32(132, true),
+    devMajor: v.getUint32(136, true),
+    devMinor: v.getUint32(140, true),
+    isFile: type === C.S_IFREG,
+    isDirectory: type === C.S_IFDIR,
+    isBlockDevice: type === C.S_IFBLK,
+    isCharDevice: type === C.S_IFCHR,
+  };
+}
+
+/** `statx(2)` of a path (following links). */
+export function statx(path: string): Statx {
+  const raw = new Uint8Array(C.STATX_SIZE);
+  const rc = libc().statx(
+    C.AT_FDCWD,
+    cString(path),
+    0,
+    C.STATX_BASIC_STATS,
+    raw,
+  );
+  if (rc !== 0) fail("statx", path);
+  return decodeStatx(raw);
+}
+
+/** `statx(2)` of an open descriptor (`AT_EMPTY_PATH`). */
+export function fstatx(fd: number, path: string): Statx {
+  const raw = new Uint8Array(C.STATX_SIZE);
+  const rc = libc().statx(
+    fd,
+    cString(""),
+    C.AT_EMPTY_PATH,
+    C.STATX_BASIC_STATS,
+    raw,
+  );
+  if (rc !== 0) fail("statx", path);
+  return decodeStatx(raw);
+}
+
+/** `pread(2)` into `buf`; returns the byte count (0 at end of file). Retries EINTR. */
+export function pread(
+  fd: number,
+  buf: Uint8Array,
+  offset: number,
+  path: string,
+): number {
+  for (;;) {
+    const n = Number(
+      libc().pread(
+        fd,
+        Deno.UnsafePointer.of(buf),
+        BigInt(buf.byteLength),
+        BigInt(offset),
+      ),
+    );
+    if (n >= 0) return n;
+    const code = errno();
+    if (code !== 4) throw new OsError("pread", path, code);
+  }
+}
+
+/** `pwrite(2)` from `buf`; returns the byte count. Retries EINTR. */
+export function pwrite(
+  fd: number,
+  buf: Uint8Array,
+  offset: number,
+  path: string,
+): number {
+  for (;;) {
+    const n = Number(
+      libc().pwrite(
+        fd,
+        Deno.UnsafePointer.of(buf),
+        BigInt(buf.byteLength),
+        BigInt(offset),
+      ),
+    );
+    if (n >= 0) return n;
+    const code = errno();
+    if (code !== 4) throw new OsError("pwrite", path, code);
+  }
+}
+
+/** The whole kernel ring buffer through `klogctl(SYSLOG_ACTION_READ_ALL)`. */
+export function klogReadAll(): string {
+  const size = libc().klogctl(C.SYSLOG_ACTION_SIZE_BUFFER, null, 0);
+  if (size < 0) fail("klogctl", "SYSLOG_ACTION_SIZE_BUFFER");
+  const buf = new Uint8Array(Math.max(size, 4096));
+  const n = libc().klogctl(C.SYSLOG_ACTION_READ_ALL, buf, buf.byteLength);
+  if (n < 0) fail("klogctl", "SYSLOG_ACTION_READ_ALL");
+  return new TextDecoder().decode(buf.subarray(0, n));
+}

@@ -1,0 +1,189 @@
+/**
+ * `Mapping`: one `mmap(2)` of a file or device, unmapped by `using`.
+ * Views handed out are detached before the memory is unmapped, so a stale
+ * view reads as empty instead of crashing the process.
+ *
+ * @module
+ */
+
+import { SystemError, UsageError } from "../src/errors.ts";
+import * as C from "./constants.ts";
+import { Errno } from "./errno.ts";
+import { errno, libc, OsError } from "./libc.ts";
+
+/**
+ * The largest view pmemctl makes over mapped memory. V8 aborts the process
+ * (no exception) on a buffer past 2^53 bytes, so lengths are checked first.
+ */
+export const MAX_VIEW_BYTES = Number.MAX_SAFE_INTEGER;
+
+/** How to ask for `MAP_SYNC`. */
+export type MapSyncMode =
+  /** plain `MAP_SHARED` */
+  | "off"
+  /** `MAP_SHARED_VALIDATE|MAP_SYNC`, falling back to `MAP_SHARED` when refused */
+  | "try"
+  /** `MAP_SHARED_VALIDATE|MAP_SYNC` or an error */
+  | "require";
+
+/** Arguments of {@link Mapping.map}. */
+export interface MapOptions {
+  /** File offset of the mapping; must be page aligned (or device-DAX aligned). */
+  offset?: number;
+  /** Bytes to map; the kernel refuses 0 with EINVAL. */
+  length: number;
+  /** Map with `PROT_WRITE` too (the descriptor must be open read-write). */
+  writable?: boolean;
+  /** `MAP_SYNC` policy; default `"off"`. */
+  sync?: MapSyncMode;
+}
+
+function checkLength(what: string, value: number, allowZero = false): void {
+  if (
+    !Number.isSafeInteger(value) || value < 0 || (!allowZero && value === 0)
+  ) {
+    throw new UsageError(
+      what,
+      `must be a ${
+        allowZero ? "non-negative" : "positive"
+      } integer of at most 2^53-1 bytes, got ${value}`,
+    );
+  }
+}
+
+/** One shared mapping. Create with {@link Mapping.map}; release with `using` or {@link Mapping.close}. */
+export class Mapping implements Disposable {
+  #base: Deno.PointerObject | null;
+  #views: ArrayBuffer[] = [];
+
+  private constructor(
+    base: Deno.PointerObject,
+    /** What was mapped, for messages. */
+    readonly path: string,
+    /** File offset of byte 0 of the mapping. */
+    readonly offset: number,
+    /** Mapped length in bytes. */
+    readonly length: number,
+    /** Whether the mapping is writable. */
+    readonly writable: boolean,
+    /** Whether `MAP_SYNC` was granted. */
+    readonly mapSync: boolean,
+  ) {
+    this.#base = base;
+  }
+
+  /** Maps `length` bytes of `fd` at `offset` with `MAP_SHARED` (or `MAP_SYNC`, per `sync`). */
+  static map(fd: number, path: string, options: MapOptions): Mapping {
+    const offset = options.offset ?? 0;
+    // A zero length goes to the kernel, which answers EINVAL like any caller would see.
+    checkLength(`mmap ${path}: length`, options.length, true);
+    checkLength(`mmap ${path}: offset`, offset, true);
+    const writable = options.writable ?? false;
+    const prot = C.PROT_READ | (writable ? C.PROT_WRITE : 0);
+    const sync = options.sync ?? "off";
+    const call = (flags: number) =>
+      libc().mmap(
+        null,
+        BigInt(options.length),
+        prot,
+        flags,
+        fd,
+        BigInt(offset),
+      );
+    if (sync !== "off") {
+      const ptr = call(C.MAP_SHARED_VALIDATE | C.MAP_SYNC);
+      if (Deno.UnsafePointer.value(ptr) !== C.MAP_FAILED && ptr !== null) {
+        return new Mapping(ptr, path, offset, options.length, writable, true);
+      }
+      const code = errno();
+      const refused = code === Errno.EOPNOTSUPP || code === Errno.EINVAL;
+      if (sync === "require" || !refused) {
+        throw new OsError("mmap(MAP_SYNC)", path, code);
+      }
+    }
+    const ptr = call(C.MAP_SHARED);
+    if (Deno.UnsafePointer.value(ptr) === C.MAP_FAILED || ptr === null) {
+      throw new OsError("mmap", path, errno());
+    }
+    return new Mapping(ptr, path, offset, options.length, writable, false);
+  }
+
+  /** True until the mapping is unmapped. */
+  get mapped(): boolean {
+    return this.#base !== null;
+  }
+
+  #pointer(): Deno.PointerObject {
+    if (this.#base === null) {
+      throw new SystemError(this.path, "mapping is closed");
+    }
+    return this.#base;
+  }
+
+  #range(call: string, offset: number, length: number): void {
+    checkLength(`${call} ${this.path}: offset`, offset, true);
+    checkLength(`${call} ${this.path}: length`, length, true);
+    if (offset + length > this.length) {
+      throw new UsageError(
+        `${call} ${this.path}`,
+        `range ${offset}+${length} is past the mapping's ${this.length} bytes`,
+      );
+    }
+  }
+
+  /**
+   * A byte view of `[offset, offset+length)` of the mapping. The view is
+   * detached (reads as empty) once the mapping is closed.
+   */
+  bytes(offset = 0, length = this.length - offset): Uint8Array<ArrayBuffer> {
+    this.#range("view", offset, length);
+    if (length > MAX_VIEW_BYTES) {
+      throw new UsageError(`view ${this.path}`, "view too large");
+    }
+    const base = this.#pointer();
+    if (length === 0) return new Uint8Array(0);
+    const buffer = Deno.UnsafePointerView.getArrayBuffer(base, length, offset);
+    this.#views.push(buffer);
+    return new Uint8Array(buffer);
+  }
+
+  /** `msync(2)` of a range (default the whole mapping) with `MS_SYNC`. */
+  sync(offset = 0, length = this.length - offset, flags = C.MS_SYNC): void {
+    this.#range("msync", offset, length);
+    if (length === 0) return;
+    const ptr = this.#pointer();
+    // msync needs a page-aligned start: widen the range down to the page.
+    const page = 4096;
+    const start = offset - (offset % page);
+    const rc = libc().msync(
+      Deno.UnsafePointer.offset(ptr, start),
+      BigInt(length + (offset - start)),
+      flags,
+    );
+    if (rc !== 0) throw new OsError("msync", this.path, errno());
+  }
+
+  /** `madvise(2)` over the whole mapping. */
+  advise(advice: number): void {
+    const rc = libc().madvise(this.#pointer(), BigInt(this.length), advice);
+    if (rc !== 0) throw new OsError("madvise", this.path, errno());
+  }
+
+  /** Detaches every view, then unmaps. Closing twice is a no-op. */
+  close(): void {
+    if (this.#base === null) return;
+    const base = this.#base;
+    this.#base = null;
+    for (const view of this.#views) {
+      if (!view.detached) view.transfer(0);
+    }
+    this.#views = [];
+    if (libc().munmap(base, BigInt(this.length)) !== 0) {
+      throw new OsError("munmap", this.path, errno());
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * libc through Deno FFI: file descriptors, ioctls, statx, klogctl and
+ * shared mappings. The rest of pmemctl goes through these functions only.
+ *
+ * @module
+ */
+
+export * as constants from "./constants.ts";
+export { Errno, errnoName } from "./errno.ts";
+export {
+  blkGetSize64,
+  blkRoGet,
+  blkSszGet,
+  close,
+  errno,
+  FileHandle,
+  fsGetXattr,
+  fstatx,
+  type FsXattr,
+  klogReadAll,
+  open,
+  OsError,
+  pread,
+  pwrite,
+  type Statx,
+  statx,
+  strerror,
+} from "./libc.ts";
+export {
+  type MapOptions,
+  Mapping,
+  type MapSyncMode,
+  MAX_VIEW_BYTES,
+} from "./mapping.ts";

@@ -1,0 +1,45 @@
+/**
+ * The libc symbols pmemctl calls, with their C prototypes. Variadic
+ * functions (`open`, `ioctl`) are declared with the fixed arguments pmemctl
+ * passes, which the x86_64 calling convention allows.
+ *
+ * @module
+ */
+
+export const libcSymbols = {
+  /** int open(const char *path, int flags, mode_t mode); */
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  /** int close(int fd); */
+  close: { parameters: ["i32"], result: "i32" },
+  /** void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off); */
+  mmap: {
+    parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"],
+    result: "pointer",
+  },
+  /** int munmap(void *addr, size_t len); */
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  /** int msync(void *addr, size_t len, int flags); */
+  msync: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  /** int madvise(void *addr, size_t len, int advice); */
+  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  /** int ioctl(int fd, unsigned long request, void *arg); */
+  ioctl: { parameters: ["i32", "u64", "pointer"], result: "i32" },
+  /** int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *buf); */
+  statx: {
+    parameters: ["i32", "buffer", "i32", "u32", "buffer"],
+    result: "i32",
+  },
+  /** ssize_t pread(int fd, void *buf, size_t count, off_t offset); */
+  pread: { parameters: ["i32", "pointer", "usize", "i64"], result: "isize" },
+  /** ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset); */
+  pwrite: { parameters: ["i32", "pointer", "usize", "i64"], result: "isize" },
+  /** int klogctl(int type, char *buf, int len); */
+  klogctl: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  /** int *__errno_location(void); */
+  __errno_location: { parameters: [], result: "pointer" },
+  /** char *strerror(int errnum); */
+  strerror: { parameters: ["i32"], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The loaded library's symbol table. */
+export type LibcSymbols = Deno.DynamicLibrary<typeof libcSymbols>["symbols"];
