@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Builds the base initramfs of the pmem test guests for one kernel version:
+# busybox, the kernel's pmem/DAX/ext4 modules (with a modules.dep of their
+# own), deno with its glibc, and the peer tools (ndctl, daxctl, daxio,
+# pmempool, fio, mke2fs). The project tree and the run's script come in a
+# second, small archive appended per boot (see vm.ts).
+#
+# usage: build-base.sh KVER OUT.cpio
+set -euo pipefail
+
+kver=${1:?usage: build-base.sh KVER OUT.cpio}
+out=${2:?usage: build-base.sh KVER OUT.cpio}
+here=$(cd "$(dirname "$0")" && pwd)
+
+die() { echo "build-base: $*" >&2; exit 1; }
+[ -d "/lib/modules/$kver" ] || die "no modules for kernel $kver in /lib/modules (apt-get install linux-image-$kver)"
+command -v cpio >/dev/null || die "cpio is missing (apt-get install cpio)"
+command -v depmod >/dev/null || die "depmod is missing (apt-get install kmod)"
+busybox=$(command -v busybox || true)
+[ -n "$busybox" ] && ! ldd "$busybox" >/dev/null 2>&1 || die "a static busybox is needed (apt-get install busybox-static)"
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib64,proc,sys,dev,tmp,run,mnt,etc,root,home/tester}
+
+install -m 0755 "$busybox" "$root/bin/busybox"
+install -m 0755 "$here/init.sh" "$root/init"
+
+# An ELF binary and every shared library it loads, at the paths ldd names.
+copy_elf() {
+  local src=$1 dest=${2:-$1} lib
+  install -D -m 0755 "$(readlink -f "$src")" "$root$dest"
+  for lib in $(ldd "$src" | awk '/=> \//{print $3} /^\t\//{print $1}'); do
+    [ -e "$root$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
+  done
+}
+
+deno_bin=$(readlink -f "$(command -v deno)") || die "deno is not on PATH"
+copy_elf "$deno_bin" /usr/bin/deno
+for tool in ndctl daxctl daxio pmempool fio mke2fs blkid wipefs; do
+  path=$(command -v "$tool") || die "$tool is missing (.ci/run installs ndctl daxctl pmdk-tools fio e2fsprogs)"
+  copy_elf "$path" "/usr/sbin/$tool"
+done
+ln -s mke2fs "$root/usr/sbin/mkfs.ext4"
+# libpmem for pmem_persist through FFI, when the host has it.
+for lib in /usr/lib/x86_64-linux-gnu/libpmem.so.1; do
+  [ -e "$lib" ] && install -D -m 0644 "$(readlink -f "$lib")" "$root$lib"
+done
+cp /etc/ld.so.cache "$root/etc/ld.so.cache"
+[ -e /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$root/etc/"
+printf 'root:x:0:0:root:/root:/bin/sh\ntester:x:1000:1000:tester:/home/tester:/bin/sh\n' >"$root/etc/passwd"
+printf 'root:x:0:\ntester:x:1000:\n' >"$root/etc/group"
+
+# Kernel modules: the ones named below and what they depend on, decompressed,
+# with indexes rebuilt by depmod so busybox modprobe and libkmod agree.
+wanted="libnvdimm nd_btt nd_pmem nd_e820 nfit device_dax dax_pmem kmem ext4 crc32c_generic crc32c_intel"
+declare -A seen=()
+add_module() {
+  local name=$1 file rel dep
+  [ -n "${seen[$name]:-}" ] && return
+  seen[$name]=1
+  file=$(modinfo -k "$kver" -n "$name" 2>/dev/null) || { echo "build-base: note: no module $name in $kver" >&2; return; }
+  case $file in /*) ;; *) return ;; esac # built in
+  rel=${file#/lib/modules/$kver/}
+  rel=${rel#/usr/lib/modules/$kver/}
+  mkdir -p "$root/lib/modules/$kver/$(dirname "$rel")"
+  case $file in
+    *.ko.xz) xz -dc "$file" >"$root/lib/modules/$kver/${rel%.xz}" ;;
+    *.ko.zst) zstd -qdc "$file" >"$root/lib/modules/$kver/${rel%.zst}" ;;
+    *.ko.gz) gzip -dc "$file" >"$root/lib/modules/$kver/${rel%.gz}" ;;
+    *) cp "$file" "$root/lib/modules/$kver/$rel" ;;
+  esac
+  for dep in $(modinfo -k "$kver" -F depends "$name" | tr ',' ' '); do add_module "$dep"; done
+}
+for m in $wanted; do add_module "$m"; done
+for f in modules.builtin modules.builtin.modinfo modules.order; do
+  [ -e "/lib/modules/$kver/$f" ] && cp "/lib/modules/$kver/$f" "$root/lib/modules/$kver/"
+done
+depmod -b "$root" "$kver"
+
+mkdir -p "$(dirname "$out")"
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$out.$$.tmp"
+mv "$out.$$.tmp" "$out"
+echo "build-base: $out ($(du -h "$out" | cut -f1)) for $kver" >&2

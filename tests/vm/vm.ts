@@ -1,0 +1,403 @@
+/**
+ * Real pmem machines for the test suite: Debian's kernel booted under
+ * qemu/TCG with `memmap=` (type-12) pmem or a file-backed NVDIMM, a busybox
+ * initramfs holding deno, the pmem modules, the peer tools and this project
+ * tree. {@link runVm} runs a shell script in such a guest and returns its
+ * stdout and exit code.
+ *
+ * @module
+ */
+
+import { type CpioEntry, encodeCpio, treeEntries } from "./cpio.ts";
+
+const HERE = new URL(".", import.meta.url).pathname;
+/** The project's root directory on the host. */
+export const PROJECT = new URL("../../", import.meta.url).pathname.replace(
+  /\/$/,
+  "",
+);
+const CACHE = `${PROJECT}/.vm-cache`;
+
+/** The named guest configurations. */
+export type VmConfig = "legacy" | "legacy2" | "nfit" | "nfit+legacy";
+
+/** What one configuration adds to qemu and the kernel command line. */
+interface ConfigSpec {
+  memmap: string[];
+  nvdimm: boolean;
+  /** The guest waits (up to 10 s) until one of these exists. */
+  waitFor: string[];
+}
+
+const CONFIGS: Record<VmConfig, ConfigSpec> = {
+  legacy: { memmap: ["256M!1G"], nvdimm: false, waitFor: ["/dev/pmem0"] },
+  legacy2: {
+    memmap: ["128M!1G", "64M!0x60000000"],
+    nvdimm: false,
+    waitFor: ["/dev/pmem1"],
+  },
+  nfit: { memmap: [], nvdimm: true, waitFor: ["/dev/pmem0", "/dev/dax0.0"] },
+  "nfit+legacy": {
+    memmap: ["256M!1G"],
+    nvdimm: true,
+    waitFor: ["/dev/pmem1", "/dev/dax1.0", "/dev/dax0.0"],
+  },
+};
+
+/** Modules loaded in every guest (modprobe resolves their dependencies). */
+const COMMON_MODULES = [
+  "libnvdimm",
+  "nd_btt",
+  "nd_pmem",
+  "device_dax",
+  "dax_pmem",
+  "crc32c_generic",
+  "ext4",
+];
+
+/** Arguments of {@link runVm}. */
+export interface VmOptions {
+  config: VmConfig;
+  /** Shell script run in /pmemctl; its stdout comes back. */
+  script: string;
+  /** `"6.1"` (default, or `PMEMCTL_VM_KERNEL`), `"6.12"`, or an exact version in /boot. */
+  kernel?: string;
+  /** The NVDIMM's backing file, kept across boots; default a fresh sparse file. */
+  nvdimm?: string;
+  /** NVDIMM size in MiB (default 512). */
+  nvdimmMiB?: number;
+  /** Replace the module list (e.g. without nd_e820). */
+  modules?: string[];
+  /** Extra kernel arguments. */
+  append?: string[];
+  /** Extra files in the guest: absolute path → content. */
+  files?: Record<string, string | Uint8Array>;
+  /** Give up after this many seconds (default 240). */
+  timeoutSeconds?: number;
+}
+
+/** What a guest run gave back. */
+export interface VmResult {
+  /** The script's exit code. */
+  code: number;
+  /** The script's stdout, decoded as UTF-8. */
+  stdout: string;
+  /** The script's stdout, byte for byte. */
+  stdoutBytes: Uint8Array;
+  /** The serial console: kernel messages and the script's stderr. */
+  console: string;
+  /** The kernel version that ran. */
+  kernel: string;
+  seconds: number;
+}
+
+function which(command: string): string | undefined {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    try {
+      if (Deno.statSync(`${dir}/${command}`).isFile) return `${dir}/${command}`;
+    } catch { /* not here */ }
+  }
+  return undefined;
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.+-]/).map((p) => parseInt(p, 10) || 0);
+  const pb = b.split(/[.+-]/).map((p) => parseInt(p, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
+  }
+  return 0;
+}
+
+/** The kernels in /boot with modules installed, newest first. */
+export function installedKernels(): string[] {
+  const versions: string[] = [];
+  try {
+    for (const e of Deno.readDirSync("/boot")) {
+      const m = e.name.match(/^vmlinuz-(.+)$/);
+      if (!m) continue;
+      try {
+        Deno.statSync(`/lib/modules/${m[1]}/modules.dep`);
+        versions.push(m[1]);
+      } catch { /* image without modules */ }
+    }
+  } catch { /* no /boot */ }
+  return versions.sort(compareVersions).reverse();
+}
+
+/** Resolves `"6.1"`, `"6.12"` or an exact version to an installed kernel. */
+export function resolveKernel(
+  wanted = Deno.env.get("PMEMCTL_VM_KERNEL") ?? "6.1",
+): string {
+  const kernels = installedKernels();
+  if (kernels.includes(wanted)) return wanted;
+  const series = new RegExp(`^${wanted.replace(/\./g, "\\.")}[.-]`);
+  const match = kernels.find((k) => series.test(k));
+  if (!match) {
+    throw new Error(
+      `no ${wanted} kernel in /boot (have: ${kernels.join(", ") || "none"}); ` +
+        `apt-get install linux-image-amd64, or linux-image-6.12.*+deb12-amd64 for 6.12`,
+    );
+  }
+  return match;
+}
+
+/** Why guests cannot run here, or undefined when they can. */
+export function vmUnavailable(kernel?: string): string | undefined {
+  for (const tool of ["qemu-system-x86_64", "busybox", "cpio", "depmod"]) {
+    if (!which(tool)) {
+      return `${tool} is not installed (see .ci/run for the packages)`;
+    }
+  }
+  try {
+    resolveKernel(kernel);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return undefined;
+}
+
+async function sha256(parts: (string | Uint8Array)[]): Promise<string> {
+  const chunks = parts.map((p) =>
+    typeof p === "string" ? new TextEncoder().encode(p) : p
+  );
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length + 1, 0));
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length + 1;
+  }
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+  return [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+/** Builds (once) and returns the base initramfs for `kernel`. */
+export async function baseInitramfs(kernel: string): Promise<string> {
+  const key = await sha256([
+    kernel,
+    Deno.readFileSync(`${HERE}build-base.sh`),
+    Deno.readFileSync(`${HERE}init.sh`),
+    Deno.version.deno,
+  ]);
+  const path = `${CACHE}/base-${kernel}-${key}.cpio`;
+  try {
+    Deno.statSync(path);
+    return path;
+  } catch { /* build it */ }
+  Deno.mkdirSync(CACHE, { recursive: true });
+  const out = await new Deno.Command("bash", {
+    args: [`${HERE}build-base.sh`, kernel, path],
+    stdout: "inherit",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(
+      `building the guest initramfs failed:\n${
+        new TextDecoder().decode(out.stderr)
+      }`,
+    );
+  }
+  return path;
+}
+
+/** The per-boot archive: the project tree, the run's env and script, extra files. */
+function runArchive(spec: ConfigSpec, options: VmOptions): Uint8Array {
+  const modules = options.modules ??
+    [
+      ...COMMON_MODULES,
+      ...(spec.memmap.length ? ["nd_e820"] : []),
+      ...(spec.nvdimm ? ["nfit"] : []),
+    ];
+  const env = `MODULES="${modules.join(" ")}"\nWAIT_FOR="${
+    spec.waitFor.join(" ")
+  }"\n`;
+  const skip = new Set([".git", ".vm-cache", "pmemctl"]);
+  const entries: CpioEntry[] = [
+    ...treeEntries(PROJECT, "pmemctl", skip),
+    { path: "etc/pmemctl-vm", type: "dir" },
+    {
+      path: "etc/pmemctl-vm/env",
+      type: "file",
+      data: new TextEncoder().encode(env),
+    },
+    {
+      path: "etc/pmemctl-vm/script.sh",
+      type: "file",
+      data: new TextEncoder().encode(options.script),
+      mode: 0o755,
+    },
+  ];
+  const dirs = new Set(
+    entries.filter((e) => e.type === "dir").map((e) => e.path),
+  );
+  for (const [path, content] of Object.entries(options.files ?? {})) {
+    const rel = path.replace(/^\/+/, "");
+    const parts = rel.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join("/");
+      if (!dirs.has(dir)) {
+        dirs.add(dir);
+        entries.push({ path: dir, type: "dir" });
+      }
+    }
+    const data = typeof content === "string"
+      ? new TextEncoder().encode(content)
+      : content;
+    entries.push({ path: rel, type: "file", data, mode: 0o755 });
+  }
+  return encodeCpio(entries);
+}
+
+/** Boots a guest, runs `options.script` in it, and returns what it printed and its exit code. */
+export async function runVm(options: VmOptions): Promise<VmResult> {
+  const started = performance.now();
+  const spec = CONFIGS[options.config];
+  if (!spec) throw new Error(`unknown VM configuration ${options.config}`);
+  const kernel = resolveKernel(options.kernel);
+  const base = await baseInitramfs(kernel);
+  const work = Deno.makeTempDirSync({ prefix: "pmemctl-vm-" });
+  try {
+    const initrd = `${work}/initrd.cpio`;
+    Deno.copyFileSync(base, initrd);
+    Deno.writeFileSync(initrd, runArchive(spec, options), { append: true });
+
+    const append = [
+      "console=ttyS0",
+      "panic=-1",
+      "loglevel=4",
+      "mitigations=off",
+      ...spec.memmap.map((m) => `memmap=${m}`),
+      ...(options.append ?? []),
+    ];
+    const args = [
+      "-accel",
+      "tcg",
+      "-cpu",
+      "max",
+      "-smp",
+      "1",
+      "-nographic",
+      "-no-reboot",
+      "-nic",
+      "none",
+      "-monitor",
+      "none",
+      "-kernel",
+      `/boot/vmlinuz-${kernel}`,
+      "-initrd",
+      initrd,
+      "-append",
+      append.join(" "),
+      "-serial",
+      `file:${work}/console.log`,
+      "-serial",
+      `file:${work}/stdout.bin`,
+    ];
+    if (spec.nvdimm) {
+      const mib = options.nvdimmMiB ?? 512;
+      const file = options.nvdimm ?? `${work}/nvdimm.img`;
+      try {
+        Deno.statSync(file);
+      } catch {
+        Deno.writeFileSync(file, new Uint8Array(0));
+        Deno.truncateSync(file, mib << 20);
+      }
+      args.push(
+        "-machine",
+        "pc,nvdimm=on",
+        "-m",
+        "2G,slots=2,maxmem=4G",
+        "-object",
+        `memory-backend-file,id=mem1,share=on,mem-path=${file},size=${mib}M`,
+        "-device",
+        "nvdimm,id=nv1,memdev=mem1",
+      );
+    } else {
+      args.push("-m", "2G");
+    }
+
+    const child = new Deno.Command("qemu-system-x86_64", {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const timeout = options.timeoutSeconds ?? 240;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeout * 1000);
+    const status = await child.output();
+    clearTimeout(timer);
+
+    const consoleText = (() => {
+      try {
+        return new TextDecoder().decode(
+          Deno.readFileSync(`${work}/console.log`),
+        );
+      } catch {
+        return "";
+      }
+    })();
+    const tail = consoleText.split("\n").slice(-40).join("\n");
+    if (timedOut) {
+      throw new Error(
+        `guest (${options.config}, ${kernel}) timed out after ${timeout}s:\n${tail}`,
+      );
+    }
+    if (!status.success) {
+      throw new Error(
+        `qemu failed (${status.code}): ${
+          new TextDecoder().decode(status.stderr)
+        }\n${tail}`,
+      );
+    }
+    const marker = consoleText.match(/PMEMCTL-VM-EXIT=(\d+)/);
+    if (!marker) {
+      throw new Error(
+        `guest (${options.config}, ${kernel}) did not finish its script:\n${tail}`,
+      );
+    }
+    const stdoutBytes = Deno.readFileSync(`${work}/stdout.bin`);
+    return {
+      code: Number(marker[1]),
+      stdout: new TextDecoder().decode(stdoutBytes),
+      stdoutBytes,
+      console: consoleText,
+      kernel,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    Deno.removeSync(work, { recursive: true });
+  }
+}
+
+/**
+ * Registers a test that needs a guest. Without qemu (or a kernel) it skips
+ * with a loud reason, except under CI=true, where that is a failure.
+ */
+export function vmTest(
+  name: string,
+  fn: () => Promise<void>,
+  kernel?: string,
+): void {
+  const reason =
+    Deno.env.get("PMEMCTL_VM") === "skip" && Deno.env.get("CI") !== "true"
+      ? "PMEMCTL_VM=skip"
+      : vmUnavailable(kernel);
+  if (reason === undefined) {
+    Deno.test({ name: `[vm] ${name}`, fn });
+  } else if (Deno.env.get("CI") === "true") {
+    Deno.test({
+      name: `[vm] ${name}`,
+      fn: () => {
+        throw new Error(`VM tests must run in CI, but: ${reason}`);
+      },
+    });
+  } else {
+    console.warn(`\n*** SKIPPING VM TEST "${name}": ${reason} ***\n`);
+    Deno.test({ name: `[vm] ${name}`, ignore: true, fn });
+  }
+}
