@@ -35,7 +35,7 @@ copy_elf() {
   done
 }
 
-deno_bin=$(readlink -f "$(command -v deno)") || die "deno is not on PATH"
+deno_bin=$(readlink -f "${DENO_BIN:-$(command -v deno)}") || die "deno is not on PATH (or set DENO_BIN)"
 copy_elf "$deno_bin" /usr/bin/deno
 for tool in ndctl daxctl daxio pmempool fio mke2fs blkid wipefs; do
   path=$(command -v "$tool") || die "$tool is missing (.ci/run installs ndctl daxctl pmdk-tools fio e2fsprogs)"

@@ -188,6 +188,7 @@ export async function baseInitramfs(kernel: string): Promise<string> {
   Deno.mkdirSync(CACHE, { recursive: true });
   const out = await new Deno.Command("bash", {
     args: [`${HERE}build-base.sh`, kernel, path],
+    env: { DENO_BIN: Deno.execPath() },
     stdout: "inherit",
     stderr: "piped",
   }).output();
@@ -212,7 +213,8 @@ function runArchive(spec: ConfigSpec, options: VmOptions): Uint8Array {
   const env = `MODULES="${modules.join(" ")}"\nWAIT_FOR="${
     spec.waitFor.join(" ")
   }"\n`;
-  const skip = new Set([".git", ".vm-cache", "pmemctl"]);
+  // Build outputs and local tool installs stay on the host (.tools holds a 95 MB deno).
+  const skip = new Set([".git", ".vm-cache", ".tools", "dist"]);
   const entries: CpioEntry[] = [
     ...treeEntries(PROJECT, "pmemctl", skip),
     { path: "etc/pmemctl-vm", type: "dir" },
@@ -267,6 +269,7 @@ export async function runVm(options: VmOptions): Promise<VmResult> {
       "panic=-1",
       "loglevel=4",
       "mitigations=off",
+      "nokaslr",
       ...spec.memmap.map((m) => `memmap=${m}`),
       ...(options.append ?? []),
     ];

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what pmemctl needs, and only what is missing:
+#   tools/setup.sh        Deno (pinned, from the npm registry) into .tools/
+#   tools/setup.sh --vm   also the Debian packages of the VM test guests
+#                         (qemu, Debian's 6.1 and 6.12 kernels, busybox, peers)
+# Prints nothing when everything is already there. Needs Node.js with npm;
+# --vm needs root (or sudo) for apt-get.
+set -euo pipefail
+
+DENO_VERSION=2.9.6
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools=$root/.tools
+deno=$tools/node_modules/@deno/linux-x64-glibc/deno
+
+say() { echo "setup: $*" >&2; }
+
+if ! [ -x "$deno" ] || [ "$("$deno" --version 2>/dev/null | head -1 | cut -d' ' -f2)" != "$DENO_VERSION" ]; then
+  command -v npm >/dev/null || { say "npm is missing: install Node.js (apt-get install nodejs npm)"; exit 3; }
+  say "installing deno $DENO_VERSION from the npm registry into .tools/"
+  npm install --no-save --no-audit --no-fund --loglevel=error --prefix "$tools" "deno@$DENO_VERSION" >&2
+  [ -x "$deno" ] || { say "npm did not install the deno binary ($deno)"; exit 3; }
+fi
+mkdir -p "$tools/bin"
+ln -sf "$deno" "$tools/bin/deno"
+
+if [ "${1:-}" = "--vm" ]; then
+  packages="qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod xz-utils
+    ndctl daxctl pmdk-tools libpmem1 fio e2fsprogs util-linux zsh fish tar"
+  missing=""
+  for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+  done
+  ls /boot/vmlinuz-6.12.*+deb12-amd64 >/dev/null 2>&1 || missing="$missing kernel-6.12"
+  if [ -n "$missing" ]; then
+    sudo=""
+    if [ "$(id -u)" != 0 ]; then
+      command -v sudo >/dev/null || { say "need root for apt-get (missing:$missing)"; exit 3; }
+      sudo=sudo
+    fi
+    say "installing Debian packages:$missing"
+    $sudo apt-get update -qq >&2
+    k612=""
+    case $missing in *kernel-6.12*)
+      k612=$(apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb12-amd64$' | awk '{print $1}' | sort -V | tail -1)
+      [ -n "$k612" ] || { say "no linux-image-6.12.*+deb12-amd64 package in the apt sources"; exit 3; }
+      ;;
+    esac
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+      ${missing/kernel-6.12/} $k612 >&2
+  fi
+fi
