@@ -6,6 +6,7 @@ import {
   FileHandle,
   fsGetXattr,
   fstatx,
+  klogReadAll,
   Mapping,
   OsError,
   pread,
@@ -221,5 +222,17 @@ Deno.test("FS_IOC_FSGETXATTR: no DAX flag on tmpfs, ENOTTY on a char device", ()
     );
   } finally {
     Deno.removeSync(path);
+  }
+});
+
+Deno.test("klogctl reads the kernel ring buffer, or says EPERM without the right", () => {
+  try {
+    const text = klogReadAll();
+    assert.ok(text.length > 0);
+    assert.match(text, /^<\d+>/); // each record keeps its syslog level
+  } catch (e) {
+    // dmesg_restrict=1 without CAP_SYSLOG
+    assert.ok(e instanceof OsError && e.code === "EPERM", String(e));
+    assert.equal(e.call, "klogctl");
   }
 });

@@ -2,7 +2,7 @@
  * Runs inside the test guests: small checks of the FFI layer against real
  * devices, each printing one JSON line for the host to assert on.
  *
- * usage: probe.ts size PATH | dax-roundtrip PATH OFFSET | file PATH
+ * usage: probe.ts size PATH | dax-roundtrip PATH OFFSET | file PATH | klog
  */
 import {
   blkGetSize64,
@@ -81,6 +81,18 @@ switch (what) {
       sync: "try",
     });
     print({ path, dax: st.dax, mapSync: m.mapSync, size: st.size });
+    break;
+  }
+  case "klog": {
+    // The kernel log through klogctl(SYSLOG_ACTION_READ_ALL): its type-12 e820 lines.
+    const text = klogReadAll();
+    const type12 = text.split("\n").filter((l) =>
+      /persistent \(type 12\)/.test(l)
+    );
+    print({
+      bytes: text.length,
+      type12: type12.map((l) => l.replace(/^<\d+>\[[ \d.]+\] /, "")),
+    });
     break;
   }
   default:
