@@ -23,18 +23,26 @@ function check(r: { code: number; console: string }): void {
 }
 
 vmTest(
-  "legacy: BLKGETSIZE64 on /dev/pmem0 equals sysfs size x 512; the CLI runs offline",
+  "legacy: BLKGETSIZE64 on /dev/pmem0 equals sysfs size x 512; klogctl; the CLI runs offline",
   async () => {
     const r = await runVm({
       config: "legacy",
       script: `set -e
 ${PROBE} size /dev/pmem0
 echo "sectors $(cat /sys/block/pmem0/size)"
+${PROBE} klog
+dmesg | grep 'persistent (type 12)' | sed 's/^\\[[ 0-9.]*\\] /dmesg: /'
 deno run -A --cached-only cli.ts --version
 `,
     });
     check(r);
-    const [probe] = jsonLines(r.stdout);
+    const [probe, klog] = jsonLines(r.stdout);
+    // klogctl sees the same type-12 e820 line busybox dmesg prints.
+    const dmesg = [...r.stdout.matchAll(/^dmesg: (.*)$/gm)].map((m) => m[1]);
+    assert.deepEqual(klog.type12, [
+      "user: [mem 0x0000000040000000-0x000000004fffffff] persistent (type 12)",
+    ]);
+    assert.deepEqual(klog.type12, dmesg);
     const sectors = Number(r.stdout.match(/^sectors (\d+)$/m)?.[1]);
     assert.equal(probe.size, sectors * 512);
     assert.equal(probe.size, 256 * 2 ** 20);

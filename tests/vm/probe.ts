@@ -9,6 +9,7 @@ import {
   constants as C,
   FileHandle,
   fstatx,
+  klogReadAll,
   Mapping,
   OsError,
 } from "../../mod.ts";
