@@ -9,7 +9,7 @@
 
 import { SystemError } from "../src/errors.ts";
 import * as C from "./constants.ts";
-import { errnoName } from "./errno.ts";
+import { Errno, errnoName } from "./errno.ts";
 import { type LibcSymbols, libcSymbols } from "./symbols.ts";
 
 let loaded: LibcSymbols | undefined;
@@ -240,16 +240,18 @@ export function fstatx(fd: number, path: string): Statx {
   return decodeStatx(raw);
 }
 
-/** `pread(2)` into `buf`; returns the byte count (0 at end of file). Retries EINTR. */
-export function pread(
+/** One `pread`/`pwrite` call, retried on EINTR; returns the byte count. */
+function transfer(
+  call: "pread" | "pwrite",
   fd: number,
   buf: Uint8Array,
   offset: number,
   path: string,
 ): number {
+  const fn = libc()[call];
   for (;;) {
     const n = Number(
-      libc().pread(
+      fn(
         fd,
         Deno.UnsafePointer.of(buf),
         BigInt(buf.byteLength),
@@ -258,8 +260,18 @@ export function pread(
     );
     if (n >= 0) return n;
     const code = errno();
-    if (code !== 4) throw new OsError("pread", path, code);
+    if (code !== Errno.EINTR) throw new OsError(call, path, code);
   }
+}
+
+/** `pread(2)` into `buf`; returns the byte count (0 at end of file). Retries EINTR. */
+export function pread(
+  fd: number,
+  buf: Uint8Array,
+  offset: number,
+  path: string,
+): number {
+  return transfer("pread", fd, buf, offset, path);
 }
 
 /** `pwrite(2)` from `buf`; returns the byte count. Retries EINTR. */
@@ -269,19 +281,7 @@ export function pwrite(
   offset: number,
   path: string,
 ): number {
-  for (;;) {
-    const n = Number(
-      libc().pwrite(
-        fd,
-        Deno.UnsafePointer.of(buf),
-        BigInt(buf.byteLength),
-        BigInt(offset),
-      ),
-    );
-    if (n >= 0) return n;
-    const code = errno();
-    if (code !== 4) throw new OsError("pwrite", path, code);
-  }
+  return transfer("pwrite", fd, buf, offset, path);
 }
 
 /** The whole kernel ring buffer through `klogctl(SYSLOG_ACTION_READ_ALL)`. */

@@ -49,28 +49,31 @@ function requireShell(name: string): boolean {
 /** Asks bash's completion function for the candidates after `line`. */
 async function bashComplete(script: string, line: string): Promise<string[]> {
   const words = line.split(" ");
-  const program = `${script}
+  return await completionsFrom(
+    "bash",
+    `${script}
 COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")})
 COMP_CWORD=${words.length - 1}
 _pmemctl
-printf '%s\\n' "\${COMPREPLY[@]}"`;
-  const out = await new Deno.Command("bash", {
-    args: ["-c", program],
-    cwd: "/",
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout).split("\n").filter((s) =>
-    s !== ""
-  ).sort();
+printf '%s\\n' "\${COMPREPLY[@]}"`,
+  );
 }
 
 /** Asks fish for the candidates after `line` (names only). */
 async function fishComplete(script: string, line: string): Promise<string[]> {
-  const program = `${script}\ncomplete -C ${JSON.stringify(line)}`;
-  const out = await new Deno.Command("fish", {
-    args: ["-c", program],
-    cwd: "/",
-  }).output();
+  return await completionsFrom(
+    "fish",
+    `${script}\ncomplete -C ${JSON.stringify(line)}`,
+  );
+}
+
+/** Runs `program` in `shell` from / and returns its sorted output lines, up to a tab. */
+async function completionsFrom(
+  shell: string,
+  program: string,
+): Promise<string[]> {
+  const out = await new Deno.Command(shell, { args: ["-c", program], cwd: "/" })
+    .output();
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   return new TextDecoder().decode(out.stdout).split("\n").filter((s) =>
     s !== ""
