@@ -22,7 +22,7 @@ function listTree(dir: string, prefix = ""): string[] {
 function withoutSeedNumbers(paths: string[]): string[] {
   const seed = /\/(btt|pfn|dax)\d+\.\d+(?=\/|$)/g;
   const normal = (p: string) =>
-    p.startsWith("sys/bus/nd/") ? p.replace(seed, "/$1N.N") : p;
+    p.startsWith("sys/") ? p.replace(seed, "/$1N.N") : p;
   return [...new Set(paths.map(normal))].sort();
 }
 
@@ -36,44 +36,64 @@ const REQUIRED = [
   "sys/firmware/memmap/0/type",
 ];
 
+/** Whether `path` exists, following symlinks as a reader of the tree would. */
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Names in a sysfs device list of the tree (the links themselves). */
+function deviceNames(dir: string, list: string): string[] {
+  try {
+    return [...Deno.readDirSync(`${dir}/${list}`)].map((e) => e.name).sort();
+  } catch {
+    return [];
+  }
+}
+
 for (const name of Object.keys(SCENARIOS)) {
-  Deno.test(`fixture ${name} holds the kernel's pmem view`, () => {
+  Deno.test(`fixture ${name} holds the kernel's pmem view, laid out like /`, () => {
     const dir = `${FIXTURES}${name}`;
-    const files = listTree(dir);
     for (const f of REQUIRED) {
-      assert.ok(files.includes(f), `${name}: ${f} missing`);
+      assert.ok(exists(`${dir}/${f}`), `${name}: ${f} missing`);
     }
-    const iomem = Deno.readTextFileSync(`${dir}/proc/iomem`);
-    assert.match(iomem, /: Persistent Memory/);
-    assert.match(
-      Deno.readTextFileSync(`${dir}/proc/iomem.nonroot`),
-      /^00000000-00000000 : /m,
-    );
-    assert.match(
-      Deno.readTextFileSync(`${dir}/dmesg.txt`),
-      /BIOS-e820: \[mem 0x/,
-    );
-    assert.ok(
-      files.some((f) => /^sys\/block\/pmem\d+\/size$/.test(f)) ||
-        name === "nfit-devdax",
-    );
-    assert.ok(
-      files.some((f) => /^sys\/bus\/nd\/devices\/region\d+\/size$/.test(f)),
-    );
-    const cmdline = Deno.readTextFileSync(`${dir}/proc/cmdline`);
+    const text = (f: string) => Deno.readTextFileSync(`${dir}/${f}`);
+    assert.match(text("proc/iomem"), /: Persistent Memory/);
+    assert.match(text("proc/iomem.nonroot"), /^00000000-00000000 : /m);
+    assert.match(text("dmesg.txt"), /BIOS-e820: \[mem 0x/);
+    // Device lists are links into sys/devices, and following them works.
+    const nd = deviceNames(dir, "sys/bus/nd/devices");
+    assert.ok(nd.includes("region0") && nd.includes("ndbus0"), nd.join(" "));
+    assert.ok(Deno.lstatSync(`${dir}/sys/bus/nd/devices/region0`).isSymlink);
+    assert.ok(exists(`${dir}/sys/bus/nd/devices/region0/size`));
+    const blocks = deviceNames(dir, "sys/block");
+    if (name === "nfit-devdax") assert.deepEqual(blocks, []);
+    else {
+      assert.ok(blocks.length > 0);
+      for (const b of blocks) {
+        assert.ok(exists(`${dir}/sys/block/${b}/size`), b);
+        assert.ok(exists(`${dir}/sys/block/${b}/queue/dax`), b);
+        assert.ok(exists(`${dir}/dev/${b}`), b);
+      }
+    }
     if (name.includes("legacy")) {
-      assert.match(cmdline, /memmap=/);
+      assert.match(text("proc/cmdline"), /memmap=/);
       assert.match(
-        Deno.readTextFileSync(`${dir}/dmesg.txt`),
+        text("dmesg.txt"),
         /user: \[mem 0x[0-9a-f]+-0x[0-9a-f]+\] persistent \(type 12\)/,
       );
     }
     if (name === "nfit-devdax") {
-      assert.ok(files.includes("sys/bus/dax/devices/dax0.0/size"));
+      assert.equal(text("sys/bus/dax/devices/dax0.0/size").trim(), "526385152");
+      assert.ok(exists(`${dir}/dev/dax0.0`));
     }
     if (name === "nfit-fsdax-mounted") {
       assert.match(
-        Deno.readTextFileSync(`${dir}/proc/self/mountinfo`),
+        text("proc/self/mountinfo"),
         / \/mnt\/pmem .* ext4 \/dev\/pmem0 rw,dax=always/,
       );
     }
