@@ -67,6 +67,7 @@ export const Errno = {
   EINVAL: 22,
   ENOTTY: 25,
   ENOSPC: 28,
+  EPIPE: 32,
   EROFS: 30,
   ENOSYS: 38,
   EOPNOTSUPP: 95,

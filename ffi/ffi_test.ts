@@ -7,6 +7,7 @@ import {
   fsGetXattr,
   fstatx,
   klogReadAll,
+  kmsgReadAll,
   Mapping,
   OsError,
   pread,
@@ -234,5 +235,17 @@ Deno.test("klogctl reads the kernel ring buffer, or says EPERM without the right
     // dmesg_restrict=1 without CAP_SYSLOG
     assert.ok(e instanceof OsError && e.code === "EPERM", String(e));
     assert.equal(e.call, "klogctl");
+  }
+});
+
+Deno.test("/dev/kmsg records are read without blocking, or EPERM/EACCES without the right", () => {
+  try {
+    const text = kmsgReadAll();
+    assert.match(text, /^\d+,\d+,\d+,[^;]*;/m);
+  } catch (e) {
+    assert.ok(
+      e instanceof OsError && (e.code === "EPERM" || e.code === "EACCES"),
+      String(e),
+    );
   }
 });

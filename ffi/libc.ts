@@ -293,3 +293,34 @@ export function klogReadAll(): string {
   if (n < 0) fail("klogctl", "SYSLOG_ACTION_READ_ALL");
   return new TextDecoder().decode(buf.subarray(0, n));
 }
+
+/**
+ * Every record /dev/kmsg still holds, as `prio,seq,usec,flags;message`
+ * lines. Read without blocking; records overwritten while reading (EPIPE)
+ * are skipped.
+ */
+export function kmsgReadAll(path = "/dev/kmsg"): string {
+  const fd = open(path, C.O_RDONLY | C.O_NONBLOCK);
+  try {
+    const buf = new Uint8Array(8192);
+    const records: string[] = [];
+    const decoder = new TextDecoder();
+    for (;;) {
+      const n = Number(
+        libc().read(fd, Deno.UnsafePointer.of(buf), BigInt(buf.byteLength)),
+      );
+      if (n > 0) {
+        records.push(decoder.decode(buf.subarray(0, n)));
+        continue;
+      }
+      if (n === 0) break;
+      const code = errno();
+      if (code === Errno.EAGAIN) break;
+      if (code === Errno.EPIPE || code === Errno.EINTR) continue;
+      throw new OsError("read", path, code);
+    }
+    return records.join("");
+  } finally {
+    close(fd, path);
+  }
+}

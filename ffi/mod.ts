@@ -18,6 +18,7 @@ export {
   fstatx,
   type FsXattr,
   klogReadAll,
+  kmsgReadAll,
   open,
   OsError,
   pread,

@@ -31,6 +31,8 @@ export const libcSymbols = {
   },
   /** ssize_t pread(int fd, void *buf, size_t count, off_t offset); */
   pread: { parameters: ["i32", "pointer", "usize", "i64"], result: "isize" },
+  /** ssize_t read(int fd, void *buf, size_t count); */
+  read: { parameters: ["i32", "pointer", "usize"], result: "isize" },
   /** ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset); */
   pwrite: { parameters: ["i32", "pointer", "usize", "i64"], result: "isize" },
   /** int klogctl(int type, char *buf, int len); */

@@ -1,0 +1,144 @@
+/**
+ * libnvdimm in sysfs (`/sys/bus/nd/devices`): buses, regions and the
+ * namespaces in them, described the way `ndctl list` describes them
+ * (mode, map, size, blockdev or chardev, align). Seed devices (empty
+ * pfn/dax/btt and zero-size namespaces) are left out, as ndctl does.
+ *
+ * @module
+ */
+
+import type { SystemRoot } from "./root.ts";
+
+const ND = "/sys/bus/nd/devices";
+
+/** A namespace as ndctl shows it. */
+export interface NdNamespace {
+  dev: string;
+  region: string;
+  /** `raw`, `fsdax`, `devdax`, `sector`, or the kernel's word when unknown. */
+  mode: string;
+  /** Where the struct pages live (`mem` or `dev`), for fsdax and devdax. */
+  map?: "mem" | "dev";
+  /** Usable bytes: the pfn/dax/btt device's size when one holds the namespace. */
+  size: number;
+  /** Physical address of the namespace, when readable. */
+  start?: number;
+  uuid?: string;
+  align?: number;
+  blockdev?: string;
+  chardev?: string;
+  /** The pfn/dax/btt device holding it. */
+  holder?: string;
+  /** The driver bound to it (or to its holder). */
+  driver?: string;
+}
+
+/** A region with its namespaces. */
+export interface NdRegion {
+  dev: string;
+  bus: string;
+  /** The bus provider: `e820` for memmap= and type-12, `ACPI.NFIT` for NVDIMMs. */
+  provider: string;
+  size: number;
+  /** Physical start, when readable (root-only on some kernels). */
+  start?: number;
+  /** `cpu_cache`, `memory_controller`, or `unknown` (absent or empty, as ndctl says). */
+  persistenceDomain: string;
+  align?: number;
+  /** Bad 512-byte sectors the region knows of. */
+  badblockCount: number;
+  namespaces: NdNamespace[];
+}
+
+const MODES: Record<string, string> = {
+  raw: "raw",
+  memory: "fsdax",
+  dax: "devdax",
+  safe: "sector",
+};
+
+/** Sums the lengths of a badblocks file (`<sector> <count>` lines). */
+export function badblockCount(text: string | undefined): number {
+  let total = 0;
+  for (const line of (text ?? "").split("\n")) {
+    const m = line.trim().match(/^(\d+)\s+(\d+)$/);
+    if (m) total += Number(m[2]);
+  }
+  return total;
+}
+
+function mapOf(mode: string | undefined): "mem" | "dev" | undefined {
+  return mode === "ram" ? "mem" : mode === "pmem" ? "dev" : undefined;
+}
+
+function readNamespace(
+  sys: SystemRoot,
+  dev: string,
+  region: string,
+): NdNamespace | undefined {
+  const dir = `${ND}/${dev}`;
+  const size = sys.number(`${dir}/size`) ?? 0;
+  if (size === 0) return undefined; // an idle seed namespace
+  const kernelMode = sys.attr(`${dir}/mode`) ?? "raw";
+  const ns: NdNamespace = {
+    dev,
+    region,
+    mode: MODES[kernelMode] ?? kernelMode,
+    size,
+    start: sys.number(`${dir}/resource`),
+    uuid: sys.attr(`${dir}/uuid`) || undefined,
+    driver: sys.linkName(`${dir}/driver`),
+  };
+  const holder = sys.attr(`${dir}/holder`) || undefined;
+  const first = (path: string) =>
+    sys.list(path).find((n) => !n.startsWith("."));
+  if (holder) {
+    const h = `${ND}/${holder}`;
+    ns.holder = holder;
+    ns.size = sys.number(`${h}/size`) ?? size;
+    ns.align = sys.number(`${h}/align`);
+    ns.driver = sys.linkName(`${h}/driver`) ?? ns.driver;
+    if (holder.startsWith("dax")) {
+      ns.map = mapOf(sys.attr(`${h}/mode`));
+      ns.chardev = sys.list(h).find((n) => /^dax\d+\.\d+$/.test(n));
+    } else {
+      if (holder.startsWith("pfn")) ns.map = mapOf(sys.attr(`${h}/mode`));
+      ns.blockdev = first(`${h}/block`);
+    }
+  } else {
+    // An fsdax namespace with no pfn device (e820): the kernel's own pages.
+    if (ns.mode === "fsdax") ns.map = "mem";
+    ns.blockdev = first(`${dir}/block`);
+  }
+  return ns;
+}
+
+/** Every libnvdimm region under the root, with its namespaces. */
+export function readNdRegions(sys: SystemRoot): NdRegion[] {
+  const names = sys.list(ND);
+  const regions: NdRegion[] = [];
+  for (const dev of names.filter((n) => /^region\d+$/.test(n))) {
+    const dir = `${ND}/${dev}`;
+    const bus = sys.realPath(dir)?.split("/").slice(-2, -1)[0] ?? "";
+    const domain = sys.attr(`${dir}/persistence_domain`)?.trim();
+    const region: NdRegion = {
+      dev,
+      bus,
+      provider: sys.attr(`${ND}/${bus}/provider`) ?? "",
+      size: sys.number(`${dir}/size`) ?? 0,
+      start: sys.number(`${dir}/resource`),
+      persistenceDomain: domain ? domain : "unknown",
+      align: sys.number(`${dir}/align`),
+      badblockCount: badblockCount(sys.text(`${dir}/badblocks`)),
+      namespaces: [],
+    };
+    for (const ns of names.filter((n) => /^namespace\d+\.\d+$/.test(n))) {
+      const parent = sys.realPath(`${ND}/${ns}`)?.split("/").slice(-2, -1)[0];
+      if (parent !== dev) continue;
+      const namespace = readNamespace(sys, ns, dev);
+      if (namespace) region.namespaces.push(namespace);
+    }
+    regions.push(region);
+  }
+  return regions;
+}

@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { readDaxDevices, readPmemBlocks } from "./block.ts";
+import { badblockCount, readNdRegions } from "./nd.ts";
+import { SystemRoot } from "./root.ts";
+
+const FIXTURES = new URL("../../tests/fixtures/", import.meta.url).pathname;
+const SCENARIOS = [...Deno.readDirSync(FIXTURES)]
+  .filter((e) => e.isDirectory && e.name !== "logs")
+  .map((e) => e.name)
+  .sort();
+
+interface NdctlNamespace {
+  dev: string;
+  mode: string;
+  map?: string;
+  size: number;
+  blockdev?: string;
+  chardev?: string;
+  align?: number;
+}
+
+/** What `ndctl list -NRDB` said in the guest, as region → namespaces. */
+function ndctlView(scenario: string): Map<string, NdctlNamespace[]> {
+  const raw = JSON.parse(
+    Deno.readTextFileSync(`${FIXTURES}${scenario}/ndctl-list.json`),
+  );
+  const buses = Array.isArray(raw) ? raw : [raw];
+  const out = new Map<string, NdctlNamespace[]>();
+  for (const bus of buses) {
+    for (const region of bus.regions ?? []) {
+      out.set(region.dev, region.namespaces ?? []);
+    }
+  }
+  return out;
+}
+
+for (const scenario of SCENARIOS) {
+  Deno.test(`nd reader on ${scenario} agrees with ndctl list`, () => {
+    const regions = readNdRegions(new SystemRoot(`${FIXTURES}${scenario}`));
+    const ndctl = ndctlView(scenario);
+    assert.deepEqual(
+      regions.map((r) => r.dev).sort(),
+      [...ndctl.keys()].sort(),
+    );
+    for (const region of regions) {
+      const want = ndctl.get(region.dev)!;
+      assert.equal(region.persistenceDomain, "unknown");
+      assert.ok(region.start !== undefined && region.size > 0);
+      assert.deepEqual(
+        region.namespaces.map((n) => ({
+          dev: n.dev,
+          mode: n.mode,
+          ...(n.map ? { map: n.map } : {}),
+          size: n.size,
+          ...(n.blockdev ? { blockdev: n.blockdev } : {}),
+          ...(n.chardev ? { chardev: n.chardev } : {}),
+          ...(n.align && n.holder ? { align: n.align } : {}),
+        })),
+        want.map((n) => ({
+          dev: n.dev,
+          mode: n.mode,
+          ...(n.map ? { map: n.map } : {}),
+          size: n.size,
+          ...(n.blockdev ? { blockdev: n.blockdev } : {}),
+          ...(n.chardev ? { chardev: n.chardev } : {}),
+          ...(n.align ? { align: n.align } : {}),
+        })),
+        `${scenario} ${region.dev}`,
+      );
+    }
+  });
+}
+
+Deno.test("nd reader: providers, addresses and buses of the mixed guest", () => {
+  const regions = readNdRegions(new SystemRoot(`${FIXTURES}nfit+legacy`));
+  assert.deepEqual(
+    regions.map((r) => [r.dev, r.bus, r.provider, r.start, r.size]),
+    [
+      ["region0", "ndbus0", "e820", 0x40000000, 256 << 20],
+      ["region1", "ndbus1", "ACPI.NFIT", 0x100000000, 512 << 20],
+    ],
+  );
+});
+
+Deno.test("block and dax readers on the captured guests", () => {
+  const legacy = readPmemBlocks(new SystemRoot(`${FIXTURES}legacy`));
+  assert.deepEqual(legacy, [{
+    name: "pmem0",
+    size: 256 << 20,
+    readOnly: false,
+    dax: true,
+    badblockCount: 0,
+    major: 259,
+    minor: 0,
+    node: true,
+  }]);
+  assert.deepEqual(readDaxDevices(new SystemRoot(`${FIXTURES}legacy`)), []);
+  const dax = readDaxDevices(new SystemRoot(`${FIXTURES}nfit-devdax`));
+  assert.deepEqual(dax, [{
+    name: "dax0.0",
+    size: 526385152,
+    align: 2097152,
+    targetNode: 0,
+    region: "region0",
+    node: true,
+  }]);
+  assert.deepEqual(
+    readPmemBlocks(new SystemRoot(`${FIXTURES}nfit-devdax`)),
+    [],
+  );
+});
+
+Deno.test("a missing root reads as empty, not as an error", () => {
+  const sys = new SystemRoot("/nonexistent-pmemctl-root");
+  assert.deepEqual(readNdRegions(sys), []);
+  assert.deepEqual(readPmemBlocks(sys), []);
+  assert.equal(sys.text("/proc/iomem"), undefined);
+});
+
+Deno.test("badblocks: lengths of '<sector> <count>' lines add up", () => {
+  assert.equal(badblockCount("8 8\n1024 1\n"), 9);
+  assert.equal(badblockCount(""), 0);
+  assert.equal(badblockCount(undefined), 0);
+});
