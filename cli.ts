@@ -10,7 +10,15 @@ import { Argument, Command, CommanderError } from "@commander-js/extra-typings";
 import type { Command as PlainCommand } from "commander";
 import denoJson from "./deno.json" with { type: "json" };
 import { fromCommander, renderCompletions, SHELLS } from "./src/completions.ts";
-import { ExitCode, PmemctlError } from "./src/errors.ts";
+import {
+  CheckFailedError,
+  ExitCode,
+  PmemctlError,
+  UsageError,
+} from "./src/errors.ts";
+import { gather } from "./src/list/gather.ts";
+import { joinRegions } from "./src/list/join.ts";
+import { listDocument, listTable } from "./src/list/render.ts";
 
 /** pmemctl's version, from deno.json. */
 export const VERSION: string = denoJson.version;
@@ -56,6 +64,61 @@ export function buildProgram(out: Output = processOutput) {
       outputError: () => {},
     })
     .showSuggestionAfterError(true);
+
+  program
+    .command("list")
+    .description(
+      "find every persistent-memory range and join what each source says about it",
+    )
+    .option("--json", "print one JSON document")
+    .option(
+      "-u, --human",
+      'sizes as "256.00 MiB (268.44 MB)" and hex addresses in JSON',
+    )
+    .option(
+      "--root <dir>",
+      "read proc/, sys/ and dev/ under DIR (a captured tree, a sosreport)",
+    )
+    .option("--dmesg <file>", "read the kernel log from FILE, or - for stdin")
+    .option("--cmdline <file>", "read the kernel command line from FILE")
+    .action(async (options) => {
+      if (options.root !== undefined) {
+        let isDir = false;
+        try {
+          isDir = Deno.statSync(options.root).isDirectory;
+        } catch { /* reported below */ }
+        if (!isDir) {
+          throw new UsageError(`--root ${options.root}`, "not a directory");
+        }
+      }
+      const stdinText = options.dmesg === "-"
+        ? await new Response(Deno.stdin.readable).text()
+        : undefined;
+      const gathered = gather({ ...options, stdinText });
+      const result = joinRegions(gathered.obs);
+      result.warnings.unshift(...gathered.warnings);
+      if (options.json) {
+        out.stdout(
+          JSON.stringify(
+            listDocument(result, options.human ?? false),
+            null,
+            2,
+          ) + "\n",
+        );
+      } else {
+        out.stdout(listTable(result));
+      }
+      for (const w of result.warnings) out.stderr(`pmemctl: warning: ${w}\n`);
+      if (result.failed > 0) {
+        const n = result.failed;
+        throw new CheckFailedError(
+          "list",
+          `${n} memmap= request${
+            n > 1 ? "s" : ""
+          } did not become a region (see warnings)`,
+        );
+      }
+    });
 
   program
     .command("completions")

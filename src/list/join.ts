@@ -1,0 +1,341 @@
+/**
+ * The join behind `pmemctl list`: one region per physical range, with every
+ * source that saw it, what claims it, its namespaces and their mounts, and
+ * warnings for what the sources disagree on. A pure function of what the
+ * sources said.
+ *
+ * @module
+ */
+
+import { type E820Log, finalTable } from "../parse/e820.ts";
+import {
+  E820_PMEM,
+  E820_PRAM,
+  e820TypeFromResourceName,
+  isPmemType,
+} from "../parse/e820_types.ts";
+import type { FirmwareMemmapEntry } from "../parse/firmware_memmap.ts";
+import type { Iomem } from "../parse/iomem.ts";
+import type { MemmapParse } from "../parse/cmdline.ts";
+import type { DaxOption, Mount } from "../parse/mountinfo.ts";
+import type { DaxDevice, PmemBlock } from "../sysfs/block.ts";
+import type { NdRegion } from "../sysfs/nd.ts";
+import { hex } from "../units.ts";
+
+/** Where a region was seen. */
+export type Source =
+  | "cmdline"
+  | "e820"
+  | "iomem"
+  | "firmware_memmap"
+  | "nd"
+  | "block"
+  | "dax";
+
+/** Everything the sources said; a source that could not be read is undefined. */
+export interface Observations {
+  e820?: E820Log;
+  memmap?: MemmapParse;
+  iomem?: Iomem;
+  firmwareMemmap?: FirmwareMemmapEntry[];
+  nd: NdRegion[];
+  blocks: PmemBlock[];
+  dax: DaxDevice[];
+  mounts: Mount[];
+}
+
+/** A mount of a namespace's block device. */
+export interface NamespaceMount {
+  path: string;
+  fstype: string;
+  dax: DaxOption | null;
+}
+
+/** A namespace as `list --json` prints it. */
+export interface ListNamespace {
+  dev: string;
+  mode: string;
+  map?: "mem" | "dev";
+  size: number;
+  uuid?: string;
+  blockdev?: string;
+  chardev?: string;
+  align?: number;
+  /** Whether mappings bypass the page cache (block `queue/dax`, or device-DAX). */
+  dax: boolean;
+  badblock_count: number;
+  mounts?: NamespaceMount[];
+}
+
+/** A region as `list --json` prints it (spec keys, then extras). */
+export interface ListRegion {
+  start: number | null;
+  end: number | null;
+  size: number;
+  e820_type: number | null;
+  sources: Source[];
+  claimed_by: string | null;
+  persistence_domain: string;
+  namespaces: ListNamespace[];
+  /** The libnvdimm region (`region0`) and its bus provider. */
+  nd_region?: string;
+  provider?: string;
+  /** Every claiming iomem child, for ranges held by several (devdax). */
+  claims?: { name: string; start: number; end: number }[];
+  /** The `memmap=` items that asked for this range. */
+  memmap?: string[];
+}
+
+/** The whole answer. */
+export interface ListResult {
+  regions: ListRegion[];
+  warnings: string[];
+  /** `memmap=` requests that did not become regions: `list` exits 1 when non-zero. */
+  failed: number;
+}
+
+const SOURCE_ORDER: Source[] = [
+  "cmdline",
+  "e820",
+  "iomem",
+  "firmware_memmap",
+  "nd",
+  "block",
+  "dax",
+];
+
+interface Draft {
+  start: number | null;
+  end: number | null;
+  size: number;
+  type: number | null;
+  sources: Set<Source>;
+  claims?: { name: string; start: number; end: number }[];
+  nd?: NdRegion;
+  memmap: string[];
+}
+
+const range = (start: number, end: number) => `${hex(start)}-${hex(end)}`;
+
+function overlap(
+  a: { start: number; end: number },
+  b: { start: number; end: number },
+): number {
+  return Math.max(0, Math.min(a.end, b.end) - Math.max(a.start, b.start) + 1);
+}
+
+/** Adds a located range to the drafts, merging with one it overlaps. */
+function place(
+  drafts: Draft[],
+  start: number,
+  end: number,
+  type: number | null,
+  source: Source,
+): Draft {
+  const hit = drafts.find((d) =>
+    d.start !== null &&
+    overlap({ start: d.start, end: d.end! }, { start, end }) > 0
+  );
+  if (hit) {
+    hit.sources.add(source);
+    hit.type ??= type;
+    return hit;
+  }
+  const draft: Draft = {
+    start,
+    end,
+    size: end - start + 1,
+    type,
+    sources: new Set([source]),
+    memmap: [],
+  };
+  drafts.push(draft);
+  return draft;
+}
+
+function providerType(provider: string): number | null {
+  return provider === "e820"
+    ? E820_PRAM
+    : provider === "ACPI.NFIT"
+    ? E820_PMEM
+    : null;
+}
+
+/** Joins the observations into regions. */
+export function joinRegions(obs: Observations): ListResult {
+  const warnings: string[] = [];
+  let failed = 0;
+  const drafts: Draft[] = [];
+  const iomemUsable = obs.iomem !== undefined && !obs.iomem.hidden;
+
+  // The kernel's own resource tree first: its ranges are the ones drivers claim.
+  if (iomemUsable) {
+    for (const node of obs.iomem!.roots) {
+      const type = e820TypeFromResourceName(node.name);
+      if (!isPmemType(type)) continue;
+      const d = place(drafts, node.start, node.end, type, "iomem");
+      d.claims = node.children.map((c) => ({
+        name: c.name,
+        start: c.start,
+        end: c.end,
+      }));
+    }
+  }
+  const e820 = obs.e820 ? finalTable(obs.e820) : [];
+  for (const e of e820) {
+    if (isPmemType(e.type)) place(drafts, e.start, e.end, e.type, "e820");
+  }
+  for (const e of obs.firmwareMemmap ?? []) {
+    if (isPmemType(e.type)) {
+      place(drafts, e.start, e.end, e.type, "firmware_memmap");
+    }
+  }
+  for (const region of obs.nd) {
+    const type = providerType(region.provider);
+    if (region.start !== undefined) {
+      place(drafts, region.start, region.start + region.size - 1, type, "nd")
+        .nd = region;
+      continue;
+    }
+    // Address unreadable (not root): pair by size with a region of the same type, else unlocated.
+    const twin = drafts.find((d) =>
+      !d.nd && d.size === region.size && (d.type === type || type === null)
+    );
+    if (twin) {
+      twin.nd = region;
+      twin.sources.add("nd");
+    } else {
+      drafts.push({
+        start: null,
+        end: null,
+        size: region.size,
+        type,
+        sources: new Set(["nd"]),
+        nd: region,
+        memmap: [],
+      });
+    }
+  }
+
+  // memmap= requests: each pmem one must have become type-12 ranges covering it.
+  const haveMap = e820.length > 0 || iomemUsable;
+  for (const err of obs.memmap?.errors ?? []) {
+    failed++;
+    warnings.push(
+      `memmap=${
+        err.text.replace(/^memmap=/, "")
+      } did not become a region: ${err.reason}`,
+    );
+  }
+  for (const req of obs.memmap?.requests ?? []) {
+    if (req.kind !== "pmem") continue;
+    const want = { start: req.start!, end: req.start! + req.size! - 1 };
+    const covering = drafts.filter((d) =>
+      d.start !== null && d.type === E820_PRAM &&
+      overlap({ start: d.start, end: d.end! }, want) > 0
+    );
+    for (const d of covering) {
+      d.sources.add("cmdline");
+      d.memmap.push(req.text);
+    }
+    const covered = covering.reduce(
+      (n, d) => n + overlap({ start: d.start!, end: d.end! }, want),
+      0,
+    );
+    if (covered === req.size) continue;
+    if (!haveMap) {
+      warnings.push(
+        `memmap=${req.text} cannot be checked: no e820 table in the kernel log and /proc/iomem is hidden`,
+      );
+      continue;
+    }
+    failed++;
+    const there = e820.filter((e) =>
+      overlap(e, want) > 0 && e.type !== E820_PRAM
+    )
+      .map((e) => `${e.typeText} at ${range(e.start, e.end)}`);
+    const where = there.length > 0
+      ? ` (the kernel's map has ${there.join(", ")} there)`
+      : "";
+    warnings.push(
+      covered === 0
+        ? `memmap=${req.text} did not become a region: nothing of ${
+          range(want.start, want.end)
+        } is persistent memory${where}`
+        : `memmap=${req.text} became only ${covered} of ${req.size} bytes of persistent memory${where}`,
+    );
+  }
+
+  const regions = drafts
+    .sort((a, b) => (a.start ?? Infinity) - (b.start ?? Infinity))
+    .map((d) => finishRegion(d, obs, iomemUsable, warnings));
+  return { regions, warnings, failed };
+}
+
+function finishRegion(
+  d: Draft,
+  obs: Observations,
+  iomemUsable: boolean,
+  warnings: string[],
+): ListRegion {
+  const namespaces: ListNamespace[] = [];
+  for (const ns of d.nd?.namespaces ?? []) {
+    const block = ns.blockdev
+      ? obs.blocks.find((b) => b.name === ns.blockdev)
+      : undefined;
+    const dax = ns.chardev
+      ? obs.dax.find((x) => x.name === ns.chardev)
+      : undefined;
+    if (block) d.sources.add("block");
+    if (dax) d.sources.add("dax");
+    const out: ListNamespace = {
+      dev: ns.dev,
+      mode: ns.mode,
+      ...(ns.map ? { map: ns.map } : {}),
+      size: ns.size,
+      ...(ns.uuid ? { uuid: ns.uuid } : {}),
+      ...(ns.blockdev ? { blockdev: ns.blockdev } : {}),
+      ...(ns.chardev ? { chardev: ns.chardev } : {}),
+      ...(ns.align !== undefined && (ns.holder || ns.chardev)
+        ? { align: dax?.align ?? ns.align }
+        : {}),
+      dax: ns.chardev !== undefined || (block?.dax ?? false),
+      badblock_count: block?.badblockCount ??
+        (ns.chardev ? d.nd!.badblockCount : 0),
+    };
+    if (block) {
+      out.mounts = obs.mounts
+        .filter((m) => m.major === block.major && m.minor === block.minor)
+        .map((m) => ({ path: m.mountPoint, fstype: m.fsType, dax: m.dax }));
+    }
+    namespaces.push(out);
+  }
+  const claims = d.claims ?? [];
+  const claimedBy = claims.length > 0 ? claims[0].name : null;
+  if (
+    iomemUsable && d.start !== null && d.sources.has("iomem") &&
+    claimedBy === null
+  ) {
+    const hint = d.type === E820_PRAM
+      ? "load nd_e820 (modprobe nd_e820) for /dev/pmemN, or pmem_legacy (pmemctl kmod)"
+      : "load the nfit module (modprobe nfit) and nd_pmem";
+    warnings.push(
+      `${
+        range(d.start, d.end!)
+      } (type ${d.type}) is not claimed by any driver: ${hint}`,
+    );
+  }
+  return {
+    start: d.start,
+    end: d.end,
+    size: d.size,
+    e820_type: d.type,
+    sources: SOURCE_ORDER.filter((s) => d.sources.has(s)),
+    claimed_by: claimedBy,
+    persistence_domain: d.nd?.persistenceDomain ?? "unknown",
+    namespaces,
+    ...(d.nd ? { nd_region: d.nd.dev, provider: d.nd.provider } : {}),
+    ...(claims.length > 1 ? { claims } : {}),
+    ...(d.memmap.length > 0 ? { memmap: d.memmap } : {}),
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * `pmemctl list` output: the spec's JSON document (with `-u` sizes and
+ * addresses for people) and a table. Pure functions of the result.
+ *
+ * @module
+ */
+
+import { hex, humanSize } from "../units.ts";
+import type { ListNamespace, ListRegion, ListResult } from "./join.ts";
+
+/** The JSON document: `{ regions, warnings }`; with `human`, ndctl -u style sizes and hex addresses. */
+export function listDocument(result: ListResult, human = false): unknown {
+  const size = (n: number) => human ? humanSize(n) : n;
+  const addr = (n: number | null) => n === null ? null : human ? hex(n) : n;
+  return {
+    regions: result.regions.map((r) => ({
+      ...r,
+      start: addr(r.start),
+      end: addr(r.end),
+      size: size(r.size),
+      namespaces: r.namespaces.map((n) => ({ ...n, size: size(n.size) })),
+      ...(r.claims
+        ? {
+          claims: r.claims.map((c) => ({
+            ...c,
+            start: addr(c.start),
+            end: addr(c.end),
+          })),
+        }
+        : {}),
+    })),
+    warnings: result.warnings,
+  };
+}
+
+function sizeText(n: number): string {
+  const h = humanSize(n);
+  return typeof h === "number" ? `${h} B` : h.replace(/ \(.*\)$/, "");
+}
+
+function namespaceText(n: ListNamespace): string {
+  const parts = [n.dev, n.mode + (n.map ? `/${n.map}` : ""), sizeText(n.size)];
+  if (n.blockdev) parts.push(n.blockdev);
+  if (n.chardev) parts.push(n.chardev);
+  if (n.dax) parts.push("dax");
+  if (n.badblock_count > 0) parts.push(`badblocks=${n.badblock_count}`);
+  for (const m of n.mounts ?? []) {
+    parts.push(`on ${m.path} (${m.fstype}${m.dax ? `, dax=${m.dax}` : ""})`);
+  }
+  return parts.join(" ");
+}
+
+function rows(r: ListRegion): string[][] {
+  const first = [
+    r.start === null ? "?" : hex(r.start),
+    r.end === null ? "?" : hex(r.end),
+    sizeText(r.size),
+    r.e820_type === null ? "-" : String(r.e820_type),
+    r.claimed_by ?? "-",
+    r.sources.join(","),
+  ];
+  const namespaces = r.namespaces.length > 0
+    ? r.namespaces.map(namespaceText)
+    : ["-"];
+  return namespaces.map((
+    ns,
+    i,
+  ) => [...(i === 0 ? first : first.map(() => "")), ns]);
+}
+
+/** The table `pmemctl list` prints by default. */
+export function listTable(result: ListResult): string {
+  const header = [
+    "START",
+    "END",
+    "SIZE",
+    "TYPE",
+    "CLAIMED BY",
+    "SOURCES",
+    "NAMESPACES",
+  ];
+  const body = result.regions.flatMap(rows);
+  if (body.length === 0) return "no persistent memory found\n";
+  const all = [header, ...body];
+  const widths = header.map((_, i) =>
+    Math.max(...all.map((row) => row[i].length))
+  );
+  return all.map((row) =>
+    row.map((cell, i) => i === row.length - 1 ? cell : cell.padEnd(widths[i]))
+      .join("  ").trimEnd()
+  )
+    .join("\n") + "\n";
+}
