@@ -243,6 +243,19 @@ export function joinRegions(obs: Observations): ListResult {
       0,
     );
     if (covered === req.size) continue;
+    // Without the log and iomem (not root), libnvdimm's e820 region of the
+    // requested size is the request, placed: it can only come from a type-12 range.
+    const twin = covered === 0 &&
+      drafts.find((d) =>
+        d.start === null && d.nd?.provider === "e820" && d.size === req.size
+      );
+    if (twin) {
+      twin.start = want.start;
+      twin.end = want.end;
+      twin.sources.add("cmdline");
+      twin.memmap.push(req.text);
+      continue;
+    }
     if (!haveMap) {
       warnings.push(
         `memmap=${req.text} cannot be checked: no e820 table in the kernel log and /proc/iomem is hidden`,
@@ -311,7 +324,11 @@ function finishRegion(
     namespaces.push(out);
   }
   const claims = d.claims ?? [];
-  const claimedBy = claims.length > 0 ? claims[0].name : null;
+  // Without a readable iomem, the namespace a driver is bound to is what iomem would show.
+  const bound = iomemUsable
+    ? undefined
+    : d.nd?.namespaces.find((n) => n.driver)?.dev;
+  const claimedBy = claims.length > 0 ? claims[0].name : bound ?? null;
   if (
     iomemUsable && d.start !== null && d.sources.has("iomem") &&
     claimedBy === null
