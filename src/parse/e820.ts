@@ -44,6 +44,8 @@ const OLD = new RegExp(
     .raw`^\s*${WHO}:\s*([0-9a-f]{8,16})\s*-\s*([0-9a-f]{8,16})\s*\((.+)\)\s*$`,
   "i",
 );
+/** Every line parseE820 looks at contains one of these. */
+const RELEVANT = /BIOS-|Xen:|user:|modified:|RAM map:|Linux version /;
 const HEADER = /(?:BIOS-provided|user-defined|modified) physical RAM map:/;
 
 function tableOf(who: string): E820TableName {
@@ -56,7 +58,7 @@ export function parseE820(text: string): E820Log {
   let entries: E820Entry[] = [];
   let boots = 0;
   let lastTable: E820TableName | undefined;
-  for (const line of kernelLogLines(text)) {
+  for (const line of kernelLogLines(text, RELEVANT)) {
     if (
       /BIOS-provided physical RAM map:/.test(line) ||
       (/^Linux version /.test(line))

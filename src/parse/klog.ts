@@ -73,17 +73,20 @@ function stripPrefixes(line: string): string {
 }
 
 /**
- * The kernel's message lines in `text`, decorations removed. Lines keep
+ * The kernel's message lines in `text`, decorations removed; with `wanted`,
+ * only the lines whose raw text matches it. Lines keep
  * their order; blank lines are dropped; leading and trailing blanks are
  * trimmed.
  */
-export function kernelLogLines(text: string): string[] {
+export function kernelLogLines(text: string, wanted?: RegExp): string[] {
   let body = text.replace(/\r\n/g, "\n");
   // Mail quoting first: "> > [    0.000000] BIOS-e820: ..." (with QP breaks inside).
   body = body.split("\n").map((l) => l.replace(/^(?:\s*>)+\s?/, "")).join("\n");
   if (looksQuotedPrintable(body)) body = decodeQuotedPrintable(body);
   const out: string[] = [];
   for (const raw of body.split("\n")) {
+    // A cheap test first: callers after a few kinds of line skip the rest.
+    if (wanted && !wanted.test(raw)) continue;
     // Both ends are trimmed: pastes are often indented (markdown code blocks),
     // and no consumer needs the kernel's own indentation.
     const line = stripPrefixes(raw.trim()).trim();

@@ -117,6 +117,13 @@ function readNamespace(
 export function readNdRegions(sys: SystemRoot): NdRegion[] {
   const names = sys.list(ND);
   const regions: NdRegion[] = [];
+  // Each namespace's region, resolved once: the parent directory of its link's target.
+  const byRegion = new Map<string, string[]>();
+  for (const ns of names.filter((n) => /^namespace\d+\.\d+$/.test(n))) {
+    const parent = sys.realPath(`${ND}/${ns}`)?.split("/").slice(-2, -1)[0] ??
+      "";
+    byRegion.set(parent, [...(byRegion.get(parent) ?? []), ns]);
+  }
   for (const dev of names.filter((n) => /^region\d+$/.test(n))) {
     const dir = `${ND}/${dev}`;
     const bus = sys.realPath(dir)?.split("/").slice(-2, -1)[0] ?? "";
@@ -132,9 +139,7 @@ export function readNdRegions(sys: SystemRoot): NdRegion[] {
       badblockCount: badblockCount(sys.text(`${dir}/badblocks`)),
       namespaces: [],
     };
-    for (const ns of names.filter((n) => /^namespace\d+\.\d+$/.test(n))) {
-      const parent = sys.realPath(`${ND}/${ns}`)?.split("/").slice(-2, -1)[0];
-      if (parent !== dev) continue;
+    for (const ns of byRegion.get(dev) ?? []) {
       const namespace = readNamespace(sys, ns, dev);
       if (namespace) region.namespaces.push(namespace);
     }

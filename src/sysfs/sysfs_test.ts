@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readDaxDevices, readPmemBlocks } from "./block.ts";
 import { badblockCount, readNdRegions } from "./nd.ts";
-import { SystemRoot } from "./root.ts";
+import { naturalCompare, SystemRoot } from "./root.ts";
 
 const FIXTURES = new URL("../../tests/fixtures/", import.meta.url).pathname;
 const SCENARIOS = [...Deno.readDirSync(FIXTURES)]
@@ -121,4 +121,23 @@ Deno.test("badblocks: lengths of '<sector> <count>' lines add up", () => {
   assert.equal(badblockCount("8 8\n1024 1\n"), 9);
   assert.equal(badblockCount(""), 0);
   assert.equal(badblockCount(undefined), 0);
+});
+
+Deno.test("natural order: region2 before region10, namespace1.2 before namespace1.10", () => {
+  const names = [
+    "region10",
+    "region2",
+    "namespace1.10",
+    "namespace1.2",
+    "ndbus0",
+    "region1",
+  ];
+  assert.deepEqual(names.sort(naturalCompare), [
+    "namespace1.2",
+    "namespace1.10",
+    "ndbus0",
+    "region1",
+    "region2",
+    "region10",
+  ]);
 });

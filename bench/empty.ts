@@ -1,0 +1,1 @@
+// The baseline of the process benchmarks: Deno starting and doing nothing.
