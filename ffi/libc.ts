@@ -13,6 +13,7 @@ import { Errno, errnoName } from "./errno.ts";
 import { type LibcSymbols, libcSymbols } from "./symbols.ts";
 
 let loaded: LibcSymbols | undefined;
+let errnoView: Deno.UnsafePointerView | undefined;
 
 /** libc's symbols, loaded on first use. */
 export function libc(): LibcSymbols {
@@ -26,13 +27,22 @@ export function libc(): LibcSymbols {
       { cause },
     );
   }
+  // errno's address, resolved once: pmemctl calls libc from the main thread
+  // only, whose errno does not move. Reading it later needs no native call,
+  // so nothing can overwrite errno between a failed call and its reading
+  // (a first FFI call of __errno_location itself was seen to leave ENOENT).
+  const location = loaded.__errno_location();
+  if (location === null) {
+    throw new SystemError("libc.so.6", "__errno_location() returned NULL");
+  }
+  errnoView = new Deno.UnsafePointerView(location);
   return loaded;
 }
 
-/** The calling thread's errno, read through `__errno_location()`. */
+/** The calling thread's errno; read it right after the failing call. */
 export function errno(): number {
-  const ptr = libc().__errno_location();
-  return ptr === null ? 0 : new Deno.UnsafePointerView(ptr).getInt32();
+  libc();
+  return errnoView!.getInt32();
 }
 
 /** libc's message for an errno value. */
