@@ -74,6 +74,9 @@ vmTest(
       config: "legacy",
       script: `${STEP}
 step root
+echo "8 8" > /sys/block/pmem0/badblocks
+echo "4096 1" > /sys/block/pmem0/badblocks
+step badblocks
 echo "@@nonroot"
 su -s /bin/sh tester -c 'DENO_DIR=/tmp/deno-tester deno run -A --cached-only cli.ts list --json; echo "@@rc $?"'
 `,
@@ -98,6 +101,9 @@ su -s /bin/sh tester -c 'DENO_DIR=/tmp/deno-tester deno run -A --cached-only cli
       ],
     );
     assert.deepEqual(root.pmemctl.warnings, []);
+    // Bad blocks injected through sysfs are counted (512-byte sectors, as ndctl counts).
+    const bad = steps(r).get("badblocks")!;
+    assert.equal(bad.pmemctl.regions[0].namespaces[0].badblock_count, 9);
 
     const nonroot = r.stdout.split("@@nonroot\n")[1];
     const [json, rc] = nonroot.split("@@rc ");
