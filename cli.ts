@@ -19,6 +19,16 @@ import {
 import { gather } from "./src/list/gather.ts";
 import { joinRegions } from "./src/list/join.ts";
 import { listDocument, listTable } from "./src/list/render.ts";
+import { ProgressReporter } from "./src/map/progress.ts";
+import { Target } from "./src/map/target.ts";
+import {
+  readRange,
+  type Stream,
+  writeRange,
+  zeroRange,
+} from "./src/map/transfer.ts";
+import { parseSize } from "./src/units.ts";
+import { constants as C, FileHandle, fstatx, OsError } from "./ffi/mod.ts";
 
 /** pmemctl's version, from deno.json. */
 export const VERSION: string = denoJson.version;
@@ -116,6 +126,163 @@ export function buildProgram(out: Output = processOutput) {
           `${n} memmap= request${
             n > 1 ? "s" : ""
           } did not become a region (see warnings)`,
+        );
+      }
+    });
+
+  const map = program
+    .command("map")
+    .description(
+      "move bytes through mmap of /dev/pmemN, /dev/daxN.M and DAX files",
+    );
+
+  map
+    .command("info")
+    .description(
+      "say what a target is, how it maps and how writes become durable",
+    )
+    .argument("<path>", "/dev/pmemN, /dev/daxN.M or a file")
+    .option("--json", "print one JSON document")
+    .action((path, options) => {
+      using target = Target.open(path, "read");
+      const info = target.info();
+      if (options.json) out.stdout(JSON.stringify(info, null, 2) + "\n");
+      else {
+        for (const [k, v] of Object.entries(info)) {
+          if (k !== "warnings") out.stdout(`${k}: ${v}\n`);
+        }
+      }
+      for (const w of info.warnings) out.stderr(`pmemctl: warning: ${w}\n`);
+    });
+
+  map
+    .command("read")
+    .description("copy bytes of a target to stdout or --output")
+    .argument("<path>", "/dev/pmemN, /dev/daxN.M or a file")
+    .option("--offset <n>", "where to start (4096, 0x1000, 4K, 1M…)", "0")
+    .option("--length <n>", "how many bytes (default: to the end)")
+    .option("--output <file>", "write to FILE instead of stdout")
+    .action((path, options) => {
+      const offset = parseSize(options.offset, "--offset");
+      const length = options.length !== undefined
+        ? parseSize(options.length, "--length")
+        : undefined;
+      if (!options.output && Deno.stdout.isTerminal()) {
+        throw new UsageError(
+          "map read",
+          "stdout is a terminal: redirect it or pass --output FILE",
+        );
+      }
+      using target = Target.open(path, "read");
+      const todo = length ?? Math.max(0, target.size - offset);
+      target.checkRange(offset, todo);
+      using output = options.output
+        ? new FileHandle(
+          options.output,
+          C.O_WRONLY | C.O_CREAT | C.O_TRUNC,
+          0o644,
+        )
+        : undefined;
+      const stream: Stream = output
+        ? { fd: output.fd, path: options.output! }
+        : { fd: 1, path: "stdout" };
+      const progress = new ProgressReporter(todo);
+      try {
+        readRange(target, offset, todo, stream, (n) => progress.update(n));
+      } catch (e) {
+        // The reader went away (a closed pipe): not an error of ours.
+        if (!(e instanceof OsError && e.code === "EPIPE" && !output)) throw e;
+      } finally {
+        progress.finish();
+      }
+    });
+
+  map
+    .command("write")
+    .description("copy stdin or --input into a target, durable before exit 0")
+    .argument("<path>", "/dev/pmemN, /dev/daxN.M or a file")
+    .option("--offset <n>", "where to start (4096, 0x1000, 4K, 1M…)", "0")
+    .option("--length <n>", "how many bytes (default: all of the input)")
+    .option("--input <file>", "read from FILE instead of stdin")
+    .option("--force", "overwrite a filesystem or swap signature")
+    .action((path, options) => {
+      const offset = parseSize(options.offset, "--offset");
+      let length = options.length !== undefined
+        ? parseSize(options.length, "--length")
+        : undefined;
+      if (!options.input && Deno.stdin.isTerminal()) {
+        throw new UsageError(
+          "map write",
+          "stdin is a terminal: pipe the data in or pass --input FILE",
+        );
+      }
+      using input = options.input
+        ? new FileHandle(options.input, C.O_RDONLY)
+        : undefined;
+      const stream: Stream = input
+        ? { fd: input.fd, path: options.input! }
+        : { fd: 0, path: "stdin" };
+      // A regular file's size is known up front: check the whole range before writing anything.
+      const st = fstatx(stream.fd, stream.path);
+      if (st.isFile) {
+        if (length === undefined) length = st.size;
+        else if (st.size < length) {
+          throw new UsageError(
+            stream.path,
+            `holds ${st.size} bytes, --length asks for ${length}; nothing was written`,
+          );
+        }
+      }
+      using target = Target.open(path, "write");
+      target.checkRange(offset, length ?? 0);
+      if (!options.force) target.checkSignature();
+      const progress = new ProgressReporter(length ?? target.size - offset);
+      let report;
+      try {
+        report = writeRange(
+          target,
+          offset,
+          length,
+          stream,
+          (n) => progress.update(n),
+        );
+      } finally {
+        progress.finish();
+      }
+      if (!report.durable) {
+        out.stderr(
+          `pmemctl: warning: ${path}: no CPU cache flush available (install libpmem1): writes may not be durable\n`,
+        );
+      }
+    });
+
+  map
+    .command("zero")
+    .description("write zeros over a range of a target, durable before exit 0")
+    .argument("<path>", "/dev/pmemN, /dev/daxN.M or a file")
+    .option("--offset <n>", "where to start (4096, 0x1000, 4K, 1M…)", "0")
+    .option("--length <n>", "how many bytes (default: to the end)")
+    .option("--force", "required: zeroing destroys what the range holds")
+    .action((path, options) => {
+      const offset = parseSize(options.offset, "--offset");
+      const length = options.length !== undefined
+        ? parseSize(options.length, "--length")
+        : undefined;
+      if (!options.force) {
+        throw new UsageError("map zero", "destroys data: pass --force");
+      }
+      using target = Target.open(path, "write");
+      const todo = length ?? Math.max(0, target.size - offset);
+      const progress = new ProgressReporter(todo);
+      let report;
+      try {
+        report = zeroRange(target, offset, todo, (n) => progress.update(n));
+      } finally {
+        progress.finish();
+      }
+      if (!report.durable) {
+        out.stderr(
+          `pmemctl: warning: ${path}: no CPU cache flush available (install libpmem1): writes may not be durable\n`,
         );
       }
     });

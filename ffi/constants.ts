@@ -25,6 +25,8 @@ export const MAP_SHARED = 0x01;
 export const MAP_PRIVATE = 0x02;
 export const MAP_SHARED_VALIDATE = 0x03;
 export const MAP_SYNC = 0x80000;
+/** Fault the whole range in at mmap time instead of one page at a time. */
+export const MAP_POPULATE = 0x8000;
 /** `(void *)-1` as an address. */
 export const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 

@@ -334,3 +334,38 @@ export function kmsgReadAll(path = "/dev/kmsg"): string {
     close(fd, path);
   }
 }
+
+/** `read(2)` into `length` bytes at `ptr`; returns the byte count (0 at end). Retries EINTR. */
+export function readInto(
+  fd: number,
+  ptr: Deno.PointerObject,
+  length: number,
+  path: string,
+): number {
+  for (;;) {
+    const n = Number(libc().read(fd, ptr, BigInt(length)));
+    if (n >= 0) return n;
+    const code = errno();
+    if (code !== Errno.EINTR) throw new OsError("read", path, code);
+  }
+}
+
+/** `write(2)` of `length` bytes at `ptr`; returns the byte count. Retries EINTR. */
+export function writeFrom(
+  fd: number,
+  ptr: Deno.PointerObject,
+  length: number,
+  path: string,
+): number {
+  for (;;) {
+    const n = Number(libc().write(fd, ptr, BigInt(length)));
+    if (n >= 0) return n;
+    const code = errno();
+    if (code !== Errno.EINTR) throw new OsError("write", path, code);
+  }
+}
+
+/** `fsync(2)`. */
+export function fsync(fd: number, path: string): void {
+  if (libc().fsync(fd) !== 0) fail("fsync", path);
+}

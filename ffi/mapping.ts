@@ -36,6 +36,8 @@ export interface MapOptions {
   writable?: boolean;
   /** `MAP_SYNC` policy; default `"off"`. */
   sync?: MapSyncMode;
+  /** Fault every page in now (`MAP_POPULATE`): one kernel pass instead of a fault per page. */
+  populate?: boolean;
 }
 
 function checkLength(what: string, value: number, allowZero = false): void {
@@ -81,6 +83,7 @@ export class Mapping implements Disposable {
     const writable = options.writable ?? false;
     const prot = C.PROT_READ | (writable ? C.PROT_WRITE : 0);
     const sync = options.sync ?? "off";
+    const extra = options.populate ? C.MAP_POPULATE : 0;
     const call = (flags: number) =>
       libc().mmap(
         null,
@@ -91,7 +94,7 @@ export class Mapping implements Disposable {
         BigInt(offset),
       );
     if (sync !== "off") {
-      const ptr = call(C.MAP_SHARED_VALIDATE | C.MAP_SYNC);
+      const ptr = call(C.MAP_SHARED_VALIDATE | C.MAP_SYNC | extra);
       if (Deno.UnsafePointer.value(ptr) !== C.MAP_FAILED && ptr !== null) {
         return new Mapping(ptr, path, offset, options.length, writable, true);
       }
@@ -101,7 +104,7 @@ export class Mapping implements Disposable {
         throw new OsError("mmap(MAP_SYNC)", path, code);
       }
     }
-    const ptr = call(C.MAP_SHARED);
+    const ptr = call(C.MAP_SHARED | extra);
     if (Deno.UnsafePointer.value(ptr) === C.MAP_FAILED || ptr === null) {
       throw new OsError("mmap", path, errno());
     }
@@ -161,6 +164,12 @@ export class Mapping implements Disposable {
       flags,
     );
     if (rc !== 0) throw new OsError("msync", this.path, errno());
+  }
+
+  /** The address of byte `offset` of the mapping, for system calls that fill or drain it. */
+  pointer(offset = 0): Deno.PointerObject {
+    this.#range("pointer", offset, 0);
+    return Deno.UnsafePointer.offset(this.#pointer(), offset)!;
   }
 
   /** `madvise(2)` over the whole mapping. */

@@ -17,16 +17,20 @@ export {
   fsGetXattr,
   fstatx,
   type FsXattr,
+  fsync,
   klogReadAll,
   kmsgReadAll,
   open,
   OsError,
   pread,
   pwrite,
+  readInto,
   type Statx,
   statx,
   strerror,
+  writeFrom,
 } from "./libc.ts";
+export { libpmem, pmemPersist } from "./libpmem.ts";
 export {
   type MapOptions,
   Mapping,

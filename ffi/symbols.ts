@@ -33,6 +33,10 @@ export const libcSymbols = {
   pread: { parameters: ["i32", "pointer", "usize", "i64"], result: "isize" },
   /** ssize_t read(int fd, void *buf, size_t count); */
   read: { parameters: ["i32", "pointer", "usize"], result: "isize" },
+  /** ssize_t write(int fd, const void *buf, size_t count); */
+  write: { parameters: ["i32", "pointer", "usize"], result: "isize" },
+  /** int fsync(int fd); */
+  fsync: { parameters: ["i32"], result: "i32" },
   /** ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset); */
   pwrite: { parameters: ["i32", "pointer", "usize", "i64"], result: "isize" },
   /** int klogctl(int type, char *buf, int len); */
@@ -45,3 +49,9 @@ export const libcSymbols = {
 
 /** The loaded library's symbol table. */
 export type LibcSymbols = Deno.DynamicLibrary<typeof libcSymbols>["symbols"];
+
+/** libpmem's cache flush, used when it is installed (Debian's libpmem1). */
+export const libpmemSymbols = {
+  /** void pmem_persist(const void *addr, size_t len); */
+  pmem_persist: { parameters: ["pointer", "usize"], result: "void" },
+} as const satisfies Deno.ForeignLibraryInterface;

@@ -1,0 +1,31 @@
+/**
+ * libpmem (PMDK), when installed: `pmem_persist` flushes CPU caches over a
+ * range, which is what makes stores to device-DAX durable; JavaScript has
+ * no instruction for it and msync does not do it there (EINVAL).
+ *
+ * @module
+ */
+
+import { libpmemSymbols } from "./symbols.ts";
+
+type Libpmem = Deno.DynamicLibrary<typeof libpmemSymbols>["symbols"];
+let loaded: Libpmem | null | undefined;
+
+/** libpmem's symbols, or null when `libpmem.so.1` is not installed. */
+export function libpmem(): Libpmem | null {
+  if (loaded !== undefined) return loaded;
+  try {
+    loaded = Deno.dlopen("libpmem.so.1", libpmemSymbols).symbols;
+  } catch {
+    loaded = null;
+  }
+  return loaded;
+}
+
+/** Flushes `[ptr, ptr+length)` from the CPU caches; false when libpmem is absent. */
+export function pmemPersist(ptr: Deno.PointerObject, length: number): boolean {
+  const lib = libpmem();
+  if (!lib) return false;
+  lib.pmem_persist(ptr, BigInt(length));
+  return true;
+}

@@ -1,0 +1,328 @@
+/**
+ * What `map` moves bytes through: a block device, a device-DAX character
+ * device or a file, opened with the checks that keep data safe, mapped in
+ * aligned windows, and made durable the way its kind requires.
+ *
+ * @module
+ */
+
+import {
+  blkGetSize64,
+  constants as C,
+  Errno,
+  FileHandle,
+  fstatx,
+  fsync,
+  libpmem,
+  Mapping,
+  OsError,
+  pmemPersist,
+  pread,
+  statx,
+} from "../../ffi/mod.ts";
+import { SystemError, UsageError } from "../errors.ts";
+import { badblockCount } from "../sysfs/nd.ts";
+import { SystemRoot } from "../sysfs/root.ts";
+import { hex } from "../units.ts";
+import { detectSignature, SIGNATURE_BYTES } from "./signature.ts";
+
+/** The kinds of target, as `map info` names them. */
+export type TargetKind = "block" | "devdax" | "file";
+
+/** How written data is made durable. */
+export type Persistence = "msync" | "map_sync" | "devdax";
+
+/** `map info`'s answer (spec keys first). */
+export interface TargetInfo {
+  path: string;
+  kind: TargetKind;
+  size: number;
+  /** The mapping bypasses the page cache. */
+  dax: boolean;
+  map_sync: boolean;
+  align: number;
+  persistence: Persistence;
+  /** The kernel's name for it (`pmem0`, `dax0.0`), for devices. */
+  device?: string;
+  /** How CPU caches are flushed after writes: by the kernel (msync), libpmem, or not at all. */
+  cache_flush: "msync" | "libpmem" | "none";
+  /** The region's persistence domain, for devices from libnvdimm. */
+  persistence_domain?: string;
+  warnings: string[];
+}
+
+/** Bytes mapped at a time: memory stays flat whatever the target's size. */
+export const WINDOW = 16 * 2 ** 20;
+
+const sys = new SystemRoot("/");
+
+function alignDown(n: number, a: number): number {
+  return n - (n % a);
+}
+
+function alignUp(n: number, a: number): number {
+  return alignDown(n + a - 1, a);
+}
+
+/** A byte range of a target and the aligned mapping that holds it. */
+export interface Window {
+  /** Where the mapping starts in the target, and its length (both aligned). */
+  mapStart: number;
+  mapLength: number;
+  /** The range's bytes inside it: target offset and length. */
+  start: number;
+  length: number;
+}
+
+/** Splits `[offset, offset+length)` into aligned windows of at most `window` bytes. */
+export function windows(
+  offset: number,
+  length: number,
+  align: number,
+  window = WINDOW,
+): Window[] {
+  const out: Window[] = [];
+  const size = alignUp(Math.max(window, align), align);
+  const end = offset + length;
+  for (let cur = offset; cur < end;) {
+    const mapStart = alignDown(cur, align);
+    const mapEnd = Math.min(mapStart + size, alignUp(end, align));
+    const stop = Math.min(end, mapEnd);
+    out.push({
+      mapStart,
+      mapLength: mapEnd - mapStart,
+      start: cur,
+      length: stop - cur,
+    });
+    cur = stop;
+  }
+  return out;
+}
+
+/** An open target. Close with `using` or {@link Target.close}. */
+export class Target implements Disposable {
+  private constructor(
+    readonly path: string,
+    readonly kind: TargetKind,
+    readonly file: FileHandle,
+    readonly size: number,
+    readonly align: number,
+    readonly writable: boolean,
+    /** The kernel's device name (`pmem0`, `dax0.0`). */
+    readonly device: string | undefined,
+    /** The file's statx DAX attribute (files only). */
+    readonly fileDax: boolean,
+  ) {}
+
+  /**
+   * Opens `path` for reading or writing. Block devices are opened with
+   * `O_EXCL` for writing, which fails (exit 3) when they are mounted or held.
+   */
+  static open(path: string, mode: "read" | "write"): Target {
+    const st = statx(path);
+    const write = mode === "write";
+    if (st.isBlockDevice) {
+      const device = sys.realPath(
+        `/sys/dev/block/${st.rdevMajor}:${st.rdevMinor}`,
+      )?.split("/").pop();
+      let file: FileHandle;
+      try {
+        file = new FileHandle(path, write ? C.O_RDWR | C.O_EXCL : C.O_RDONLY);
+      } catch (e) {
+        if (e instanceof OsError && e.errno === Errno.EBUSY) {
+          throw new OsError(
+            "open",
+            path,
+            e.errno,
+            "mounted, or held by another user: unmount it first",
+          );
+        }
+        throw e;
+      }
+      return new Target(
+        path,
+        "block",
+        file,
+        blkGetSize64(file.fd, path),
+        4096,
+        write,
+        device,
+        false,
+      );
+    }
+    if (st.isCharDevice) {
+      const dev = `/sys/dev/char/${st.rdevMajor}:${st.rdevMinor}`;
+      if (sys.linkName(`${dev}/subsystem`) !== "dax") {
+        throw new UsageError(path, "a character device that is not device-DAX");
+      }
+      const name = sys.realPath(dev)!.split("/").pop()!;
+      const size = sys.number(`/sys/bus/dax/devices/${name}/size`);
+      const align = sys.number(`/sys/bus/dax/devices/${name}/align`) ?? 2 ** 21;
+      if (size === undefined) {
+        throw new SystemError(path, `no size in /sys/bus/dax/devices/${name}`);
+      }
+      const file = new FileHandle(path, write ? C.O_RDWR : C.O_RDONLY);
+      return new Target(path, "devdax", file, size, align, write, name, true);
+    }
+    if (st.isFile) {
+      const file = new FileHandle(path, write ? C.O_RDWR : C.O_RDONLY);
+      const fst = fstatx(file.fd, path);
+      return new Target(
+        path,
+        "file",
+        file,
+        fst.size,
+        4096,
+        write,
+        undefined,
+        fst.dax,
+      );
+    }
+    throw new UsageError(
+      path,
+      "not a block device, device-DAX or regular file",
+    );
+  }
+
+  /** Maps the aligned window `w`. Files ask for MAP_SYNC first and fall back. */
+  map(w: Window, populate = true): Mapping {
+    return Mapping.map(this.file.fd, this.path, {
+      offset: w.mapStart,
+      length: w.mapLength,
+      writable: this.writable,
+      sync: this.kind === "block" ? "off" : "try",
+      populate,
+    });
+  }
+
+  /** Whether a mapping of this target gets MAP_SYNC (probed with one page or align unit). */
+  probeMapSync(): boolean {
+    if (this.kind === "block" || this.size === 0) return false;
+    using m = this.map({
+      mapStart: 0,
+      mapLength: Math.min(this.align, alignUp(this.size, 4096)),
+      start: 0,
+      length: 0,
+    }, false);
+    return m.mapSync;
+  }
+
+  /** The persistence domain of the libnvdimm region behind a device, when there is one. */
+  persistenceDomain(): string | undefined {
+    if (!this.device) return undefined;
+    const dir = this.kind === "block"
+      ? `/sys/block/${this.device}`
+      : `/sys/bus/dax/devices/${this.device}`;
+    const region = sys.realPath(dir)?.split("/").filter((p) =>
+      /^region\d+$/.test(p)
+    ).pop();
+    if (!region) return undefined;
+    return sys.attr(`/sys/bus/nd/devices/${region}/persistence_domain`)
+      ?.trim() || "unknown";
+  }
+
+  /** `map info`'s description, telling the truth about durability. */
+  info(): TargetInfo {
+    const mapSync = this.probeMapSync();
+    const domain = this.persistenceDomain();
+    const warnings: string[] = [];
+    let persistence: Persistence = "msync";
+    let flush: TargetInfo["cache_flush"] = "msync";
+    if (this.kind === "devdax") {
+      persistence = "devdax";
+      flush = libpmem() ? "libpmem" : "none";
+      if (flush === "none" && domain !== "cpu_cache") {
+        warnings.push(
+          "writes may sit in CPU caches: device-DAX has no msync and libpmem (apt-get install libpmem1) is not installed",
+        );
+      }
+    } else if (mapSync) {
+      persistence = "map_sync";
+    }
+    return {
+      path: this.path,
+      kind: this.kind,
+      size: this.size,
+      dax: this.kind === "devdax" || (this.kind === "file" && this.fileDax),
+      map_sync: mapSync,
+      align: this.align,
+      persistence,
+      ...(this.device ? { device: this.device } : {}),
+      cache_flush: flush,
+      ...(domain ? { persistence_domain: domain } : {}),
+      warnings,
+    };
+  }
+
+  /**
+   * Makes the bytes written through `m` in `[start, start+length)` of the
+   * target durable: msync (page cache, DAX files) or a CPU cache flush
+   * (device-DAX, through libpmem). Returns false when nothing could flush.
+   */
+  persist(m: Mapping, start: number, length: number): boolean {
+    if (length === 0) return true;
+    const at = start - m.offset;
+    if (this.kind === "devdax") return pmemPersist(m.pointer(at), length);
+    m.sync(at, length);
+    return true;
+  }
+
+  /** fsync(2) the descriptor (no-op for device-DAX, which has none). */
+  flush(): void {
+    if (this.kind !== "devdax") fsync(this.file.fd, this.path);
+  }
+
+  /** Usage error unless `[offset, offset+length)` lies inside the target. */
+  checkRange(offset: number, length: number): void {
+    if (offset > this.size || length > this.size - offset) {
+      throw new UsageError(
+        `${this.path}`,
+        `range ${offset}+${length} is past the end (the target holds ${this.size} bytes)`,
+      );
+    }
+  }
+
+  /** System error when known bad blocks lie in the range (block devices). */
+  checkBadBlocks(offset: number, length: number): void {
+    if (this.kind !== "block" || !this.device) return;
+    const text = sys.text(`/sys/block/${this.device}/badblocks`) ?? "";
+    if (badblockCount(text) === 0) return;
+    for (const line of text.split("\n")) {
+      const m = line.trim().match(/^(\d+)\s+(\d+)$/);
+      if (!m) continue;
+      const start = Number(m[1]) * 512;
+      const end = start + Number(m[2]) * 512;
+      if (start < offset + length && end > offset) {
+        throw new SystemError(
+          this.path,
+          `known bad blocks at bytes ${hex(start)}-${hex(end - 1)} (sectors ${
+            m[1]
+          }+${m[2]}) lie in the range: ` +
+            `not touching poisoned memory (clear them, e.g. ndctl clear-errors, or pick another range)`,
+        );
+      }
+    }
+  }
+
+  /** Usage error when a block device carries a filesystem or swap signature. */
+  checkSignature(): void {
+    if (this.kind !== "block") return;
+    const head = new Uint8Array(Math.min(SIGNATURE_BYTES, this.size));
+    pread(this.file.fd, head, 0, this.path);
+    const found = detectSignature(head);
+    if (found) {
+      throw new UsageError(
+        this.path,
+        `carries a ${found} signature: pass --force to overwrite it`,
+      );
+    }
+  }
+
+  close(): void {
+    this.file.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

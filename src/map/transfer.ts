@@ -1,0 +1,144 @@
+/**
+ * `map read`, `map write` and `map zero`: bytes move window by window
+ * between a file descriptor and the target's mapping with read(2) and
+ * write(2) straight into and out of the mapped memory, so no copy is made in
+ * JavaScript and memory stays flat whatever the size.
+ *
+ * @module
+ */
+
+import { readInto, writeFrom } from "../../ffi/mod.ts";
+import { SystemError, UsageError } from "../errors.ts";
+import { type Target, windows } from "./target.ts";
+
+/** Reports how many bytes are done. */
+export type OnProgress = (done: number) => void;
+
+/** A descriptor to read from or write to, with the name errors use. */
+export interface Stream {
+  fd: number;
+  path: string;
+}
+
+/** What a write did. */
+export interface WriteReport {
+  bytes: number;
+  /** False when the target is device-DAX and nothing could flush CPU caches. */
+  durable: boolean;
+}
+
+/**
+ * Copies `length` bytes of the target from `offset` to `out`. Stops quietly
+ * when the reader goes away (EPIPE). Returns the bytes written.
+ */
+export function readRange(
+  target: Target,
+  offset: number,
+  length: number,
+  out: Stream,
+  progress?: OnProgress,
+): number {
+  target.checkRange(offset, length);
+  target.checkBadBlocks(offset, length);
+  let done = 0;
+  for (const w of windows(offset, length, target.align)) {
+    using m = target.map(w);
+    for (let at = 0; at < w.length;) {
+      const n = writeFrom(
+        out.fd,
+        m.pointer(w.start - w.mapStart + at),
+        w.length - at,
+        out.path,
+      );
+      at += n;
+      done += n;
+      progress?.(done);
+    }
+  }
+  return done;
+}
+
+/**
+ * Fills `[offset, offset+length)` of the target from `input`, making each
+ * window durable before going on. With `length` undefined, writes until the
+ * input ends (and refuses input longer than the target). Input shorter than
+ * `length` is an error saying how much was written.
+ */
+export function writeRange(
+  target: Target,
+  offset: number,
+  length: number | undefined,
+  input: Stream,
+  progress?: OnProgress,
+): WriteReport {
+  const limit = length ?? target.size - offset;
+  target.checkRange(offset, limit);
+  target.checkBadBlocks(offset, limit);
+  let done = 0;
+  let durable = true;
+  let ended = false;
+  for (const w of windows(offset, limit, target.align)) {
+    using m = target.map(w);
+    let filled = 0;
+    while (filled < w.length) {
+      const n = readInto(
+        input.fd,
+        m.pointer(w.start - w.mapStart + filled),
+        w.length - filled,
+        input.path,
+      );
+      if (n === 0) {
+        ended = true;
+        break;
+      }
+      filled += n;
+      progress?.(done + filled);
+    }
+    durable = target.persist(m, w.start, filled) && durable;
+    done += filled;
+    if (ended) break;
+  }
+  target.flush();
+  if (length !== undefined && done < length) {
+    throw new UsageError(
+      input.path,
+      `ended after ${done} of the ${length} bytes --length asked for; ${done} bytes were written at offset ${offset} and made durable`,
+    );
+  }
+  if (length === undefined && !ended) {
+    // The target is full: any further input byte would not fit.
+    const probe = new Uint8Array(1);
+    if (readInto(input.fd, Deno.UnsafePointer.of(probe)!, 1, input.path) > 0) {
+      throw new UsageError(
+        input.path,
+        `is longer than the ${limit} bytes from offset ${offset} to the end of ${target.path}; those ${limit} bytes were written`,
+      );
+    }
+  }
+  return { bytes: done, durable };
+}
+
+/** Zeroes `[offset, offset+length)`, window by window, each made durable. */
+export function zeroRange(
+  target: Target,
+  offset: number,
+  length: number,
+  progress?: OnProgress,
+): WriteReport {
+  target.checkRange(offset, length);
+  target.checkBadBlocks(offset, length);
+  let done = 0;
+  let durable = true;
+  for (const w of windows(offset, length, target.align)) {
+    using m = target.map(w);
+    m.bytes(w.start - w.mapStart, w.length).fill(0);
+    durable = target.persist(m, w.start, w.length) && durable;
+    done += w.length;
+    progress?.(done);
+  }
+  target.flush();
+  if (done !== length) {
+    throw new SystemError(target.path, `zeroed ${done} of ${length} bytes`);
+  }
+  return { bytes: done, durable };
+}
