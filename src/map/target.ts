@@ -190,7 +190,8 @@ export class Target implements Disposable {
       offset: w.mapStart,
       length: w.mapLength,
       writable: this.writable,
-      sync: this.kind === "block" ? "off" : "try",
+      // MAP_SYNC only matters for stores; block devices refuse it (EOPNOTSUPP).
+      sync: this.kind === "block" || !this.writable ? "off" : "try",
       populate,
     });
   }
@@ -198,12 +199,12 @@ export class Target implements Disposable {
   /** Whether a mapping of this target gets MAP_SYNC (probed with one page or align unit). */
   probeMapSync(): boolean {
     if (this.kind === "block" || this.size === 0) return false;
-    using m = this.map({
-      mapStart: 0,
-      mapLength: Math.min(this.align, alignUp(this.size, 4096)),
-      start: 0,
-      length: 0,
-    }, false);
+    const length = Math.min(this.align, alignUp(this.size, 4096));
+    using m = Mapping.map(this.file.fd, this.path, {
+      length,
+      writable: this.writable,
+      sync: "try",
+    });
     return m.mapSync;
   }
 

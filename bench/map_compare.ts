@@ -1,0 +1,150 @@
+/**
+ * `pmemctl map` against its references, in one run:
+ * - host: `map write`/`map read` of 1 GiB on tmpfs against `dd bs=1M`
+ *   (alternating, medians of 5), and peak memory of 4 GiB transfers;
+ * - guest: `map write`/`map read` on /dev/dax0.0 against `daxio`.
+ *
+ * usage: deno run -A bench/map_compare.ts [--no-vm]
+ */
+import { runVm, vmUnavailable } from "../tests/vm/vm.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const GiB = 2 ** 30;
+const REPS = 5;
+
+interface Run {
+  seconds: number;
+  maxKiB: number;
+}
+
+/** Runs a shell command under GNU time; returns wall seconds and peak RSS. */
+function timed(command: string): Run {
+  const out = new Deno.Command("/usr/bin/time", {
+    args: ["-f", "@@ %e %M", "sh", "-c", command],
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+  }).outputSync();
+  const text = new TextDecoder().decode(out.stderr);
+  const m = text.match(/@@ ([\d.]+) (\d+)/);
+  if (!out.success || !m) throw new Error(`${command} failed:\n${text}`);
+  return { seconds: Number(m[1]), maxKiB: Number(m[2]) };
+}
+
+const median = (xs: number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function hostBench(): string[] {
+  const dir = Deno.makeTempDirSync({
+    dir: "/dev/shm",
+    prefix: "pmemctl-bench-",
+  });
+  const src = `${dir}/src`;
+  const dst = `${dir}/dst`;
+  const out = `${dir}/out`;
+  const pmemctl = `${Deno.execPath()} run -A cli.ts`;
+  try {
+    timed(`head -c ${GiB} /dev/urandom > ${src} && cp ${src} ${dst}`);
+    const cases: [string, string, string][] = [
+      [
+        "write 1 GiB",
+        `dd if=${src} of=${dst} bs=1M conv=notrunc,fsync status=none`,
+        `${pmemctl} map write ${dst} --input ${src}`,
+      ],
+      [
+        "read 1 GiB",
+        `dd if=${dst} of=${out} bs=1M status=none`,
+        `${pmemctl} map read ${dst} --output ${out}`,
+      ],
+    ];
+    const rows: string[] = [];
+    for (const [name, dd, ours] of cases) {
+      const a: number[] = [];
+      const b: number[] = [];
+      for (let i = 0; i < REPS; i++) {
+        a.push(timed(dd).seconds);
+        b.push(timed(ours).seconds);
+      }
+      const ratio = median(b) / median(a);
+      rows.push(
+        `| ${name}, tmpfs (host) | dd bs=1M ${
+          median(a).toFixed(2)
+        } s | pmemctl ${median(b).toFixed(2)} s | ${
+          ratio.toFixed(2)
+        }× dd's time |`,
+      );
+    }
+    Deno.removeSync(src);
+    Deno.removeSync(out);
+    Deno.truncateSync(dst, 4 * GiB);
+    const write4 = timed(
+      `head -c ${4 * GiB} /dev/zero | ${pmemctl} map write ${dst}`,
+    );
+    const read4 = timed(`${pmemctl} map read ${dst} > /dev/null`);
+    const empty = timed(`${Deno.execPath()} run -A bench/empty.ts`);
+    rows.push(
+      `| peak memory, 4 GiB | deno run empty.ts ${
+        (empty.maxKiB / 1024).toFixed(0)
+      } MiB | write ${(write4.maxKiB / 1024).toFixed(0)} MiB, read ${
+        (read4.maxKiB / 1024).toFixed(0)
+      } MiB | target < 100 MiB |`,
+    );
+    return rows;
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+async function guestBench(): Promise<string[]> {
+  const reason = vmUnavailable();
+  if (reason) return [`| /dev/dax0.0 (guest) | skipped: ${reason} | | |`];
+  const size = 256 * 2 ** 20;
+  const r = await runVm({
+    config: "nfit",
+    timeoutSeconds: 600,
+    script: `set -e
+ndctl create-namespace -f -e namespace0.0 -m devdax -a 2M >&2
+head -c ${size} /dev/urandom > /tmp/src
+P="deno run -A --cached-only cli.ts"
+t() { name=$1; shift; s=$(cut -d' ' -f1 /proc/uptime); "$@" >/dev/null 2>&1; e=$(cut -d' ' -f1 /proc/uptime); echo "@@ $name $s $e"; }
+for i in 1 2 3; do
+  t daxio-write daxio -i /tmp/src -o /dev/dax0.0 -l ${size}
+  t pmemctl-write $P map write /dev/dax0.0 --input /tmp/src
+  t daxio-read daxio -i /dev/dax0.0 -o /tmp/out -l ${size}
+  t pmemctl-read $P map read /dev/dax0.0 --length ${size} --output /tmp/out
+  t deno-empty deno run -A --cached-only bench/empty.ts
+done
+cmp /tmp/src /tmp/out && echo "@@same"
+`,
+  });
+  if (r.code !== 0) {
+    throw new Error(
+      `guest bench failed:\n${r.console.split("\n").slice(-20).join("\n")}`,
+    );
+  }
+  const times = new Map<string, number[]>();
+  for (const m of r.stdout.matchAll(/^@@ (\S+) ([\d.]+) ([\d.]+)$/gm)) {
+    times.set(m[1], [...(times.get(m[1]) ?? []), Number(m[3]) - Number(m[2])]);
+  }
+  const t = (k: string) => median(times.get(k)!);
+  return [
+    `| write 256 MiB, /dev/dax0.0 (guest, TCG) | daxio ${
+      t("daxio-write").toFixed(2)
+    } s | pmemctl ${t("pmemctl-write").toFixed(2)} s | ${
+      (t("pmemctl-write") / t("daxio-write")).toFixed(2)
+    }× daxio's time (deno start-up alone ${t("deno-empty").toFixed(2)} s) |`,
+    `| read 256 MiB, /dev/dax0.0 (guest, TCG) | daxio ${
+      t("daxio-read").toFixed(2)
+    } s | pmemctl ${t("pmemctl-read").toFixed(2)} s | ${
+      (t("pmemctl-read") / t("daxio-read")).toFixed(2)
+    }× daxio's time |`,
+  ];
+}
+
+const rows = [
+  "| transfer | reference | pmemctl | ratio |",
+  "| --- | --- | --- | --- |",
+  ...hostBench(),
+];
+if (!Deno.args.includes("--no-vm")) rows.push(...await guestBench());
+console.log(rows.join("\n"));
