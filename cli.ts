@@ -6,7 +6,12 @@
  * @module
  */
 
-import { Argument, Command, CommanderError } from "@commander-js/extra-typings";
+import {
+  Argument,
+  Command,
+  CommanderError,
+  Option,
+} from "@commander-js/extra-typings";
 import type { Command as PlainCommand } from "commander";
 import denoJson from "./deno.json" with { type: "json" };
 import { fromCommander, renderCompletions, SHELLS } from "./src/completions.ts";
@@ -27,7 +32,8 @@ import {
   writeRange,
   zeroRange,
 } from "./src/map/transfer.ts";
-import { parseSize } from "./src/units.ts";
+import { hex, parseSize } from "./src/units.ts";
+import { MODES, verify, type VerifyMode } from "./src/verify/run.ts";
 import { constants as C, FileHandle, fstatx, OsError } from "./ffi/mod.ts";
 
 /** pmemctl's version, from deno.json. */
@@ -284,6 +290,119 @@ export function buildProgram(out: Output = processOutput) {
         out.stderr(
           `pmemctl: warning: ${path}: no CPU cache flush available (install libpmem1): writes may not be durable\n`,
         );
+      }
+    });
+
+  program
+    .command("verify")
+    .description(
+      "prove a range holds data and keeps it across power cycles, pinpointing bad bytes",
+    )
+    .argument("<path>", "/dev/pmemN, /dev/daxN.M or a file")
+    .addOption(
+      new Option("--mode <mode>", "what to do").choices(MODES).default(
+        "scan" as const,
+      ),
+    )
+    .option(
+      "--offset <n>",
+      "where the range starts (4096, 0x1000, 4K, 1M…)",
+      "0",
+    )
+    .option("--length <n>", "how many bytes (default: to the end)")
+    .option(
+      "--seed <n>",
+      "the pattern's seed (default: random; check reads it from the stamp)",
+    )
+    .option(
+      "--passes <n>",
+      "destructive: passes, alternating the pattern and its complement",
+      "1",
+    )
+    .option(
+      "--journal <file>",
+      "rw: keep each window's original bytes in FILE before touching it",
+    )
+    .option(
+      "--resume",
+      "rw: restore what the journal holds, then finish the run",
+    )
+    .option("--json", "print one JSON document")
+    .option(
+      "--force",
+      "required by destructive and stamp, which overwrite the range",
+    )
+    .action(async (path, options) => {
+      const offset = parseSize(options.offset, "--offset");
+      const length = options.length !== undefined
+        ? parseSize(options.length, "--length")
+        : undefined;
+      const seed = options.seed !== undefined
+        ? parseSize(options.seed, "--seed")
+        : undefined;
+      const passes = parseSize(options.passes, "--passes");
+      if (passes < 1) throw new UsageError("--passes", "must be at least 1");
+      let signal: string | undefined;
+      const onSignal = (name: string) => () =>
+        signal = `interrupted by ${name}`;
+      const handlers = (["SIGINT", "SIGTERM"] as const).map((sig) =>
+        [sig, onSignal(sig)] as const
+      );
+      for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+      let progress: ProgressReporter | undefined;
+      try {
+        const report = await verify(path, {
+          mode: options.mode as VerifyMode,
+          offset,
+          length,
+          seed,
+          passes,
+          journal: options.journal,
+          resume: options.resume ?? false,
+          force: options.force ?? false,
+          progress: (done, total) => {
+            progress ??= new ProgressReporter(total);
+            progress.update(done);
+          },
+          interrupted: () => signal,
+        });
+        progress?.finish();
+        if (options.json) out.stdout(JSON.stringify(report, null, 2) + "\n");
+        else {
+          const rate = (report.bytes_per_second / 2 ** 20).toFixed(1);
+          out.stdout(
+            `${report.result}: ${report.mode} of ${path} ${
+              hex(report.offset)
+            }+${report.length}: ` +
+              `${report.bytes_checked} bytes checked in ${report.seconds} s (${rate} MiB/s), ` +
+              `${report.mismatch_count} bytes differ\n`,
+          );
+          if (report.reason) out.stdout(`  ${report.reason}\n`);
+          for (const m of report.mismatches) {
+            out.stdout(
+              `  at ${hex(m.offset)} (${m.offset}): expected ${
+                hex(m.expected)
+              }, found ${hex(m.actual)}\n`,
+            );
+          }
+          for (const r of report.bad_ranges) {
+            out.stdout(
+              `  bad ${hex(r.offset)}-${
+                hex(r.offset + r.length - 1)
+              } (${r.length} bytes): ${r.reason}\n`,
+            );
+          }
+        }
+        if (report.result === "fail") {
+          throw new CheckFailedError(
+            "verify",
+            report.reason ??
+              `${report.mismatch_count} bytes differ, ${report.bad_ranges.length} bad ranges`,
+          );
+        }
+      } finally {
+        progress?.finish();
+        for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
       }
     });
 

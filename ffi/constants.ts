@@ -43,6 +43,11 @@ export const MADV_WILLNEED = 3;
 export const MADV_DONTNEED = 4;
 export const MADV_HUGEPAGE = 14;
 
+/** `posix_fadvise(2)`: drop clean cached pages, so the next read comes from the device. */
+export const POSIX_FADV_DONTNEED = 4;
+/** Anonymous memory for page-aligned buffers (O_DIRECT). */
+export const MAP_ANONYMOUS = 0x20;
+
 /** Block device ioctls (linux/fs.h). */
 export const BLKROGET = 0x125e;
 export const BLKSSZGET = 0x1268;

@@ -369,3 +369,20 @@ export function writeFrom(
 export function fsync(fd: number, path: string): void {
   if (libc().fsync(fd) !== 0) fail("fsync", path);
 }
+
+/** Drops the page cache of `[offset, offset+length)` of `fd` (length 0: to the end). */
+export function dropCache(
+  fd: number,
+  path: string,
+  offset = 0,
+  length = 0,
+): void {
+  // posix_fadvise returns the error number instead of setting errno.
+  const rc = libc().posix_fadvise(
+    fd,
+    BigInt(offset),
+    BigInt(length),
+    C.POSIX_FADV_DONTNEED,
+  );
+  if (rc !== 0) throw new OsError("posix_fadvise", path, rc);
+}

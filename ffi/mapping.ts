@@ -111,6 +111,23 @@ export class Mapping implements Disposable {
     return new Mapping(ptr, path, offset, options.length, writable, false);
   }
 
+  /** Page-aligned anonymous memory (for O_DIRECT buffers), unmapped like any mapping. */
+  static anonymous(length: number): Mapping {
+    checkLength("anonymous mapping: length", length);
+    const ptr = libc().mmap(
+      null,
+      BigInt(length),
+      C.PROT_READ | C.PROT_WRITE,
+      C.MAP_PRIVATE | C.MAP_ANONYMOUS,
+      -1,
+      0n,
+    );
+    if (Deno.UnsafePointer.value(ptr) === C.MAP_FAILED || ptr === null) {
+      throw new OsError("mmap", "anonymous memory", errno());
+    }
+    return new Mapping(ptr, "anonymous memory", 0, length, true, false);
+  }
+
   /** True until the mapping is unmapped. */
   get mapped(): boolean {
     return this.#base !== null;

@@ -12,6 +12,7 @@ export {
   blkRoGet,
   blkSszGet,
   close,
+  dropCache,
   errno,
   FileHandle,
   fsGetXattr,

@@ -35,6 +35,8 @@ export const libcSymbols = {
   read: { parameters: ["i32", "pointer", "usize"], result: "isize" },
   /** ssize_t write(int fd, const void *buf, size_t count); */
   write: { parameters: ["i32", "pointer", "usize"], result: "isize" },
+  /** int posix_fadvise(int fd, off_t offset, off_t len, int advice); */
+  posix_fadvise: { parameters: ["i32", "i64", "i64", "i32"], result: "i32" },
   /** int fsync(int fd); */
   fsync: { parameters: ["i32"], result: "i32" },
   /** ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset); */
