@@ -246,6 +246,16 @@ async function rw(
     writeJournalHeader(journal.fd, o.journal!, h);
     fsync(journal.fd, o.journal!);
   };
+  // A journal is valid from the first instant: the run's range, nothing under test yet.
+  note({
+    path: t.path,
+    runOffset: offset,
+    runLength: length,
+    seed,
+    window: offset,
+    windowLength: 0,
+    active: false,
+  });
   for (const w of windows(offset, length, t.align)) {
     const p = patternFor(seed, 0);
     using m = t.map(w);

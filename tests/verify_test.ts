@@ -1,0 +1,310 @@
+/**
+ * `pmemctl verify` on files in /dev/shm, run as a user runs it: every mode,
+ * exact mismatch offsets, error paths, and rw surviving SIGKILL (--resume)
+ * and SIGINT with the content bit-identical. Devices, power cycles and
+ * injected bad blocks are tested in the guests (vm_verify_test.ts).
+ */
+import assert from "node:assert/strict";
+import { CLI, pmemctl } from "./helpers.ts";
+
+const MiB = 2 ** 20;
+
+function shmFile(size: number, random = false): string {
+  const path = Deno.makeTempFileSync({
+    dir: "/dev/shm",
+    prefix: "pmemctl-verify-",
+  });
+  Deno.truncateSync(path, size);
+  if (random) {
+    const f = Deno.openSync(path, { write: true });
+    const chunk = new Uint8Array(MiB);
+    for (let i = 0; i < size; i += MiB) {
+      for (let j = 0; j < MiB; j += 65536) {
+        crypto.getRandomValues(chunk.subarray(j, j + 65536));
+      }
+      f.writeSync(chunk.subarray(0, Math.min(MiB, size - i)));
+    }
+    f.close();
+  }
+  return path;
+}
+
+async function sha256(path: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", Deno.readFileSync(path));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+// deno-lint-ignore no-explicit-any
+async function json(
+  ...args: string[]
+): Promise<{ code: number; doc: any; stderr: string }> {
+  const r = await pmemctl("verify", "--json", ...args);
+  return {
+    code: r.code,
+    doc: r.stdout ? JSON.parse(r.stdout) : undefined,
+    stderr: r.stderr,
+  };
+}
+
+Deno.test("verify destructive: spec keys, passes, unaligned ranges leave the rest alone", async () => {
+  const path = shmFile(8 * MiB);
+  try {
+    assert.equal(
+      (await pmemctl("verify", path, "--mode", "destructive")).code,
+      2,
+      "needs --force",
+    );
+    const { code, doc } = await json(
+      path,
+      "--mode",
+      "destructive",
+      "--force",
+      "--passes",
+      "3",
+      "--seed",
+      "7",
+    );
+    assert.equal(code, 0);
+    for (
+      const key of [
+        "path",
+        "mode",
+        "offset",
+        "length",
+        "bytes_checked",
+        "mismatch_count",
+        "mismatches",
+        "bad_ranges",
+        "seconds",
+        "bytes_per_second",
+        "result",
+      ]
+    ) {
+      assert.ok(key in doc, key);
+    }
+    assert.deepEqual([
+      doc.result,
+      doc.length,
+      doc.bytes_checked,
+      doc.mismatch_count,
+      doc.seed,
+    ], ["pass", 8 * MiB, 24 * MiB, 0, 7]);
+    Deno.writeFileSync(path, new Uint8Array(8 * MiB).fill(0xee));
+    const odd = await json(
+      path,
+      "--mode",
+      "destructive",
+      "--force",
+      "--offset",
+      "3",
+      "--length",
+      "1000001",
+    );
+    assert.equal(odd.code, 0);
+    const bytes = Deno.readFileSync(path);
+    assert.deepEqual([bytes[2], bytes[1000004]], [0xee, 0xee]);
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+Deno.test("verify stamp then check: exact offsets of changed bytes, exit 1; no stamp says so", async () => {
+  const path = shmFile(16 * MiB);
+  try {
+    assert.equal(
+      (await json(path, "--mode", "stamp", "--force", "--length", "8M")).code,
+      0,
+    );
+    const healthy = await json(path, "--mode", "check");
+    assert.deepEqual([
+      healthy.code,
+      healthy.doc.result,
+      healthy.doc.length,
+      healthy.doc.bytes_checked,
+    ], [0, "pass", 8 * MiB, 8 * MiB - 4096]);
+    const f = Deno.openSync(path, { read: true, write: true });
+    for (const at of [5000, 5001, 7 * MiB + 3]) {
+      const b = new Uint8Array(1);
+      f.seekSync(at, Deno.SeekMode.Start);
+      f.readSync(b);
+      b[0] ^= 0x81;
+      f.seekSync(at, Deno.SeekMode.Start);
+      f.writeSync(b);
+    }
+    f.close();
+    const bad = await json(path, "--mode", "check");
+    assert.equal(bad.code, 1);
+    assert.equal(bad.doc.result, "fail");
+    assert.deepEqual(
+      bad.doc.mismatches.map((m: { offset: number }) => m.offset),
+      [5000, 5001, 7 * MiB + 3],
+    );
+    assert.equal(
+      bad.doc.mismatches[0].actual,
+      bad.doc.mismatches[0].expected ^ 0x81,
+    );
+    assert.deepEqual(
+      bad.doc.bad_ranges.map((
+        r: { offset: number; length: number },
+      ) => [r.offset, r.length]),
+      [[5000, 2], [7 * MiB + 3, 1]],
+    );
+    assert.match(bad.stderr, /^pmemctl: verify: 3 bytes differ/m);
+    const none = await json(path, "--mode", "check", "--offset", "8M");
+    assert.equal(none.code, 1);
+    assert.match(
+      none.doc.reason,
+      /no pmemctl stamp \(magic missing\) at offset 8388608/,
+    );
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+Deno.test("verify rw and scan leave the content bit-identical", async () => {
+  const path = shmFile(8 * MiB, true);
+  try {
+    const before = await sha256(path);
+    const rw = await json(
+      path,
+      "--mode",
+      "rw",
+      "--offset",
+      "5",
+      "--length",
+      "7M",
+    );
+    assert.deepEqual([rw.code, rw.doc.result, rw.doc.bytes_checked], [
+      0,
+      "pass",
+      7 * MiB,
+    ]);
+    const scan = await json(path);
+    assert.deepEqual([
+      scan.code,
+      scan.doc.mode,
+      scan.doc.result,
+      scan.doc.bytes_checked,
+    ], [0, "scan", "pass", 8 * MiB]);
+    assert.equal(await sha256(path), before);
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+async function killedRw(
+  signal: Deno.Signal,
+  after: number,
+  path: string,
+  journal: string,
+) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      CLI,
+      "verify",
+      path,
+      "--mode",
+      "rw",
+      "--journal",
+      journal,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  await new Promise((r) => setTimeout(r, after));
+  try {
+    child.kill(signal);
+  } catch { /* already done */ }
+  return await child.output();
+}
+
+Deno.test("verify rw killed with SIGKILL at many instants, then --resume: bit-identical", async () => {
+  const path = shmFile(96 * MiB, true);
+  const journal = Deno.makeTempFileSync();
+  try {
+    const before = await sha256(path);
+    let midWindow = 0;
+    for (const after of [150, 300, 450, 700]) {
+      await killedRw("SIGKILL", after, path, journal);
+      // Killed while a window was under test: the journal holds its bytes.
+      const head = new TextDecoder().decode(
+        Deno.readFileSync(journal).subarray(0, 4096),
+      );
+      if (head.includes('"active":true')) midWindow++;
+      const r = await pmemctl(
+        "verify",
+        path,
+        "--mode",
+        "rw",
+        "--journal",
+        journal,
+        "--resume",
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(await sha256(path), before, `killed after ${after} ms`);
+    }
+    assert.ok(midWindow > 0, "at least one kill landed inside a window");
+  } finally {
+    Deno.removeSync(path);
+    Deno.removeSync(journal);
+  }
+});
+
+Deno.test("verify rw stopped by SIGINT restores the window and exits 3", async () => {
+  const path = shmFile(96 * MiB, true);
+  const journal = Deno.makeTempFileSync();
+  try {
+    const before = await sha256(path);
+    const out = await killedRw("SIGINT", 400, path, journal);
+    const stderr = new TextDecoder().decode(out.stderr);
+    if (out.code !== 0) {
+      assert.equal(out.code, 3, stderr);
+      assert.match(
+        stderr,
+        /interrupted by SIGINT: stopped after \d+ bytes, every tested window restored/,
+      );
+    }
+    assert.equal(await sha256(path), before);
+  } finally {
+    Deno.removeSync(path);
+    Deno.removeSync(journal);
+  }
+});
+
+Deno.test("verify usage errors", async () => {
+  const path = shmFile(MiB);
+  try {
+    for (
+      const [args, message] of [
+        [["--mode", "rw", "--resume"], /--resume: needs --journal/],
+        [
+          ["--mode", "scan", "--journal", "/tmp/x", "--resume"],
+          /--resume: goes with --mode rw/,
+        ],
+        [
+          ["--mode", "bogus"],
+          /'bogus' is invalid\. Allowed choices are scan, rw, destructive, stamp, check/,
+        ],
+        [["--length", "2M"], /past the end/],
+        [
+          ["--mode", "stamp", "--force", "--length", "100"],
+          /a stamp needs at least 4096 bytes/,
+        ],
+        [
+          ["--passes", "0", "--mode", "destructive", "--force"],
+          /--passes: must be at least 1/,
+        ],
+      ] as const
+    ) {
+      const r = await pmemctl("verify", path, ...args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trimEnd().split("\n").length, 1);
+    }
+  } finally {
+    Deno.removeSync(path);
+  }
+});
