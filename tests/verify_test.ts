@@ -36,9 +36,11 @@ async function sha256(path: string): Promise<string> {
 }
 
 // deno-lint-ignore no-explicit-any
+type Json = any;
+
 async function json(
   ...args: string[]
-): Promise<{ code: number; doc: any; stderr: string }> {
+): Promise<{ code: number; doc: Json; stderr: string }> {
   const r = await pmemctl("verify", "--json", ...args);
   return {
     code: r.code,
