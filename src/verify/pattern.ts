@@ -53,23 +53,30 @@ export function word(p: Pattern, w: number): [number, number] {
 /** Stores the pattern's words into `u32` (pairs of lo, hi), starting at word `w0`. */
 function fillWords(p: Pattern, u32: Uint32Array, w0: number): void {
   const inv = p.invert ? 0xffffffff : 0;
-  for (let i = 0, w = w0; i < u32.length; i += 2, w++) {
-    const wLo = w >>> 0;
+  const sLo = p.seedLo;
+  const sHi = p.seedHi;
+  for (let i = 0; i < u32.length;) {
+    // Within a run of 2^32 words the high half of the index is constant.
+    const w = w0 + i / 2;
     const wHi = (w / 4294967296) >>> 0;
-    let h = wLo ^ p.seedLo ^ Math.imul(wHi, 0x27d4eb2f);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    let g = ((wLo + 0x9e3779b9) ^ p.seedHi ^ wHi ^ h) >>> 0;
-    g ^= g >>> 16;
-    g = Math.imul(g, 0x85ebca6b);
-    g ^= g >>> 13;
-    g = Math.imul(g, 0xc2b2ae35);
-    g ^= g >>> 16;
-    u32[i] = h ^ inv;
-    u32[i + 1] = g ^ inv;
+    const hiMix = Math.imul(wHi, 0x27d4eb2f);
+    const stop = Math.min(u32.length, i + 2 * (4294967296 - (w % 4294967296)));
+    for (let wLo = w >>> 0; i < stop; i += 2, wLo = (wLo + 1) >>> 0) {
+      let h = wLo ^ sLo ^ hiMix;
+      h ^= h >>> 16;
+      h = Math.imul(h, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35);
+      h ^= h >>> 16;
+      let g = ((wLo + 0x9e3779b9) ^ sHi ^ wHi ^ h) >>> 0;
+      g ^= g >>> 16;
+      g = Math.imul(g, 0x85ebca6b);
+      g ^= g >>> 13;
+      g = Math.imul(g, 0xc2b2ae35);
+      g ^= g >>> 16;
+      u32[i] = h ^ inv;
+      u32[i + 1] = g ^ inv;
+    }
   }
 }
 
@@ -81,23 +88,29 @@ function firstBadWord(
   w0: number,
 ): number {
   const inv = p.invert ? 0xffffffff : 0;
-  for (let i = from, w = w0 + from / 2; i < u32.length; i += 2, w++) {
-    const wLo = w >>> 0;
+  const sLo = p.seedLo;
+  const sHi = p.seedHi;
+  for (let i = from; i < u32.length;) {
+    const w = w0 + i / 2;
     const wHi = (w / 4294967296) >>> 0;
-    let h = wLo ^ p.seedLo ^ Math.imul(wHi, 0x27d4eb2f);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    let g = ((wLo + 0x9e3779b9) ^ p.seedHi ^ wHi ^ h) >>> 0;
-    g ^= g >>> 16;
-    g = Math.imul(g, 0x85ebca6b);
-    g ^= g >>> 13;
-    g = Math.imul(g, 0xc2b2ae35);
-    g ^= g >>> 16;
-    if (u32[i] !== ((h ^ inv) >>> 0) || u32[i + 1] !== ((g ^ inv) >>> 0)) {
-      return i;
+    const hiMix = Math.imul(wHi, 0x27d4eb2f);
+    const stop = Math.min(u32.length, i + 2 * (4294967296 - (w % 4294967296)));
+    for (let wLo = w >>> 0; i < stop; i += 2, wLo = (wLo + 1) >>> 0) {
+      let h = wLo ^ sLo ^ hiMix;
+      h ^= h >>> 16;
+      h = Math.imul(h, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35);
+      h ^= h >>> 16;
+      let g = ((wLo + 0x9e3779b9) ^ sHi ^ wHi ^ h) >>> 0;
+      g ^= g >>> 16;
+      g = Math.imul(g, 0x85ebca6b);
+      g ^= g >>> 13;
+      g = Math.imul(g, 0xc2b2ae35);
+      g ^= g >>> 16;
+      if (u32[i] !== ((h ^ inv) >>> 0) || u32[i + 1] !== ((g ^ inv) >>> 0)) {
+        return i;
+      }
     }
   }
   return -1;
