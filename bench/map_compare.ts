@@ -7,32 +7,10 @@
  * usage: deno run -A bench/map_compare.ts [--no-vm]
  */
 import { runVm, vmUnavailable } from "../tests/vm/vm.ts";
+import { median, timed } from "./timing.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const GiB = 2 ** 30;
 const REPS = 5;
-
-interface Run {
-  seconds: number;
-  maxKiB: number;
-}
-
-/** Runs a shell command under GNU time; returns wall seconds and peak RSS. */
-function timed(command: string): Run {
-  const out = new Deno.Command("/usr/bin/time", {
-    args: ["-f", "@@ %e %M", "sh", "-c", command],
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "piped",
-  }).outputSync();
-  const text = new TextDecoder().decode(out.stderr);
-  const m = text.match(/@@ ([\d.]+) (\d+)/);
-  if (!out.success || !m) throw new Error(`${command} failed:\n${text}`);
-  return { seconds: Number(m[1]), maxKiB: Number(m[2]) };
-}
-
-const median = (xs: number[]) =>
-  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function hostBench(): string[] {
   const dir = Deno.makeTempDirSync({

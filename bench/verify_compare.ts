@@ -5,30 +5,11 @@
  *
  * usage: deno task bench:verify
  */
+import { median, timed } from "./timing.ts";
+
 const ROOT = new URL("../", import.meta.url).pathname;
 const GiB = 2 ** 30;
 
-function timed(
-  command: string,
-): { seconds: number; maxKiB: number; stdout: string } {
-  const out = new Deno.Command("/usr/bin/time", {
-    args: ["-f", "@@ %e %M", "sh", "-c", command],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).outputSync();
-  const err = new TextDecoder().decode(out.stderr);
-  const m = err.match(/@@ ([\d.]+) (\d+)/);
-  if (!m) throw new Error(`${command}:\n${err}`);
-  return {
-    seconds: Number(m[1]),
-    maxKiB: Number(m[2]),
-    stdout: new TextDecoder().decode(out.stdout),
-  };
-}
-
-const median = (xs: number[]) =>
-  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const dir = Deno.makeTempDirSync({
   dir: "/dev/shm",
   prefix: "pmemctl-vbench-",

@@ -250,6 +250,20 @@ export function fstatx(fd: number, path: string): Statx {
   return decodeStatx(raw);
 }
 
+/** Runs a read/write-like call until it is not interrupted (EINTR); returns its byte count. */
+function retryEintr(
+  call: string,
+  path: string,
+  attempt: () => number | bigint,
+): number {
+  for (;;) {
+    const n = Number(attempt());
+    if (n >= 0) return n;
+    const code = errno();
+    if (code !== Errno.EINTR) throw new OsError(call, path, code);
+  }
+}
+
 /** One `pread`/`pwrite` call, retried on EINTR; returns the byte count. */
 function transfer(
   call: "pread" | "pwrite",
@@ -259,19 +273,17 @@ function transfer(
   path: string,
 ): number {
   const fn = libc()[call];
-  for (;;) {
-    const n = Number(
+  return retryEintr(
+    call,
+    path,
+    () =>
       fn(
         fd,
         Deno.UnsafePointer.of(buf),
         BigInt(buf.byteLength),
         BigInt(offset),
       ),
-    );
-    if (n >= 0) return n;
-    const code = errno();
-    if (code !== Errno.EINTR) throw new OsError(call, path, code);
-  }
+  );
 }
 
 /** `pread(2)` into `buf`; returns the byte count (0 at end of file). Retries EINTR. */
@@ -342,12 +354,7 @@ export function readInto(
   length: number,
   path: string,
 ): number {
-  for (;;) {
-    const n = Number(libc().read(fd, ptr, BigInt(length)));
-    if (n >= 0) return n;
-    const code = errno();
-    if (code !== Errno.EINTR) throw new OsError("read", path, code);
-  }
+  return retryEintr("read", path, () => libc().read(fd, ptr, BigInt(length)));
 }
 
 /** `write(2)` of `length` bytes at `ptr`; returns the byte count. Retries EINTR. */
@@ -357,12 +364,7 @@ export function writeFrom(
   length: number,
   path: string,
 ): number {
-  for (;;) {
-    const n = Number(libc().write(fd, ptr, BigInt(length)));
-    if (n >= 0) return n;
-    const code = errno();
-    if (code !== Errno.EINTR) throw new OsError("write", path, code);
-  }
+  return retryEintr("write", path, () => libc().write(fd, ptr, BigInt(length)));
 }
 
 /** `fsync(2)`. */

@@ -21,7 +21,7 @@ import {
   statx,
 } from "../../ffi/mod.ts";
 import { SystemError, UsageError } from "../errors.ts";
-import { badblockCount } from "../sysfs/nd.ts";
+import { parseBadblocks } from "../sysfs/nd.ts";
 import { SystemRoot } from "../sysfs/root.ts";
 import { hex } from "../units.ts";
 import { detectSignature, SIGNATURE_BYTES } from "./signature.ts";
@@ -286,19 +286,15 @@ export class Target implements Disposable {
   /** System error when known bad blocks lie in the range (block devices). */
   checkBadBlocks(offset: number, length: number): void {
     if (this.kind !== "block" || !this.device) return;
-    const text = sys.text(`/sys/block/${this.device}/badblocks`) ?? "";
-    if (badblockCount(text) === 0) return;
-    for (const line of text.split("\n")) {
-      const m = line.trim().match(/^(\d+)\s+(\d+)$/);
-      if (!m) continue;
-      const start = Number(m[1]) * 512;
-      const end = start + Number(m[2]) * 512;
-      if (start < offset + length && end > offset) {
+    for (
+      const b of parseBadblocks(sys.text(`/sys/block/${this.device}/badblocks`))
+    ) {
+      if (b.start < offset + length && b.end > offset) {
         throw new SystemError(
           this.path,
-          `known bad blocks at bytes ${hex(start)}-${hex(end - 1)} (sectors ${
-            m[1]
-          }+${m[2]}) lie in the range: ` +
+          `known bad blocks at bytes ${hex(b.start)}-${
+            hex(b.end - 1)
+          } (sectors ${b.sector}+${b.count}) lie in the range: ` +
             `not touching poisoned memory (clear them, e.g. ndctl clear-errors, or pick another range)`,
         );
       }

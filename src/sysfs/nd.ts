@@ -57,14 +57,29 @@ const MODES: Record<string, string> = {
   safe: "sector",
 };
 
-/** Sums the lengths of a badblocks file (`<sector> <count>` lines). */
-export function badblockCount(text: string | undefined): number {
-  let total = 0;
+/** A badblocks file (`<sector> <count>` lines, 512-byte sectors) as byte ranges. */
+export function parseBadblocks(
+  text: string | undefined,
+): { start: number; end: number; sector: number; count: number }[] {
+  const out = [];
   for (const line of (text ?? "").split("\n")) {
     const m = line.trim().match(/^(\d+)\s+(\d+)$/);
-    if (m) total += Number(m[2]);
+    if (!m) continue;
+    const sector = Number(m[1]);
+    const count = Number(m[2]);
+    out.push({
+      start: sector * 512,
+      end: (sector + count) * 512,
+      sector,
+      count,
+    });
   }
-  return total;
+  return out;
+}
+
+/** Sums the lengths of a badblocks file, in sectors. */
+export function badblockCount(text: string | undefined): number {
+  return parseBadblocks(text).reduce((n, b) => n + b.count, 0);
 }
 
 function mapOf(mode: string | undefined): "mem" | "dev" | undefined {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { readDaxDevices, readPmemBlocks } from "./block.ts";
-import { badblockCount, readNdRegions } from "./nd.ts";
+import { badblockCount, parseBadblocks, readNdRegions } from "./nd.ts";
 import { naturalCompare, SystemRoot } from "./root.ts";
 
 const FIXTURES = new URL("../../tests/fixtures/", import.meta.url).pathname;
@@ -139,5 +139,12 @@ Deno.test("natural order: region2 before region10, namespace1.2 before namespace
     "region1",
     "region2",
     "region10",
+  ]);
+});
+
+Deno.test("badblocks as byte ranges", () => {
+  assert.deepEqual(parseBadblocks("8 8\n1024 1\njunk\n"), [
+    { start: 4096, end: 8192, sector: 8, count: 8 },
+    { start: 524288, end: 524800, sector: 1024, count: 1 },
   ]);
 });

@@ -19,7 +19,7 @@ import {
 } from "../../ffi/mod.ts";
 import { SystemError, UsageError } from "../errors.ts";
 import { Target, windows } from "../map/target.ts";
-import { badblockCount } from "../sysfs/nd.ts";
+import { parseBadblocks } from "../sysfs/nd.ts";
 import { SystemRoot } from "../sysfs/root.ts";
 import {
   checkPattern,
@@ -167,14 +167,16 @@ function knownBadBlocks(
   log: MismatchLog,
 ): void {
   if (t.kind !== "block" || !t.device) return;
-  const text = sys.text(`/sys/block/${t.device}/badblocks`) ?? "";
-  if (badblockCount(text) === 0) return;
-  for (const line of text.split("\n")) {
-    const m = line.trim().match(/^(\d+)\s+(\d+)$/);
-    if (!m) continue;
-    const s = Number(m[1]) * 512;
-    const e = s + Number(m[2]) * 512;
-    if (s < offset + length && e > offset) log.addRange(s, e - s, "badblocks");
+  for (
+    const b of parseBadblocks(sys.text(`/sys/block/${t.device}/badblocks`))
+  ) {
+    if (b.start < offset + length && b.end > offset) {
+      log.addRange(
+        b.start,
+        b.end - b.start,
+        "badblocks",
+      );
+    }
   }
 }
 
