@@ -24,13 +24,19 @@ mkdir -p "$tools/bin"
 ln -sf "$deno" "$tools/bin/deno"
 
 if [ "${1:-}" = "--vm" ]; then
-  packages="qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod xz-utils
+  packages="qemu-system-x86 qemu-utils linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod xz-utils make
     ndctl daxctl pmdk-tools libpmem1 fio e2fsprogs util-linux zsh fish tar time gcc"
   missing=""
   for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
   done
   ls /boot/vmlinuz-6.12.*+deb12-amd64 >/dev/null 2>&1 || missing="$missing kernel-6.12"
+  # Headers for every installed 6.12 kernel (pmem_legacy is built against them).
+  for img in /boot/vmlinuz-6.12.*+deb12-amd64; do
+    [ -e "$img" ] || continue
+    ver=${img#/boot/vmlinuz-}
+    [ -e "/lib/modules/$ver/build/Makefile" ] || missing="$missing linux-headers-$ver"
+  done
   if [ -n "$missing" ]; then
     sudo=""
     if [ "$(id -u)" != 0 ]; then
@@ -43,6 +49,7 @@ if [ "${1:-}" = "--vm" ]; then
     case $missing in *kernel-6.12*)
       k612=$(apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb12-amd64$' | awk '{print $1}' | sort -V | tail -1)
       [ -n "$k612" ] || { say "no linux-image-6.12.*+deb12-amd64 package in the apt sources"; exit 3; }
+      k612="$k612 ${k612/linux-image-/linux-headers-}"
       ;;
     esac
     # shellcheck disable=SC2086

@@ -68,6 +68,8 @@ export interface VmOptions {
   nvdimmMiB?: number;
   /** Replace the module list (e.g. without nd_e820). */
   modules?: string[];
+  /** Replace the devices the guest waits for before the script (none: []). */
+  waitFor?: string[];
   /** Extra kernel arguments. */
   append?: string[];
   /** Extra files in the guest: absolute path → content. */
@@ -211,7 +213,7 @@ function runArchive(spec: ConfigSpec, options: VmOptions): Uint8Array {
       ...(spec.nvdimm ? ["nfit"] : []),
     ];
   const env = `MODULES="${modules.join(" ")}"\nWAIT_FOR="${
-    spec.waitFor.join(" ")
+    (options.waitFor ?? spec.waitFor).join(" ")
   }"\n`;
   // Build outputs and local tool installs stay on the host (.tools holds a 95 MB deno).
   const skip = new Set([".git", ".vm-cache", ".tools", "dist"]);
