@@ -25,7 +25,7 @@ ln -sf "$deno" "$tools/bin/deno"
 
 if [ "${1:-}" = "--vm" ]; then
   packages="qemu-system-x86 qemu-utils linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod xz-utils make
-    ndctl daxctl pmdk-tools libpmem1 fio e2fsprogs util-linux zsh fish tar time gcc"
+    ndctl daxctl pmdk-tools libpmem1 fio e2fsprogs util-linux zsh fish tar time gcc dkms"
   missing=""
   for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

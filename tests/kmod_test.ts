@@ -1,0 +1,76 @@
+/**
+ * The module source builds through DKMS for a given kernel version (Debian's
+ * dkms), in scratch source and DKMS trees so the system's are untouched.
+ */
+import assert from "node:assert/strict";
+import { installedKernels } from "./vm/vm.ts";
+
+const KMOD = new URL("../kmod/", import.meta.url).pathname;
+
+function have(command: string): boolean {
+  try {
+    return new Deno.Command(command, {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+const missing = !have("dkms")
+  ? "dkms is not installed (apt-get install dkms)"
+  : undefined;
+if (missing && Deno.env.get("CI") !== "true") {
+  console.warn(`\n*** SKIPPING DKMS test: ${missing} ***\n`);
+}
+
+Deno.test({
+  name: "dkms add + build of kmod/ for Debian's 6.1 and 6.12 kernels",
+  ignore: missing !== undefined && Deno.env.get("CI") !== "true",
+  fn: async () => {
+    if (missing) throw new Error(`DKMS must be tested in CI, but ${missing}`);
+    const kernels = ["6.1.", "6.12."].map((s) =>
+      installedKernels().find((k) => k.startsWith(s))
+    );
+    assert.ok(
+      kernels.every((k) => k),
+      `need a 6.1 and a 6.12 kernel with headers: ${installedKernels()}`,
+    );
+    const dir = Deno.makeTempDirSync({ prefix: "pmemctl-dkms-" });
+    try {
+      const src = `${dir}/src/pmem_legacy-0.1.0`;
+      Deno.mkdirSync(src, { recursive: true });
+      Deno.mkdirSync(`${dir}/tree`);
+      for (const f of ["pmem_legacy.c", "Kbuild", "Makefile", "dkms.conf"]) {
+        Deno.copyFileSync(`${KMOD}${f}`, `${src}/${f}`);
+      }
+      const trees = ["--sourcetree", `${dir}/src`, "--dkmstree", `${dir}/tree`];
+      const run = async (...args: string[]) => {
+        const out = await new Deno.Command("dkms", {
+          args: [...args, ...trees],
+        }).output();
+        const text = new TextDecoder().decode(out.stdout) +
+          new TextDecoder().decode(out.stderr);
+        assert.ok(out.success, `dkms ${args.join(" ")}:\n${text}`);
+      };
+      await run("add", "-m", "pmem_legacy", "-v", "0.1.0");
+      for (const k of kernels) {
+        await run("build", "-m", "pmem_legacy", "-v", "0.1.0", "-k", k!);
+        // 6.12 compresses modules: pmem_legacy.ko.xz.
+        const built = [
+          ...Deno.readDirSync(
+            `${dir}/tree/pmem_legacy/0.1.0/${k}/x86_64/module`,
+          ),
+        ].map((e) => e.name);
+        assert.ok(
+          built.some((n) => /^pmem_legacy\.ko(\.xz|\.zst)?$/.test(n)),
+          `${k}: ${built}`,
+        );
+      }
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
