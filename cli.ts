@@ -34,6 +34,7 @@ import {
 } from "./src/map/transfer.ts";
 import { hex, parseSize } from "./src/units.ts";
 import { MODES, verify, type VerifyMode } from "./src/verify/run.ts";
+import { buildModule, kmodStatus, writeSource } from "./src/kmod/kmod.ts";
 import { constants as C, FileHandle, fstatx, OsError } from "./ffi/mod.ts";
 
 /** pmemctl's version, from deno.json. */
@@ -404,6 +405,80 @@ export function buildProgram(out: Output = processOutput) {
         progress?.finish();
         for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
       }
+    });
+
+  const kmod = program
+    .command("kmod")
+    .description("the pmem_legacy kernel module shipped inside pmemctl");
+
+  kmod
+    .command("status")
+    .description(
+      "which pmem modules are loaded, which type-12 range each holds, what is unclaimed",
+    )
+    .option("--json", "print one JSON document")
+    .option("--root <dir>", "read proc/ under DIR (a captured tree)")
+    .action((options) => {
+      const status = kmodStatus(options.root ?? "/");
+      if (options.json) out.stdout(JSON.stringify(status, null, 2) + "\n");
+      else {
+        for (const m of status.modules) {
+          const users = m.used_by.length > 0
+            ? ` (used by ${m.used_by.join(", ")})`
+            : "";
+          out.stdout(
+            `${m.name.padEnd(12)} ${m.loaded ? "loaded" : "-"}${
+              m.loaded ? users : ""
+            }\n`,
+          );
+        }
+        for (const r of status.ranges) {
+          out.stdout(
+            `${hex(r.start)}-${hex(r.end)} type 12: ${
+              r.claimed_by ?? "unclaimed"
+            }\n`,
+          );
+        }
+        if (status.ranges.length === 0) out.stdout("no type-12 range\n");
+      }
+      for (const w of status.warnings) out.stderr(`pmemctl: warning: ${w}\n`);
+    });
+
+  kmod
+    .command("source")
+    .description(
+      "write the module's source (C, Kbuild, Makefile, dkms.conf, README) to DIR",
+    )
+    .argument("<dir>", "where to write it (created if needed)")
+    .action((dir) => {
+      for (const path of writeSource(dir)) out.stdout(`${path}\n`);
+    });
+
+  kmod
+    .command("build")
+    .description(
+      "build pmem_legacy.ko against a kernel's headers and print its path",
+    )
+    .option(
+      "--kver <version>",
+      "the kernel version (default: the running kernel)",
+    )
+    .option("--kdir <dir>", "the kernel headers' directory instead")
+    .option("--out <dir>", "where to put pmem_legacy.ko", ".")
+    .action(async (options) => {
+      if (options.kver && options.kdir) {
+        throw new UsageError(
+          "kmod build",
+          "--kver and --kdir exclude each other",
+        );
+      }
+      out.stdout(
+        `${await buildModule({
+          kver: options.kver,
+          kdir: options.kdir,
+          out: options.out,
+        })}\n`,
+      );
     });
 
   program

@@ -3,6 +3,7 @@
  * dkms), in scratch source and DKMS trees so the system's are untouched.
  */
 import assert from "node:assert/strict";
+import { pmemctl } from "./helpers.ts";
 import { installedKernels } from "./vm/vm.ts";
 
 const KMOD = new URL("../kmod/", import.meta.url).pathname;
@@ -73,4 +74,96 @@ Deno.test({
       Deno.removeSync(dir, { recursive: true });
     }
   },
+});
+
+const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
+
+Deno.test("kmod source writes the shipped files byte for byte", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const r = await pmemctl("kmod", "source", `${dir}/out`);
+    assert.equal(r.code, 0, r.stderr);
+    for (
+      const f of [
+        "pmem_legacy.c",
+        "Kbuild",
+        "Makefile",
+        "dkms.conf",
+        "README.md",
+      ]
+    ) {
+      assert.deepEqual(
+        Deno.readFileSync(`${dir}/out/${f}`),
+        Deno.readFileSync(`${KMOD}${f}`),
+        f,
+      );
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("kmod status on the captured legacy guest: nd_pmem's namespace holds the range", async () => {
+  const r = await pmemctl(
+    "kmod",
+    "status",
+    "--json",
+    "--root",
+    `${FIXTURES}legacy`,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const status = JSON.parse(r.stdout);
+  assert.deepEqual(status.ranges, [{
+    start: 0x40000000,
+    end: 0x4fffffff,
+    size: 256 * 2 ** 20,
+    claimed_by: "namespace0.0",
+  }]);
+  assert.equal(status.unclaimed, 0);
+  const loaded = status.modules.filter((m: { loaded: boolean }) => m.loaded)
+    .map((m: { name: string }) => m.name);
+  assert.deepEqual(loaded, [
+    "libnvdimm",
+    "nd_e820",
+    "nd_pmem",
+    "nd_btt",
+    "dax_pmem",
+    "device_dax",
+  ]);
+  assert.equal(
+    (await pmemctl("kmod", "status", "--root", "/nonexistent-pmemctl")).code,
+    2,
+  );
+});
+
+Deno.test("kmod build against installed headers prints the module's path; missing headers are exit 3", async () => {
+  const kver = installedKernels().find((k) => k.startsWith("6.1."));
+  if (!kver) {
+    if (Deno.env.get("CI") === "true") {
+      throw new Error("no 6.1 kernel with headers in CI");
+    }
+    return;
+  }
+  const dir = Deno.makeTempDirSync();
+  try {
+    const r = await pmemctl("kmod", "build", "--kver", kver, "--out", dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), `${dir}/pmem_legacy.ko`);
+    assert.ok(Deno.statSync(`${dir}/pmem_legacy.ko`).size > 0);
+    const bad = await pmemctl(
+      "kmod",
+      "build",
+      "--kver",
+      "5.0.0-none",
+      "--out",
+      dir,
+    );
+    assert.equal(bad.code, 3);
+    assert.match(
+      bad.stderr,
+      /^pmemctl: \/lib\/modules\/5\.0\.0-none\/build: no kernel headers there/,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

@@ -60,6 +60,7 @@ for (const series of ["6.1", "6.12"]) {
 insmod /root/pmem_legacy.ko
 echo "@@size $(cat /sys/block/pmemlegacy0/size) $(cat /sys/block/pmemlegacy0/queue/physical_block_size)"
 echo @@list; ${P} list --json; echo @@end
+echo @@status; ${P} kmod status --json; echo @@end
 ${P} verify /dev/pmemlegacy0 --mode destructive --force --length 32M >&2 && echo @@destructive-pass
 ${P} verify /dev/pmemlegacy0 --mode stamp --force --length 16M >&2
 rmmod pmem_legacy
@@ -92,6 +93,21 @@ dmesg | grep 'pmem_legacy:' | sed 's/^\\[[ 0-9.]*\\] /@@log /'
         0x40000000,
         "pmem_legacy",
       ]);
+      const status = JSON.parse(
+        r.stdout.match(/^@@status\n([\s\S]*?)^@@end$/m)![1],
+      );
+      assert.deepEqual(
+        status.ranges.map((x: { claimed_by: string }) => x.claimed_by),
+        ["pmem_legacy"],
+      );
+      assert.ok(
+        status.modules.find((m: { name: string }) => m.name === "pmem_legacy")
+          .loaded,
+      );
+      assert.ok(
+        !status.modules.find((m: { name: string }) => m.name === "nd_e820")
+          .loaded,
+      );
       assert.match(r.stdout, /^@@destructive-pass$/m);
       assert.match(r.stdout, /^@@stamp-survived$/m);
       assert.match(
