@@ -45,7 +45,7 @@ const WITHOUT_E820 = [
 
 for (const series of ["6.1", "6.12"]) {
   vmTest(
-    `pmem_legacy on ${series}: builds with W=1 clean, claims, serves, keeps data, refuses a held range`,
+    `pmem_legacy on ${series}: builds with W=1 clean, claims, serves, keeps data, DAX with MAP_SYNC, refuses a held range`,
     async () => {
       const kver = resolveKernel(series);
       const { ko, log } = await buildModule(kver);
@@ -66,6 +66,14 @@ ${P} verify /dev/pmemlegacy0 --mode stamp --force --length 16M >&2
 rmmod pmem_legacy
 insmod /root/pmem_legacy.ko
 ${P} verify /dev/pmemlegacy0 --mode check >&2 && echo @@stamp-survived
+echo "@@queue-dax $(cat /sys/block/pmemlegacy0/queue/dax)"
+mkfs.ext4 -q -F -b 4096 /dev/pmemlegacy0 >&2
+mkdir -p /mnt/l && mount -o dax=always /dev/pmemlegacy0 /mnt/l
+dd if=/dev/zero of=/mnt/l/f bs=1048576 count=4 2>/dev/null
+sync
+echo @@daxinfo; ${P} map info /mnt/l/f --json; echo @@end
+grep ' /mnt/l ' /proc/self/mountinfo | sed 's/^/@@mount /'
+umount /mnt/l
 rmmod pmem_legacy
 insmod /root/pmem_legacy.ko regions=64M@0x48000000
 echo "@@regions $(cat /sys/block/pmemlegacy0/size)"
@@ -80,6 +88,11 @@ dmesg | grep 'pmem_legacy:' | sed 's/^\\[[ 0-9.]*\\] /@@log /'
         r.code,
         0,
         `guest script failed:\n${r.console.split("\n").slice(-30).join("\n")}`,
+      );
+      // Loading, DAX, rmmod and reloading must leave no kernel complaint.
+      assert.doesNotMatch(
+        r.console,
+        /WARNING: CPU|BUG:|Oops|general protection|Call Trace/,
       );
       assert.match(
         r.stdout,
@@ -115,10 +128,24 @@ dmesg | grep 'pmem_legacy:' | sed 's/^\\[[ 0-9.]*\\] /@@log /'
         /^@@regions 131072$/m,
         "regions=64M@0x48000000 gives 64 MiB",
       );
+      // DAX: the 2 MiB-aligned range has struct pages and a dax device.
+      assert.match(r.stdout, /^@@queue-dax 1$/m);
+      assert.match(
+        r.stdout,
+        /^@@mount .* \/mnt\/l .* ext4 \/dev\/pmemlegacy0 rw,.*dax=always/m,
+      );
+      const info = JSON.parse(
+        r.stdout.match(/^@@daxinfo\n([\s\S]*?)^@@end$/m)![1],
+      );
+      assert.deepEqual([info.dax, info.map_sync, info.persistence], [
+        true,
+        true,
+        "map_sync",
+      ]);
       assert.match(r.stdout, /^@@refused-while-held$/m);
       assert.match(
         r.stdout,
-        /^@@log pmem_legacy: \[mem 0x40000000-0x4fffffff\] is \/dev\/pmemlegacy0$/m,
+        /^@@log pmem_legacy: \[mem 0x40000000-0x4fffffff\] is \/dev\/pmemlegacy0 \(DAX\)$/m,
       );
       assert.match(
         r.stdout,
