@@ -102,7 +102,12 @@ dd if=/tmp/r of=/dev/pmem0 bs=1048576 conv=notrunc,fsync 2>/dev/null
 before=$(head -c 67108864 /dev/pmem0 | sha256sum | cut -d' ' -f1)
 ${P} verify /dev/pmem0 --mode rw --length 64M --journal /root/journal >&2 &
 pid=$!
-sleep 6
+# Kill as soon as a window is under test (the journal says so), however slow the guest is.
+i=0
+while ! (head -c 4096 /root/journal 2>/dev/null | grep -q '"active":true') && [ $i -lt 1200 ]; do
+  sleep 0.05
+  i=$((i+1))
+done
 kill -9 $pid || true
 wait $pid || true
 head -c 4096 /root/journal | grep -q '"active":true' && echo "@@killed-mid-window"
