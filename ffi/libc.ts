@@ -28,9 +28,10 @@ export function libc(): LibcSymbols {
     );
   }
   // errno's address, resolved once: pmemctl calls libc from the main thread
-  // only, whose errno does not move. Reading it later needs no native call,
-  // so nothing can overwrite errno between a failed call and its reading
-  // (a first FFI call of __errno_location itself was seen to leave ENOENT).
+  // only, whose errno does not move, so reading it needs no native call.
+  // Deno's runtime can still overwrite errno between a failed call and its
+  // reading (seen once or twice in fresh guests: ENOENT after a refused
+  // MAP_SYNC), so decisions that matter do not hinge on the errno value.
   const location = loaded.__errno_location();
   if (location === null) {
     throw new SystemError("libc.so.6", "__errno_location() returned NULL");

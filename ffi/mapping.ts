@@ -8,7 +8,6 @@
 
 import { SystemError, UsageError } from "../src/errors.ts";
 import * as C from "./constants.ts";
-import { Errno } from "./errno.ts";
 import { errno, libc, OsError } from "./libc.ts";
 
 /**
@@ -99,10 +98,10 @@ export class Mapping implements Disposable {
         return new Mapping(ptr, path, offset, options.length, writable, true);
       }
       const code = errno();
-      const refused = code === Errno.EOPNOTSUPP || code === Errno.EINVAL;
-      if (sync === "require" || !refused) {
-        throw new OsError("mmap(MAP_SYNC)", path, code);
-      }
+      // "try" falls back on any failure, whatever errno says: Deno's runtime
+      // has been seen to overwrite errno (ENOENT) between a refused MAP_SYNC
+      // and its reading. A real error shows again on the plain mapping.
+      if (sync === "require") throw new OsError("mmap(MAP_SYNC)", path, code);
     }
     const ptr = call(C.MAP_SHARED | extra);
     if (Deno.UnsafePointer.value(ptr) === C.MAP_FAILED || ptr === null) {
