@@ -5,7 +5,7 @@
  * regions= gives the requested size, and it refuses a range nd_pmem holds.
  */
 import assert from "node:assert/strict";
-import { resolveKernel, runVm, vmTest } from "./vm/vm.ts";
+import { COMMON_MODULES, resolveKernel, runVm, vmTest } from "./vm/vm.ts";
 
 const KMOD = new URL("../kmod/", import.meta.url).pathname;
 const P = "deno run -A --cached-only cli.ts";
@@ -33,16 +33,6 @@ export async function buildModule(
   }
 }
 
-const WITHOUT_E820 = [
-  "libnvdimm",
-  "nd_btt",
-  "nd_pmem",
-  "device_dax",
-  "dax_pmem",
-  "crc32c_generic",
-  "ext4",
-];
-
 for (const series of ["6.1", "6.12"]) {
   vmTest(
     `pmem_legacy on ${series}: builds with W=1 clean, claims, serves, keeps data, DAX with MAP_SYNC, refuses a held range`,
@@ -53,7 +43,7 @@ for (const series of ["6.1", "6.12"]) {
       const r = await runVm({
         config: "legacy",
         kernel: series,
-        modules: WITHOUT_E820,
+        modules: COMMON_MODULES, // no nd_e820: the range is left for pmem_legacy
         waitFor: [],
         files: { "/root/pmem_legacy.ko": ko },
         script: `set -e

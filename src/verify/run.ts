@@ -244,23 +244,25 @@ async function rw(
   using journal = o.journal
     ? new FileHandle(o.journal, C.O_RDWR | C.O_CREAT, 0o600)
     : undefined;
-  const note = (h: JournalHeader) => {
+  // The run's range and seed, with the window under test (if `active`).
+  const note = (window: number, windowLength: number, active: boolean) => {
     if (!journal) return;
+    const h: JournalHeader = {
+      path: t.path,
+      runOffset: offset,
+      runLength: length,
+      seed,
+      window,
+      windowLength,
+      active,
+    };
     writeJournalHeader(journal.fd, o.journal!, h);
     fsync(journal.fd, o.journal!);
   };
   // A journal is valid from the first instant: the run's range, nothing under test yet.
-  note({
-    path: t.path,
-    runOffset: offset,
-    runLength: length,
-    seed,
-    window: offset,
-    windowLength: 0,
-    active: false,
-  });
+  note(offset, 0, false);
+  const p = patternFor(seed, 0);
   for (const w of windows(offset, length, t.align)) {
-    const p = patternFor(seed, 0);
     using m = t.map(w);
     const view = m.bytes(w.start - w.mapStart, w.length);
     const saved = view.slice();
@@ -272,15 +274,7 @@ async function rw(
         throw new SystemError(o.journal!, "short write of saved data");
       }
       fsync(journal.fd, o.journal!);
-      note({
-        path: t.path,
-        runOffset: offset,
-        runLength: length,
-        seed,
-        window: w.start,
-        windowLength: w.length,
-        active: true,
-      });
+      note(w.start, w.length, true);
     }
     fillPattern(p, view, w.start);
     t.persist(m, w.start, w.length);
@@ -288,15 +282,7 @@ async function rw(
     view.set(saved);
     t.persist(m, w.start, w.length);
     if (journal) {
-      note({
-        path: t.path,
-        runOffset: offset,
-        runLength: length,
-        seed,
-        window: w.start + w.length,
-        windowLength: 0,
-        active: false,
-      });
+      note(w.start + w.length, 0, false);
     }
     tick(w.length);
     // Let signal handlers run; stop only between windows, with this one restored.

@@ -44,8 +44,8 @@ const CONFIGS: Record<VmConfig, ConfigSpec> = {
   },
 };
 
-/** Modules loaded in every guest (modprobe resolves their dependencies). */
-const COMMON_MODULES = [
+/** Modules loaded in every guest (modprobe resolves their dependencies); nd_e820 and nfit come per configuration. */
+export const COMMON_MODULES = [
   "libnvdimm",
   "nd_btt",
   "nd_pmem",
