@@ -41,7 +41,8 @@ export interface MapOptions {
 
 function checkLength(what: string, value: number, allowZero = false): void {
   if (
-    !Number.isSafeInteger(value) || value < 0 || (!allowZero && value === 0)
+    !Number.isInteger(value) || value < 0 || value > MAX_VIEW_BYTES ||
+    (!allowZero && value === 0)
   ) {
     throw new UsageError(
       what,
@@ -155,10 +156,8 @@ export class Mapping implements Disposable {
    * detached (reads as empty) once the mapping is closed.
    */
   bytes(offset = 0, length = this.length - offset): Uint8Array<ArrayBuffer> {
+    // #range bounds the length by MAX_VIEW_BYTES before any view is made.
     this.#range("view", offset, length);
-    if (length > MAX_VIEW_BYTES) {
-      throw new UsageError(`view ${this.path}`, "view too large");
-    }
     const base = this.#pointer();
     if (length === 0) return new Uint8Array(0);
     const buffer = Deno.UnsafePointerView.getArrayBuffer(base, length, offset);
