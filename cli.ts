@@ -35,7 +35,13 @@ import {
 import { hex, parseSize } from "./src/units.ts";
 import { MODES, verify, type VerifyMode } from "./src/verify/run.ts";
 import { buildModule, kmodStatus, writeSource } from "./src/kmod/kmod.ts";
-import { constants as C, FileHandle, fstatx, OsError } from "./ffi/mod.ts";
+import {
+  constants as C,
+  FileHandle,
+  fstatx,
+  lseek,
+  OsError,
+} from "./ffi/mod.ts";
 
 /** pmemctl's version, from deno.json. */
 export const VERSION: string = denoJson.version;
@@ -229,14 +235,19 @@ export function buildProgram(out: Output = processOutput) {
       const stream: Stream = input
         ? { fd: input.fd, path: options.input! }
         : { fd: 0, path: "stdin" };
-      // A regular file's size is known up front: check the whole range before writing anything.
+      // A regular file's size is known up front: check the whole range before
+      // writing anything. Stdin may be a file a reader already took bytes of.
       const st = fstatx(stream.fd, stream.path);
       if (st.isFile) {
-        if (length === undefined) length = st.size;
-        else if (st.size < length) {
+        const at = lseek(stream.fd, 0, C.SEEK_CUR, stream.path);
+        const left = st.size - at;
+        if (length === undefined) length = left;
+        else if (left < length) {
           throw new UsageError(
             stream.path,
-            `holds ${st.size} bytes, --length asks for ${length}; nothing was written`,
+            `holds ${left} bytes${
+              at ? ` past its position ${at}` : ""
+            }, --length asks for ${length}; nothing was written`,
           );
         }
       }

@@ -368,6 +368,27 @@ export function writeFrom(
   return retryEintr("write", path, () => libc().write(fd, ptr, BigInt(length)));
 }
 
+/** `lseek(2)`; returns the new offset. ESPIPE for pipes and terminals. */
+export function lseek(
+  fd: number,
+  offset: number,
+  whence: number,
+  path: string,
+): number {
+  const at = libc().lseek(fd, BigInt(offset), whence);
+  if (at < 0n) fail("lseek", path);
+  return Number(at);
+}
+
+/** `memcpy(3)` of `length` bytes between two places the caller owns (mapped memory). */
+export function copyMemory(
+  dest: Deno.PointerObject,
+  src: Deno.PointerObject,
+  length: number,
+): void {
+  if (length > 0) libc().memcpy(dest, src, BigInt(length));
+}
+
 /** `fsync(2)`. */
 export function fsync(fd: number, path: string): void {
   if (libc().fsync(fd) !== 0) fail("fsync", path);

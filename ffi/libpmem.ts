@@ -2,6 +2,8 @@
  * libpmem (PMDK), when installed: `pmem_persist` flushes CPU caches over a
  * range, which is what makes stores to device-DAX durable; JavaScript has
  * no instruction for it and msync does not do it there (EINVAL).
+ * `pmem_memcpy_persist` copies with non-temporal stores, which bypass the
+ * caches, so no flush pass over the range is needed afterwards.
  *
  * @module
  */
@@ -27,5 +29,20 @@ export function pmemPersist(ptr: Deno.PointerObject, length: number): boolean {
   const lib = libpmem();
   if (!lib) return false;
   lib.pmem_persist(ptr, BigInt(length));
+  return true;
+}
+
+/**
+ * Copies `length` bytes to pmem at `dest` and makes them durable (non-temporal
+ * stores, then a fence). False, with nothing copied, when libpmem is absent.
+ */
+export function pmemCopyPersist(
+  dest: Deno.PointerObject,
+  src: Deno.PointerObject,
+  length: number,
+): boolean {
+  const lib = libpmem();
+  if (!lib) return false;
+  lib.pmem_memcpy_persist(dest, src, BigInt(length));
   return true;
 }

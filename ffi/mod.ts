@@ -12,6 +12,7 @@ export {
   blkRoGet,
   blkSszGet,
   close,
+  copyMemory,
   dropCache,
   errno,
   FileHandle,
@@ -21,6 +22,7 @@ export {
   fsync,
   klogReadAll,
   kmsgReadAll,
+  lseek,
   open,
   OsError,
   pread,
@@ -31,7 +33,7 @@ export {
   strerror,
   writeFrom,
 } from "./libc.ts";
-export { libpmem, pmemPersist } from "./libpmem.ts";
+export { libpmem, pmemCopyPersist, pmemPersist } from "./libpmem.ts";
 export {
   type MapOptions,
   Mapping,

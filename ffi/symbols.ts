@@ -41,6 +41,10 @@ export const libcSymbols = {
   fsync: { parameters: ["i32"], result: "i32" },
   /** ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset); */
   pwrite: { parameters: ["i32", "pointer", "usize", "i64"], result: "isize" },
+  /** off_t lseek(int fd, off_t offset, int whence); */
+  lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  /** void *memcpy(void *dest, const void *src, size_t n); */
+  memcpy: { parameters: ["pointer", "pointer", "usize"], result: "pointer" },
   /** int klogctl(int type, char *buf, int len); */
   klogctl: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   /** int *__errno_location(void); */
@@ -56,4 +60,9 @@ export type LibcSymbols = Deno.DynamicLibrary<typeof libcSymbols>["symbols"];
 export const libpmemSymbols = {
   /** void pmem_persist(const void *addr, size_t len); */
   pmem_persist: { parameters: ["pointer", "usize"], result: "void" },
+  /** void *pmem_memcpy_persist(void *dest, const void *src, size_t len); */
+  pmem_memcpy_persist: {
+    parameters: ["pointer", "pointer", "usize"],
+    result: "pointer",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;

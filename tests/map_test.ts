@@ -269,6 +269,36 @@ Deno.test("map write from a pipe: short input and input longer than the target s
   }
 });
 
+Deno.test("map write from a stdin file another reader took bytes of: writes the rest, leaves the descriptor at the end", async () => {
+  const data = random(300_000);
+  const path = shmFile(1 * MiB);
+  const input = shmFile(0, data);
+  const after = shmFile(0);
+  try {
+    // dd takes exactly 1000 bytes; pmemctl must write the other 299000 and
+    // leave nothing for the cat after it.
+    const out = await new Deno.Command("bash", {
+      args: [
+        "-c",
+        `{ dd bs=1000 count=1 of=/dev/null 2>/dev/null; "$0" run -A "$1" map write "$2" --offset 5 || exit; cat > "$3"; } < "$4"`,
+        Deno.execPath(),
+        CLI,
+        path,
+        after,
+        input,
+      ],
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const back = Deno.readFileSync(path);
+    assertBytes(back.subarray(5, 5 + 299_000), data.subarray(1000), "target");
+    assertBytes(back.subarray(0, 5), new Uint8Array(5), "before the offset");
+    assert.equal(Deno.statSync(after).size, 0);
+  } finally {
+    for (const p of [path, input, after]) Deno.removeSync(p);
+  }
+});
+
 Deno.test("map zero --force zeroes exactly the range", async () => {
   const path = shmFile(MiB, new Uint8Array(MiB).fill(0xab));
   try {

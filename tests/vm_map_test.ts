@@ -144,11 +144,35 @@ $P map read /dev/dax0.0 --offset $((3*1048576+1000)) --length 5000 > /tmp/z
 head -c 5000 /dev/zero > /tmp/z.want
 check /tmp/z.want /tmp/z zeroed
 st past $P map write /dev/dax0.0 --offset 502M --input /tmp/b
+# A file input is mapped and copied: across window boundaries, at odd offsets.
+head -c $((40*1048576+12345)) /dev/urandom > /tmp/big
+$P map write /dev/dax0.0 --offset $((5*1048576+3)) --input /tmp/big
+daxio -i /dev/dax0.0 -o /tmp/big.back -k $((5*1048576+3)) -l $((40*1048576+12345)) 2>/dev/null
+check /tmp/big /tmp/big.back mapped-input
+# A pipe is read(2) into the mapping.
+cat /tmp/a | $P map write /dev/dax0.0 --offset $((60*1048576+1))
+daxio -i /dev/dax0.0 -o /tmp/a.pipe -k $((60*1048576+1)) -l 1572869 2>/dev/null
+check /tmp/a /tmp/a.pipe piped-input
+# Stdin is a file another reader took 1000 bytes of: pmemctl writes the
+# rest and leaves the descriptor at the end.
+{ dd bs=1000 count=1 of=/dev/null 2>/dev/null; $P map write /dev/dax0.0 --offset $((70*1048576)); cat > /tmp/after; } < /tmp/a
+tail -c +1001 /tmp/a > /tmp/a.rest
+daxio -i /dev/dax0.0 -o /tmp/a.rest.back -k $((70*1048576)) -l 1571869 2>/dev/null
+check /tmp/a.rest /tmp/a.rest.back stdin-file-rest
+check /dev/null /tmp/after stdin-file-consumed
 `,
       }),
     );
     assert.deepEqual(o.bad, []);
-    assert.deepEqual(o.ok, ["pmemctl-to-daxio", "daxio-to-pmemctl", "zeroed"]);
+    assert.deepEqual(o.ok, [
+      "pmemctl-to-daxio",
+      "daxio-to-pmemctl",
+      "zeroed",
+      "mapped-input",
+      "piped-input",
+      "stdin-file-rest",
+      "stdin-file-consumed",
+    ]);
     const info = o.info.get("dax");
     assert.deepEqual(
       [

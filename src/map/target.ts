@@ -9,6 +9,7 @@
 import {
   blkGetSize64,
   constants as C,
+  copyMemory,
   Errno,
   FileHandle,
   fstatx,
@@ -16,6 +17,7 @@ import {
   libpmem,
   Mapping,
   OsError,
+  pmemCopyPersist,
   pmemPersist,
   pread,
   statx,
@@ -184,6 +186,11 @@ export class Target implements Disposable {
     );
   }
 
+  /** Whether mappings of this target bypass the page cache (device-DAX, DAX files). */
+  get dax(): boolean {
+    return this.kind === "devdax" || (this.kind === "file" && this.fileDax);
+  }
+
   /** Maps the aligned window `w`. Files ask for MAP_SYNC first and fall back. */
   map(w: Window, populate = true): Mapping {
     return Mapping.map(this.file.fd, this.path, {
@@ -244,7 +251,7 @@ export class Target implements Disposable {
       path: this.path,
       kind: this.kind,
       size: this.size,
-      dax: this.kind === "devdax" || (this.kind === "file" && this.fileDax),
+      dax: this.dax,
       map_sync: mapSync,
       align: this.align,
       persistence,
@@ -266,6 +273,27 @@ export class Target implements Disposable {
     if (this.kind === "devdax") return pmemPersist(m.pointer(at), length);
     m.sync(at, length);
     return true;
+  }
+
+  /**
+   * Copies `length` bytes from `src` into the target at `start` through `m`
+   * and makes them durable: on device-DAX with libpmem's non-temporal copy,
+   * which needs no flush pass afterwards; elsewhere with memcpy and then
+   * {@link Target.persist}. Returns false when nothing could flush.
+   */
+  copyIn(
+    m: Mapping,
+    start: number,
+    src: Deno.PointerObject,
+    length: number,
+  ): boolean {
+    if (length === 0) return true;
+    const dest = m.pointer(start - m.offset);
+    if (this.kind === "devdax" && pmemCopyPersist(dest, src, length)) {
+      return true;
+    }
+    copyMemory(dest, src, length);
+    return this.persist(m, start, length);
   }
 
   /** fsync(2) the descriptor (no-op for device-DAX, which has none). */
