@@ -160,6 +160,18 @@ tail -c +1001 /tmp/a > /tmp/a.rest
 daxio -i /dev/dax0.0 -o /tmp/a.rest.back -k $((70*1048576)) -l 1571869 2>/dev/null
 check /tmp/a.rest /tmp/a.rest.back stdin-file-rest
 check /dev/null /tmp/after stdin-file-consumed
+# Known bad blocks: qemu cannot poison NVDIMM memory, so a list naming the
+# sectors 1 MiB into the device is bound over the region's (read-only)
+# badblocks file; pmemctl must refuse ranges that touch them.
+rs=$(cat /sys/bus/nd/devices/region0/resource)
+ds=$(cat /sys/bus/dax/devices/dax0.0/resource)
+echo "$(( (ds - rs) / 512 + 2048 )) 8" > /tmp/bb
+mount -o bind /tmp/bb /sys/bus/nd/devices/region0/badblocks
+st daxbadwrite $P map write /dev/dax0.0 --offset $((1048576 - 10)) --input /tmp/a
+st daxbadread $P map read /dev/dax0.0 --offset $((1048576 + 4095)) --length 1 --output /tmp/x
+st daxbadzero $P map zero /dev/dax0.0 --length 1M --force
+st daxbeside $P map read /dev/dax0.0 --offset $((1048576 + 4096)) --length 4096 --output /tmp/x
+umount /sys/bus/nd/devices/region0/badblocks
 `,
       }),
     );
@@ -198,6 +210,12 @@ check /dev/null /tmp/after stdin-file-consumed
     );
     assert.deepEqual(info.warnings, []);
     refused(o, "past", 2, /past the end/);
+    const bad =
+      /known bad blocks at bytes 0x100000-0x100fff \(region0 sectors \d+\+8\) lie in the range/;
+    refused(o, "daxbadwrite", 3, bad);
+    refused(o, "daxbadread", 3, bad);
+    refused(o, "daxbadzero", 0, /^$/);
+    refused(o, "daxbeside", 0, /^$/);
   },
 );
 

@@ -23,7 +23,11 @@ import {
   statx,
 } from "../../ffi/mod.ts";
 import { SystemError, UsageError } from "../errors.ts";
-import { parseBadblocks } from "../sysfs/nd.ts";
+import {
+  type BadRange,
+  parseBadblocks,
+  readDaxBadRanges,
+} from "../sysfs/nd.ts";
 import { SystemRoot } from "../sysfs/root.ts";
 import { hex } from "../units.ts";
 import { detectSignature, SIGNATURE_BYTES } from "./signature.ts";
@@ -311,18 +315,33 @@ export class Target implements Disposable {
     }
   }
 
-  /** System error when known bad blocks lie in the range (block devices). */
+  /**
+   * The device's known bad byte ranges: the block device's own list, or for
+   * device-DAX its region's list placed on the device; `frame` names the
+   * sectors the entries count in.
+   */
+  knownBadRanges(): { ranges: BadRange[]; frame: string } {
+    if (this.kind === "block" && this.device) {
+      const text = sys.text(`/sys/block/${this.device}/badblocks`);
+      return { ranges: parseBadblocks(text), frame: "sectors" };
+    }
+    if (this.kind === "devdax" && this.device) {
+      const { region, ranges } = readDaxBadRanges(sys, this.device);
+      return { ranges, frame: `${region} sectors` };
+    }
+    return { ranges: [], frame: "" };
+  }
+
+  /** System error when known bad blocks lie in `[offset, offset+length)`. */
   checkBadBlocks(offset: number, length: number): void {
-    if (this.kind !== "block" || !this.device) return;
-    for (
-      const b of parseBadblocks(sys.text(`/sys/block/${this.device}/badblocks`))
-    ) {
+    const { ranges, frame } = this.knownBadRanges();
+    for (const b of ranges) {
       if (b.start < offset + length && b.end > offset) {
         throw new SystemError(
           this.path,
           `known bad blocks at bytes ${hex(b.start)}-${
             hex(b.end - 1)
-          } (sectors ${b.sector}+${b.count}) lie in the range: ` +
+          } (${frame} ${b.sector}+${b.count}) lie in the range: ` +
             `not touching poisoned memory (clear them, e.g. ndctl clear-errors, or pick another range)`,
         );
       }

@@ -60,8 +60,8 @@ const MODES: Record<string, string> = {
 /** A badblocks file (`<sector> <count>` lines, 512-byte sectors) as byte ranges. */
 export function parseBadblocks(
   text: string | undefined,
-): { start: number; end: number; sector: number; count: number }[] {
-  const out = [];
+): BadRange[] {
+  const out: BadRange[] = [];
   for (const line of (text ?? "").split("\n")) {
     const m = line.trim().match(/^(\d+)\s+(\d+)$/);
     if (!m) continue;
@@ -75,6 +75,87 @@ export function parseBadblocks(
     });
   }
   return out;
+}
+
+/** A known bad byte range of a device, and the badblocks entry it comes from. */
+export interface BadRange {
+  /** Byte offsets in the device, end exclusive. */
+  start: number;
+  end: number;
+  /** The entry: first 512-byte sector and count, in the file's own frame. */
+  sector: number;
+  count: number;
+}
+
+/** One physical extent of a device-DAX (`mappingN`: start, end exclusive, page_offset in 4 KiB pages). */
+export interface DaxExtent {
+  start: number;
+  end: number;
+  pageOffset: number;
+}
+
+/**
+ * A device-DAX's known bad byte ranges: the region's badblocks (sectors from
+ * the region's start) placed on the device's physical extents. Entries in
+ * the namespace's info block or reserve, outside every extent, are dropped.
+ */
+export function daxBadRanges(
+  regionStart: number,
+  regionBadblocks: string | undefined,
+  extents: DaxExtent[],
+): BadRange[] {
+  const out: BadRange[] = [];
+  for (const b of parseBadblocks(regionBadblocks)) {
+    const from = regionStart + b.start;
+    const to = regionStart + b.end;
+    for (const e of extents) {
+      const lo = Math.max(from, e.start);
+      const hi = Math.min(to, e.end);
+      if (lo >= hi) continue;
+      const base = e.pageOffset * 4096 - e.start;
+      out.push({
+        start: base + lo,
+        end: base + hi,
+        sector: b.sector,
+        count: b.count,
+      });
+    }
+  }
+  return out.sort((a, b) => a.start - b.start);
+}
+
+/**
+ * Reads {@link daxBadRanges} for device-DAX `name` (`dax0.0`) from sysfs:
+ * its region's resource and badblocks, and its `mappingN` extents (or its
+ * `resource` and `size` on kernels without them). Empty for device-DAX
+ * outside libnvdimm (no region) or when the region keeps no list.
+ */
+export function readDaxBadRanges(
+  sys: SystemRoot,
+  name: string,
+): { region?: string; ranges: BadRange[] } {
+  const dir = sys.realPath(`/sys/bus/dax/devices/${name}`);
+  const region = dir?.split("/").filter((p) => /^region\d+$/.test(p)).pop();
+  if (!dir || !region) return { ranges: [] };
+  const regionStart = sys.number(`/sys/bus/nd/devices/${region}/resource`);
+  const text = sys.text(`/sys/bus/nd/devices/${region}/badblocks`);
+  if (regionStart === undefined || !text?.trim()) return { region, ranges: [] };
+  const extents: DaxExtent[] = [];
+  for (const entry of sys.list(dir).filter((e) => /^mapping\d+$/.test(e))) {
+    const start = sys.number(`${dir}/${entry}/start`);
+    const end = sys.number(`${dir}/${entry}/end`);
+    const pageOffset = sys.number(`${dir}/${entry}/page_offset`);
+    if (start === undefined || end === undefined) continue;
+    extents.push({ start, end: end + 1, pageOffset: pageOffset ?? 0 });
+  }
+  if (extents.length === 0) {
+    const start = sys.number(`${dir}/resource`);
+    const size = sys.number(`${dir}/size`);
+    if (start !== undefined && size !== undefined) {
+      extents.push({ start, end: start + size, pageOffset: 0 });
+    }
+  }
+  return { region, ranges: daxBadRanges(regionStart, text, extents) };
 }
 
 /** Sums the lengths of a badblocks file, in sectors. */

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { readDaxDevices, readPmemBlocks } from "./block.ts";
-import { badblockCount, parseBadblocks, readNdRegions } from "./nd.ts";
+import {
+  badblockCount,
+  daxBadRanges,
+  parseBadblocks,
+  readDaxBadRanges,
+  readNdRegions,
+} from "./nd.ts";
 import { naturalCompare, SystemRoot } from "./root.ts";
 
 const FIXTURES = new URL("../../tests/fixtures/", import.meta.url).pathname;
@@ -147,4 +153,60 @@ Deno.test("badblocks as byte ranges", () => {
     { start: 4096, end: 8192, sector: 8, count: 8 },
     { start: 524288, end: 524800, sector: 1024, count: 1 },
   ]);
+});
+
+Deno.test("device-DAX bad ranges: the region's badblocks placed on the device's extent (nfit-devdax)", () => {
+  // The captured tree with badblocks written into region0: the device's data
+  // starts 10 MiB (sector 20480) into the region, after the info block and
+  // struct-page reserve.
+  const root = Deno.makeTempDirSync({ prefix: "pmemctl-daxbb-" });
+  try {
+    const copy = new Deno.Command("cp", {
+      args: ["-a", `${FIXTURES}nfit-devdax/.`, root],
+    }).outputSync();
+    assert.ok(copy.success);
+    const region =
+      `${root}/sys/devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0012:00/ndbus0/region0`;
+    Deno.writeTextFileSync(
+      `${region}/badblocks`,
+      // in the reserve; straddling the data start; 500 MiB into the device
+      "8 8\n20472 16\n1044480 8\n",
+    );
+    const sys = new SystemRoot(root);
+    const { region: name, ranges } = readDaxBadRanges(sys, "dax0.0");
+    assert.equal(name, "region0");
+    assert.deepEqual(ranges, [
+      { start: 0, end: 4096, sector: 20472, count: 16 },
+      {
+        start: 500 * 2 ** 20,
+        end: 500 * 2 ** 20 + 4096,
+        sector: 1044480,
+        count: 8,
+      },
+    ]);
+    // The captured (empty) list gives nothing.
+    assert.deepEqual(
+      readDaxBadRanges(new SystemRoot(`${FIXTURES}nfit-devdax`), "dax0.0"),
+      { region: "region0", ranges: [] },
+    );
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("daxBadRanges: several extents with page offsets; no extent, no range", () => {
+  const extents = [
+    { start: 0x2000_0000, end: 0x2010_0000, pageOffset: 0 },
+    { start: 0x3000_0000, end: 0x3010_0000, pageOffset: 0x100 },
+  ];
+  // Region at 0x1000_0000: sector 0x80000 is 0x2000_0000 (extent 1, page 0);
+  // sector 0x100000 is 0x3000_0000 (extent 2, device offset 1 MiB).
+  assert.deepEqual(
+    daxBadRanges(0x1000_0000, "1048576 2\n524288 1\n16 1\n", extents),
+    [
+      { start: 0, end: 512, sector: 524288, count: 1 },
+      { start: 0x10_0000, end: 0x10_0400, sector: 1048576, count: 2 },
+    ],
+  );
+  assert.deepEqual(daxBadRanges(0, "1 1\n", []), []);
 });
