@@ -66,6 +66,8 @@ export interface VmOptions {
   nvdimm?: string;
   /** NVDIMM size in MiB (default 512). */
   nvdimmMiB?: number;
+  /** Guest RAM in MiB (default 2048). */
+  memoryMiB?: number;
   /** Replace the module list (e.g. without nd_e820). */
   modules?: string[];
   /** Replace the devices the guest waits for before the script (none: []). */
@@ -299,6 +301,7 @@ export async function runVm(options: VmOptions): Promise<VmResult> {
       "-serial",
       `file:${work}/stdout.bin`,
     ];
+    const ram = options.memoryMiB ?? 2048;
     if (spec.nvdimm) {
       const mib = options.nvdimmMiB ?? 512;
       const file = options.nvdimm ?? `${work}/nvdimm.img`;
@@ -312,14 +315,15 @@ export async function runVm(options: VmOptions): Promise<VmResult> {
         "-machine",
         "pc,nvdimm=on",
         "-m",
-        "2G,slots=2,maxmem=4G",
+        // Room for the NVDIMM above RAM, rounded up to whole GiB.
+        `${ram}M,slots=2,maxmem=${Math.ceil((ram + mib) / 1024) + 1}G`,
         "-object",
         `memory-backend-file,id=mem1,share=on,mem-path=${file},size=${mib}M`,
         "-device",
         "nvdimm,id=nv1,memdev=mem1",
       );
     } else {
-      args.push("-m", "2G");
+      args.push("-m", `${ram}M`);
     }
 
     const child = new Deno.Command("qemu-system-x86_64", {
