@@ -237,8 +237,9 @@ export function buildProgram(out: Output = processOutput) {
         : { fd: 0, path: "stdin" };
       // A regular file's size is known up front: check the whole range before
       // writing anything. Stdin may be a file a reader already took bytes of.
+      // Files of size 0 (/proc's) are read like pipes, to their end.
       const st = fstatx(stream.fd, stream.path);
-      if (st.isFile) {
+      if (st.isFile && st.size > 0) {
         const at = lseek(stream.fd, 0, C.SEEK_CUR, stream.path);
         const left = st.size - at;
         if (length === undefined) length = left;

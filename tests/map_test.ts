@@ -299,6 +299,19 @@ Deno.test("map write from a stdin file another reader took bytes of: writes the 
   }
 });
 
+Deno.test("map write --input of a /proc file (size 0) writes all it reads", async () => {
+  const path = shmFile(64 * 1024);
+  try {
+    const r = await pmemctl("map", "write", path, "--input", "/proc/version");
+    assert.equal(r.code, 0, r.stderr);
+    const want = Deno.readFileSync("/proc/version");
+    assert.ok(want.length > 0);
+    assertBytes(Deno.readFileSync(path).subarray(0, want.length), want);
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
 Deno.test("map zero --force zeroes exactly the range", async () => {
   const path = shmFile(MiB, new Uint8Array(MiB).fill(0xab));
   try {
