@@ -18,6 +18,8 @@ info() { echo "@@info $1"; $P map info "$2" --json; echo "@@end"; }
 `;
 
 interface Outcome {
+  /** The script's whole stdout. */
+  raw: string;
   ok: string[];
   bad: string[];
   rc: Map<string, { code: number; message: string }>;
@@ -39,6 +41,7 @@ function outcome(r: VmResult): Outcome {
     info.set(m[1], JSON.parse(m[2]));
   }
   return {
+    raw: r.stdout,
     ok: [...r.stdout.matchAll(/^@@ok (\S+)$/gm)].map((m) => m[1]),
     bad: [...r.stdout.matchAll(/^@@bad (\S+)$/gm)].map((m) => m[1]),
     rc,
@@ -160,6 +163,12 @@ tail -c +1001 /tmp/a > /tmp/a.rest
 daxio -i /dev/dax0.0 -o /tmp/a.rest.back -k $((70*1048576)) -l 1571869 2>/dev/null
 check /tmp/a.rest /tmp/a.rest.back stdin-file-rest
 check /dev/null /tmp/after stdin-file-consumed
+# A regular file that cannot be mapped (sysfs text, 4096 bytes by stat):
+# read(2) after all, from the right place; it ends early, which is said.
+st sysfsin $P map write /dev/dax0.0 --offset 80M --input /sys/bus/dax/devices/dax0.0/align
+cat /sys/bus/dax/devices/dax0.0/align > /tmp/align
+daxio -i /dev/dax0.0 -o /tmp/align.back -k $((80*1048576)) -l $(wc -c < /tmp/align) 2>/dev/null
+check /tmp/align /tmp/align.back unmappable-input
 # Known bad blocks: qemu cannot poison NVDIMM memory, so a list naming the
 # sectors 1 MiB into the device is bound over the region's (read-only)
 # badblocks file; pmemctl must refuse ranges that touch them.
@@ -171,6 +180,9 @@ st daxbadwrite $P map write /dev/dax0.0 --offset $((1048576 - 10)) --input /tmp/
 st daxbadread $P map read /dev/dax0.0 --offset $((1048576 + 4095)) --length 1 --output /tmp/x
 st daxbadzero $P map zero /dev/dax0.0 --length 1M --force
 st daxbeside $P map read /dev/dax0.0 --offset $((1048576 + 4096)) --length 4096 --output /tmp/x
+# verify's scan reports them and reads around them (poison would be a SIGBUS).
+$P verify /dev/dax0.0 --length 4M --json > /tmp/scan.json || true
+echo "@@scan $(tr -d '\n ' < /tmp/scan.json)"
 umount /sys/bus/nd/devices/region0/badblocks
 `,
       }),
@@ -184,6 +196,7 @@ umount /sys/bus/nd/devices/region0/badblocks
       "piped-input",
       "stdin-file-rest",
       "stdin-file-consumed",
+      "unmappable-input",
     ]);
     const info = o.info.get("dax");
     assert.deepEqual(
@@ -210,12 +223,24 @@ umount /sys/bus/nd/devices/region0/badblocks
     );
     assert.deepEqual(info.warnings, []);
     refused(o, "past", 2, /past the end/);
+    refused(o, "sysfsin", 2, /ended after 8 of the 4096 bytes/);
     const bad =
       /known bad blocks at bytes 0x100000-0x100fff \(region0 sectors \d+\+8\) lie in the range/;
     refused(o, "daxbadwrite", 3, bad);
     refused(o, "daxbadread", 3, bad);
     refused(o, "daxbadzero", 0, /^$/);
     refused(o, "daxbeside", 0, /^$/);
+    const scan = JSON.parse(
+      (o.raw.match(/^@@scan (.*)$/m) ?? ["", "{}"])[1],
+    );
+    assert.deepEqual(
+      [scan.result, scan.bytes_checked, scan.bad_ranges],
+      ["fail", 4 * 2 ** 20, [{
+        offset: 0x100000,
+        length: 4096,
+        reason: "badblocks",
+      }]],
+    );
   },
 );
 

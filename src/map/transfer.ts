@@ -152,9 +152,15 @@ export function writeRange(
     let filled = 0;
     if (mapped) {
       const n = Math.min(w.length, mapped.size - mapped.at);
-      const copied = copyFromInput(target, m, w.start, input, mapped, n);
-      if (copied === undefined) mapped = undefined;
-      else {
+      const copied = n === 0
+        ? true
+        : copyFromInput(target, m, w.start, input, mapped, n);
+      if (copied === undefined) {
+        // The file cannot be mapped after all: read(2) on from where the
+        // copy stands, which the descriptor's position does not know yet.
+        lseek(input.fd, mapped.at, C.SEEK_SET, input.path);
+        mapped = undefined;
+      } else {
         durable = copied && durable;
         mapped.at += n;
         filled = n;

@@ -19,8 +19,6 @@ import {
 } from "../../ffi/mod.ts";
 import { SystemError, UsageError } from "../errors.ts";
 import { Target, windows } from "../map/target.ts";
-import { parseBadblocks } from "../sysfs/nd.ts";
-import { SystemRoot } from "../sysfs/root.ts";
 import {
   checkPattern,
   fillPattern,
@@ -69,8 +67,6 @@ export interface VerifyReport {
   reason?: string;
 }
 
-const sys = new SystemRoot("/");
-
 function randomSeed(): number {
   const v = new Uint32Array(2);
   crypto.getRandomValues(v);
@@ -117,16 +113,20 @@ function scan(
   t: Target,
   offset: number,
   length: number,
+  bad: { start: number; end: number }[],
   log: MismatchLog,
   tick: (n: number) => void,
 ): void {
   if (t.kind === "devdax") {
-    // Device-DAX has no read(2): touch every word through the mapping.
+    // Device-DAX has no read(2): touch every cache line through the mapping,
+    // except known bad blocks, whose poison would kill the process (SIGBUS).
     for (const w of windows(offset, length, t.align)) {
       using m = t.map(w);
-      const view = m.bytes(w.start - w.mapStart, w.length);
       let x = 0;
-      for (let i = 0; i < view.length; i += 64) x ^= view[i];
+      for (const [from, to] of outside(w.start, w.start + w.length, bad)) {
+        const view = m.bytes(from - w.mapStart, to - from);
+        for (let i = 0; i < view.length; i += 64) x ^= view[i];
+      }
       // Using the XOR (never 256) keeps the reads from being optimised away.
       if (x === 256) throw new Error("unreachable");
       tick(w.length);
@@ -160,25 +160,38 @@ function scan(
   }
 }
 
-/** Known bad blocks (/sys/block/NAME/badblocks) inside the range, as ranges. */
+/**
+ * Logs the target's known bad blocks inside the range (the block device's
+ * list, or device-DAX's from its region) and returns them.
+ */
 function knownBadBlocks(
   t: Target,
   offset: number,
   length: number,
   log: MismatchLog,
-): void {
-  if (t.kind !== "block" || !t.device) return;
-  for (
-    const b of parseBadblocks(sys.text(`/sys/block/${t.device}/badblocks`))
-  ) {
-    if (b.start < offset + length && b.end > offset) {
-      log.addRange(
-        b.start,
-        b.end - b.start,
-        "badblocks",
-      );
-    }
+): { start: number; end: number }[] {
+  const inside = t.knownBadRanges().ranges.filter((b) =>
+    b.start < offset + length && b.end > offset
+  );
+  for (const b of inside) log.addRange(b.start, b.end - b.start, "badblocks");
+  return inside;
+}
+
+/** The parts of `[start, end)` outside every range of `holes`. */
+export function outside(
+  start: number,
+  end: number,
+  holes: { start: number; end: number }[],
+): [number, number][] {
+  const out: [number, number][] = [];
+  let at = start;
+  for (const h of [...holes].sort((a, b) => a.start - b.start)) {
+    if (h.end <= at || h.start >= end) continue;
+    if (h.start > at) out.push([at, h.start]);
+    at = Math.max(at, h.end);
   }
+  if (at < end) out.push([at, end]);
+  return out;
 }
 
 // --- the rw journal -------------------------------------------------------
@@ -390,8 +403,8 @@ export async function verify(
 
   t.checkRange(offset, length);
   if (o.mode === "scan") {
-    knownBadBlocks(t, offset, length, log);
-    scan(t, offset, length, log, tick);
+    const bad = knownBadBlocks(t, offset, length, log);
+    scan(t, offset, length, bad, log, tick);
     return report();
   }
   t.checkBadBlocks(offset, length);
