@@ -49,6 +49,7 @@ export const POSIX_FADV_DONTNEED = 4;
 // lseek(2) whence
 export const SEEK_SET = 0;
 export const SEEK_CUR = 1;
+
 /** Anonymous memory for page-aligned buffers (O_DIRECT). */
 export const MAP_ANONYMOUS = 0x20;
 

@@ -27,6 +27,7 @@ import {
   type BadRange,
   parseBadblocks,
   readDaxBadRanges,
+  regionInPath,
 } from "../sysfs/nd.ts";
 import { SystemRoot } from "../sysfs/root.ts";
 import { hex } from "../units.ts";
@@ -225,9 +226,7 @@ export class Target implements Disposable {
     const dir = this.kind === "block"
       ? `/sys/block/${this.device}`
       : `/sys/bus/dax/devices/${this.device}`;
-    const region = sys.realPath(dir)?.split("/").filter((p) =>
-      /^region\d+$/.test(p)
-    ).pop();
+    const region = regionInPath(sys.realPath(dir));
     if (!region) return undefined;
     return sys.attr(`/sys/bus/nd/devices/${region}/persistence_domain`)
       ?.trim() || "unknown";

@@ -200,10 +200,14 @@ export function writeRange(
   }
   if (length === undefined && !ended) {
     // The target is full: any further input byte would not fit.
-    const probe = new Uint8Array(1);
     const more = mapped
       ? mapped.at < fstatx(input.fd, input.path).size
-      : readInto(input.fd, Deno.UnsafePointer.of(probe)!, 1, input.path) > 0;
+      : readInto(
+        input.fd,
+        Deno.UnsafePointer.of(new Uint8Array(1))!,
+        1,
+        input.path,
+      ) > 0;
     if (more) {
       throw new UsageError(
         input.path,

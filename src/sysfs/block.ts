@@ -5,7 +5,7 @@
  * @module
  */
 
-import { badblockCount } from "./nd.ts";
+import { badblockCount, regionInPath } from "./nd.ts";
 import type { SystemRoot } from "./root.ts";
 
 /** One /sys/block/pmem* device. */
@@ -60,9 +60,7 @@ export interface DaxDevice {
 export function readDaxDevices(sys: SystemRoot): DaxDevice[] {
   return sys.list("/sys/bus/dax/devices").map((name) => {
     const dir = `/sys/bus/dax/devices/${name}`;
-    const region = sys.realPath(dir)?.split("/").find((p) =>
-      /^region\d+$/.test(p)
-    );
+    const region = regionInPath(sys.realPath(dir));
     return {
       name,
       size: sys.number(`${dir}/size`) ?? 0,

@@ -87,6 +87,11 @@ export interface BadRange {
   count: number;
 }
 
+/** The libnvdimm region (`region0`) a resolved sysfs path lies under, if any. */
+export function regionInPath(path: string | undefined): string | undefined {
+  return path?.split("/").filter((p) => /^region\d+$/.test(p)).pop();
+}
+
 /** One physical extent of a device-DAX (`mappingN`: start, end exclusive, page_offset in 4 KiB pages). */
 export interface DaxExtent {
   start: number;
@@ -135,7 +140,7 @@ export function readDaxBadRanges(
   name: string,
 ): { region?: string; ranges: BadRange[] } {
   const dir = sys.realPath(`/sys/bus/dax/devices/${name}`);
-  const region = dir?.split("/").filter((p) => /^region\d+$/.test(p)).pop();
+  const region = regionInPath(dir);
   if (!dir || !region) return { ranges: [] };
   const regionStart = sys.number(`/sys/bus/nd/devices/${region}/resource`);
   const text = sys.text(`/sys/bus/nd/devices/${region}/badblocks`);

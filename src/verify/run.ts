@@ -19,6 +19,7 @@ import {
 } from "../../ffi/mod.ts";
 import { SystemError, UsageError } from "../errors.ts";
 import { Target, windows } from "../map/target.ts";
+import type { BadRange } from "../sysfs/nd.ts";
 import {
   checkPattern,
   fillPattern,
@@ -113,7 +114,7 @@ function scan(
   t: Target,
   offset: number,
   length: number,
-  bad: { start: number; end: number }[],
+  bad: BadRange[],
   log: MismatchLog,
   tick: (n: number) => void,
 ): void {
@@ -169,7 +170,7 @@ function knownBadBlocks(
   offset: number,
   length: number,
   log: MismatchLog,
-): { start: number; end: number }[] {
+): BadRange[] {
   const inside = t.knownBadRanges().ranges.filter((b) =>
     b.start < offset + length && b.end > offset
   );
