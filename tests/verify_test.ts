@@ -195,6 +195,14 @@ Deno.test("verify rw and scan leave the content bit-identical", async () => {
   }
 });
 
+/**
+ * A journal file in /dev/shm: on /tmp's disk its fsyncs, slow under CI's
+ * load, filled most of the run, so kills kept landing between windows.
+ */
+function shmJournal(): string {
+  return Deno.makeTempFileSync({ dir: "/dev/shm", prefix: "pmemctl-journal-" });
+}
+
 /** Whether the journal says a window is under test. */
 function windowActive(journal: string): boolean {
   try {
@@ -244,7 +252,7 @@ async function killedRw(
 
 Deno.test("verify rw killed with SIGKILL at many instants, then --resume: bit-identical", async () => {
   const path = shmFile(96 * MiB, true);
-  const journal = Deno.makeTempFileSync();
+  const journal = shmJournal();
   try {
     const before = await sha256(path);
     let midWindow = 0;
@@ -276,7 +284,7 @@ Deno.test("verify rw killed with SIGKILL at many instants, then --resume: bit-id
 
 Deno.test("verify rw stopped by SIGINT restores the window and exits 3", async () => {
   const path = shmFile(96 * MiB, true);
-  const journal = Deno.makeTempFileSync();
+  const journal = shmJournal();
   try {
     const before = await sha256(path);
     const out = await killedRw("SIGINT", 20, path, journal);
