@@ -19,6 +19,7 @@ import {
   CheckFailedError,
   ExitCode,
   PmemctlError,
+  SystemError,
   UsageError,
 } from "./src/errors.ts";
 import { gather } from "./src/list/gather.ts";
@@ -33,6 +34,8 @@ import {
   zeroRange,
 } from "./src/map/transfer.ts";
 import { hex, parseSize } from "./src/units.ts";
+import { CAPS, readStdinCapped } from "./src/safety/bounded.ts";
+import { refuseStream, refuseTarget } from "./src/safety/identity.ts";
 import { MODES, verify, type VerifyMode } from "./src/verify/run.ts";
 import { buildModule, kmodStatus, writeSource } from "./src/kmod/kmod.ts";
 import {
@@ -104,7 +107,7 @@ export function buildProgram(out: Output = processOutput) {
     )
     .option("--dmesg <file>", "read the kernel log from FILE, or - for stdin")
     .option("--cmdline <file>", "read the kernel command line from FILE")
-    .action(async (options) => {
+    .action((options) => {
       if (options.root !== undefined) {
         let isDir = false;
         try {
@@ -115,7 +118,7 @@ export function buildProgram(out: Output = processOutput) {
         }
       }
       const stdinText = options.dmesg === "-"
-        ? await new Response(Deno.stdin.readable).text()
+        ? readStdinCapped(CAPS.log, "--dmesg -")
         : undefined;
       const gathered = gather({ ...options, stdinText });
       const result = joinRegions(gathered.obs);
@@ -157,7 +160,7 @@ export function buildProgram(out: Output = processOutput) {
     .argument("<path>", "/dev/pmemN, /dev/daxN.M or a file")
     .option("--json", "print one JSON document")
     .action((path, options) => {
-      using target = Target.open(path, "read");
+      using target = Target.open(path, "read", "map info");
       const info = target.info();
       if (options.json) out.stdout(JSON.stringify(info, null, 2) + "\n");
       else {
@@ -186,9 +189,12 @@ export function buildProgram(out: Output = processOutput) {
           "stdout is a terminal: redirect it or pass --output FILE",
         );
       }
-      using target = Target.open(path, "read");
+      using target = Target.open(path, "read", "map read");
       const todo = length ?? Math.max(0, target.size - offset);
       target.checkRange(offset, todo);
+      // Before the output is opened (and truncated): it must not be the target.
+      if (options.output) refuseTarget(target, options.output, "--output");
+      else refuseStream(target, 1, "stdout");
       using output = options.output
         ? new FileHandle(
           options.output,
@@ -252,7 +258,9 @@ export function buildProgram(out: Output = processOutput) {
           );
         }
       }
-      using target = Target.open(path, "write");
+      using target = Target.open(path, "write", "map write");
+      if (options.input) refuseTarget(target, options.input, "--input");
+      else refuseStream(target, 0, "stdin");
       target.checkRange(offset, length ?? 0);
       if (!options.force) target.checkSignature();
       const progress = new ProgressReporter(length ?? target.size - offset);
@@ -290,7 +298,7 @@ export function buildProgram(out: Output = processOutput) {
       if (!options.force) {
         throw new UsageError("map zero", "destroys data: pass --force");
       }
-      using target = Target.open(path, "write");
+      using target = Target.open(path, "write", "map zero");
       const todo = length ?? Math.max(0, target.size - offset);
       const progress = new ProgressReporter(todo);
       let report;
@@ -405,6 +413,23 @@ export function buildProgram(out: Output = processOutput) {
               } (${r.length} bytes): ${r.reason}\n`,
             );
           }
+        }
+        if (!report.durable) {
+          out.stderr(
+            `pmemctl: warning: ${path}: no CPU cache flush available (install libpmem1): what this run wrote may not be durable\n`,
+          );
+        }
+        if (report.interrupted) {
+          throw new SystemError(
+            "verify",
+            `${report.interrupted}: stopped after ${report.bytes_checked} bytes, ${
+              report.mode === "rw"
+                ? "every tested window restored"
+                : report.mode === "destructive" || report.mode === "stamp"
+                ? "the range holds part of the pattern"
+                : "nothing was written"
+            }`,
+          );
         }
         if (report.result === "fail") {
           throw new CheckFailedError(
@@ -551,9 +576,16 @@ export function report(error: unknown, out: Output = processOutput): number {
   }
   if (error instanceof Deno.errors.BrokenPipe) return ExitCode.ok;
   const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Deno.errors.PermissionDenied) {
+    out.stderr(`pmemctl: permission denied: ${message.split("\n")[0]}\n`);
+    return ExitCode.system;
+  }
+  // A bug of pmemctl's own: say so, in one line.
   const what = error instanceof Error ? error.name : "error";
   const hint = debug ? "" : " (PMEMCTL_DEBUG=1 shows where)";
-  out.stderr(`pmemctl: ${what}: ${message.split("\n")[0]}${hint}\n`);
+  out.stderr(
+    `pmemctl: internal error: ${what}: ${message.split("\n")[0]}${hint}\n`,
+  );
   if (debug && error instanceof Error) out.stderr(`${error.stack}\n`);
   return ExitCode.system;
 }

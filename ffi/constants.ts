@@ -21,6 +21,7 @@ export const O_CLOEXEC = 0o2000000;
 export const PROT_NONE = 0x0;
 export const PROT_READ = 0x1;
 export const PROT_WRITE = 0x2;
+export const PROT_EXEC = 0x4;
 export const MAP_SHARED = 0x01;
 export const MAP_PRIVATE = 0x02;
 export const MAP_SHARED_VALIDATE = 0x03;
@@ -85,3 +86,16 @@ export const S_IFBLK = 0o060000;
 /** klogctl(2) actions (linux/syslog.h). */
 export const SYSLOG_ACTION_READ_ALL = 3;
 export const SYSLOG_ACTION_SIZE_BUFFER = 10;
+
+// flock(2)
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+// Signals and sigaction(2) (glibc's struct sigaction on x86_64: handler at 0,
+// sa_mask at 8 (128 bytes), sa_flags at 136, sa_restorer at 144).
+export const SIGBUS = 7;
+export const SA_SIGINFO = 4;
+export const SIGACTION_SIZE = 152;
+export const SIGACTION_FLAGS_OFFSET = 136;

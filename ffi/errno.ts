@@ -47,6 +47,7 @@ const names: Record<number, string> = {
   95: "EOPNOTSUPP",
   110: "ETIMEDOUT",
   121: "EREMOTEIO",
+  122: "EDQUOT",
   133: "EHWPOISON",
 };
 

@@ -189,6 +189,8 @@ export interface Statx {
   size: number;
   /** `STATX_ATTR_DAX` is set: the file's mappings bypass the page cache. */
   dax: boolean;
+  /** The inode number (with devMajor/devMinor: the file's identity). */
+  ino: number;
   rdevMajor: number;
   rdevMinor: number;
   devMajor: number;
@@ -212,6 +214,7 @@ function decodeStatx(raw: Uint8Array<ArrayBuffer>): Statx {
     mode,
     size: Number(v.getBigUint64(40, true)),
     dax: (attributes & BigInt(C.STATX_ATTR_DAX)) !== 0n,
+    ino: Number(v.getBigUint64(32, true)),
     rdevMajor: v.getUint32(128, true),
     rdevMinor: v.getUint32(132, true),
     devMajor: v.getUint32(136, true),
@@ -387,6 +390,38 @@ export function copyMemory(
   length: number,
 ): void {
   if (length > 0) libc().memcpy(dest, src, BigInt(length));
+}
+
+/**
+ * `flock(2)` without blocking: true when the lock is taken, false when
+ * another open file description holds a conflicting one (EWOULDBLOCK).
+ */
+export function flock(fd: number, path: string, exclusive: boolean): boolean {
+  const op = (exclusive ? C.LOCK_EX : C.LOCK_SH) | C.LOCK_NB;
+  for (;;) {
+    if (libc().flock(fd, op) === 0) return true;
+    const code = errno();
+    if (code === Errno.EAGAIN) return false;
+    if (code !== Errno.EINTR) throw new OsError("flock", path, code);
+  }
+}
+
+/**
+ * `fallocate(2)` with mode 0: gives `[offset, offset+length)` of a file
+ * its blocks now, so later stores through a mapping cannot hit a full
+ * filesystem (ENOSPC here instead of SIGBUS there). Throws OsError.
+ */
+export function fallocate(
+  fd: number,
+  path: string,
+  offset: number,
+  length: number,
+): void {
+  for (;;) {
+    if (libc().fallocate(fd, 0, BigInt(offset), BigInt(length)) === 0) return;
+    const code = errno();
+    if (code !== Errno.EINTR) throw new OsError("fallocate", path, code);
+  }
 }
 
 /** `fsync(2)`. */

@@ -9,6 +9,7 @@
 import { SystemError, UsageError } from "../src/errors.ts";
 import * as C from "./constants.ts";
 import { errno, libc, OsError } from "./libc.ts";
+import { type FaultGuard, guardFaults } from "./sigbus.ts";
 
 /**
  * The largest view pmemctl makes over mapped memory. V8 aborts the process
@@ -37,6 +38,11 @@ export interface MapOptions {
   sync?: MapSyncMode;
   /** Fault every page in now (`MAP_POPULATE`): one kernel pass instead of a fault per page. */
   populate?: boolean;
+  /**
+   * What to say if touching the mapping raises SIGBUS (see sigbus.ts):
+   * `prefix` like `pmemctl: map zero /x: `, `reason` like `the target shrank`.
+   */
+  fault?: { prefix: string; reason: string };
 }
 
 function checkLength(what: string, value: number, allowZero = false): void {
@@ -57,6 +63,7 @@ function checkLength(what: string, value: number, allowZero = false): void {
 export class Mapping implements Disposable {
   #base: Deno.PointerObject | null;
   #views: ArrayBuffer[] = [];
+  #guard: FaultGuard | undefined;
 
   private constructor(
     base: Deno.PointerObject,
@@ -93,10 +100,25 @@ export class Mapping implements Disposable {
         fd,
         BigInt(offset),
       );
+    const made = (ptr: Deno.PointerObject, mapSync: boolean) => {
+      const m = new Mapping(
+        ptr,
+        path,
+        offset,
+        options.length,
+        writable,
+        mapSync,
+      );
+      if (options.fault) {
+        const { prefix, reason } = options.fault;
+        m.#guard = guardFaults(ptr, options.length, offset, prefix, reason);
+      }
+      return m;
+    };
     if (sync !== "off") {
       const ptr = call(C.MAP_SHARED_VALIDATE | C.MAP_SYNC | extra);
       if (Deno.UnsafePointer.value(ptr) !== C.MAP_FAILED && ptr !== null) {
-        return new Mapping(ptr, path, offset, options.length, writable, true);
+        return made(ptr, true);
       }
       const code = errno();
       // "try" falls back on any failure, whatever errno says: Deno's runtime
@@ -108,7 +130,7 @@ export class Mapping implements Disposable {
     if (Deno.UnsafePointer.value(ptr) === C.MAP_FAILED || ptr === null) {
       throw new OsError("mmap", path, errno());
     }
-    return new Mapping(ptr, path, offset, options.length, writable, false);
+    return made(ptr, false);
   }
 
   /** Page-aligned anonymous memory (for O_DIRECT buffers), unmapped like any mapping. */
@@ -202,6 +224,7 @@ export class Mapping implements Disposable {
       if (!view.detached) view.transfer(0);
     }
     this.#views = [];
+    this.#guard?.release();
     if (libc().munmap(base, BigInt(this.length)) !== 0) {
       throw new OsError("munmap", this.path, errno());
     }

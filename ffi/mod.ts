@@ -15,7 +15,9 @@ export {
   copyMemory,
   dropCache,
   errno,
+  fallocate,
   FileHandle,
+  flock,
   fsGetXattr,
   fstatx,
   type FsXattr,
@@ -33,6 +35,7 @@ export {
   strerror,
   writeFrom,
 } from "./libc.ts";
+export { type FaultGuard, guardFaults } from "./sigbus.ts";
 export { libpmem, pmemCopyPersist, pmemPersist } from "./libpmem.ts";
 export {
   type MapOptions,

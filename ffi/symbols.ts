@@ -45,6 +45,14 @@ export const libcSymbols = {
   lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
   /** void *memcpy(void *dest, const void *src, size_t n); */
   memcpy: { parameters: ["pointer", "pointer", "usize"], result: "pointer" },
+  /** int flock(int fd, int operation); */
+  flock: { parameters: ["i32", "i32"], result: "i32" },
+  /** int fallocate(int fd, int mode, off_t offset, off_t len); */
+  fallocate: { parameters: ["i32", "i32", "i64", "i64"], result: "i32" },
+  /** int mprotect(void *addr, size_t len, int prot); */
+  mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  /** int sigaction(int sig, const struct sigaction *act, struct sigaction *old); */
+  sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   /** int klogctl(int type, char *buf, int len); */
   klogctl: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   /** int *__errno_location(void); */

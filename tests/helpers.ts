@@ -16,3 +16,32 @@ export async function pmemctl(...args: string[]) {
     stderr: decode(out.stderr),
   };
 }
+
+/**
+ * Whether an rw journal's newest header (the valid slot with the highest
+ * sequence number) says a window is under test.
+ */
+export function journalActive(journal: string): boolean {
+  const bytes = new Uint8Array(8192);
+  try {
+    using f = Deno.openSync(journal);
+    for (let n = 0; n < bytes.length;) {
+      const got = f.readSync(bytes.subarray(n));
+      if (got === null) break;
+      n += got;
+    }
+  } catch {
+    return false;
+  }
+  let best = -1;
+  let active = false;
+  for (const slot of [0, 4096]) {
+    const head = new TextDecoder().decode(bytes.subarray(slot, slot + 4064));
+    const seq = Number(head.match(/"seq":(\d+)/)?.[1] ?? -1);
+    if (seq > best) {
+      best = seq;
+      active = head.includes('"active":true');
+    }
+  }
+  return active;
+}

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { windows } from "../src/map/target.ts";
 import { CLI, pmemctl } from "./helpers.ts";
+import { have, requireThat } from "./require.ts";
 
 const MiB = 2 ** 20;
 
@@ -335,26 +336,35 @@ Deno.test("map zero --force zeroes exactly the range", async () => {
   }
 });
 
-Deno.test("map read refuses a terminal without --output; write refuses a terminal on stdin", async () => {
-  const path = shmFile(4096);
-  try {
-    for (
-      const [cmd, message] of [[`map read ${path}`, /stdout is a terminal/], [
-        `map write ${path}`,
-        /stdin is a terminal/,
-      ]] as const
-    ) {
-      // util-linux script(1) gives the command a pseudo-terminal.
-      const out = await new Deno.Command("script", {
-        args: ["-qec", `${Deno.execPath()} run -A ${CLI} ${cmd}`, "/dev/null"],
-        stdin: "null",
-        stdout: "piped",
-      }).output().catch(() => undefined);
-      if (!out) return; // no script(1) here
-      assert.equal(out.code, 2);
-      assert.match(new TextDecoder().decode(out.stdout), message);
+requireThat(
+  have("script", ["-qec", "true", "/dev/null"])
+    ? undefined
+    : "no script(1) (util-linux) to give pmemctl a terminal",
+  "map read refuses a terminal without --output; write refuses a terminal on stdin",
+  async () => {
+    const path = shmFile(4096);
+    try {
+      for (
+        const [cmd, message] of [[`map read ${path}`, /stdout is a terminal/], [
+          `map write ${path}`,
+          /stdin is a terminal/,
+        ]] as const
+      ) {
+        // util-linux script(1) gives the command a pseudo-terminal.
+        const out = await new Deno.Command("script", {
+          args: [
+            "-qec",
+            `${Deno.execPath()} run -A ${CLI} ${cmd}`,
+            "/dev/null",
+          ],
+          stdin: "null",
+          stdout: "piped",
+        }).output();
+        assert.equal(out.code, 2);
+        assert.match(new TextDecoder().decode(out.stdout), message);
+      }
+    } finally {
+      Deno.removeSync(path);
     }
-  } finally {
-    Deno.removeSync(path);
-  }
-});
+  },
+);

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { CAPS } from "../safety/bounded.ts";
 import { SystemError, UsageError } from "../errors.ts";
 import { E820_PRAM, e820TypeFromResourceName } from "../parse/e820_types.ts";
 import { parseIomem } from "../parse/iomem.ts";
@@ -131,7 +132,7 @@ export function kmodStatus(root = "/"): KmodStatus {
   }
   const sys = new SystemRoot(root);
   const warnings: string[] = [];
-  const modulesText = sys.text("/proc/modules");
+  const modulesText = sys.text("/proc/modules", CAPS.table);
   if (modulesText === undefined) warnings.push("no /proc/modules");
   const loaded = new Map<string, string[]>();
   for (const line of (modulesText ?? "").split("\n")) {
@@ -143,7 +144,7 @@ export function kmodStatus(root = "/"): KmodStatus {
       );
     }
   }
-  const iomemText = sys.text("/proc/iomem");
+  const iomemText = sys.text("/proc/iomem", CAPS.table);
   const iomem = iomemText !== undefined ? parseIomem(iomemText) : undefined;
   if (!iomem) warnings.push("no /proc/iomem");
   else if (iomem.hidden) {

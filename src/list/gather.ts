@@ -6,7 +6,7 @@
  */
 
 import { klogReadAll, kmsgReadAll, OsError } from "../../ffi/mod.ts";
-import { UsageError } from "../errors.ts";
+import { CAPS, readUserFile } from "../safety/bounded.ts";
 import { parseMemmap } from "../parse/cmdline.ts";
 import { parseE820 } from "../parse/e820.ts";
 import { parseFirmwareMemmap } from "../parse/firmware_memmap.ts";
@@ -40,27 +40,18 @@ export const CAPTURED_LOGS = [
   "var/log/kern.log",
 ];
 
-function readUserFile(path: string, flag: string): string {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
-      ? "no such file"
-      : (e as Error).message;
-    throw new UsageError(`${flag} ${path}`, why);
-  }
-}
-
 /** The kernel log's text and where it came from, or a warning. */
 function kernelLog(
   options: GatherOptions,
   sys: SystemRoot,
 ): { text?: string; warning?: string } {
   if (options.dmesg === "-") return { text: options.stdinText ?? "" };
-  if (options.dmesg) return { text: readUserFile(options.dmesg, "--dmesg") };
+  if (options.dmesg) {
+    return { text: readUserFile(options.dmesg, "--dmesg", CAPS.log) };
+  }
   if (options.root) {
     for (const name of CAPTURED_LOGS) {
-      const text = sys.text(`/${name}`);
+      const text = sys.text(`/${name}`, CAPS.log);
       if (text !== undefined) return { text };
     }
     return {
@@ -105,7 +96,7 @@ export function gather(
   }
 
   let cmdline = options.cmdline
-    ? readUserFile(options.cmdline, "--cmdline")
+    ? readUserFile(options.cmdline, "--cmdline", CAPS.text)
     : sys.text("/proc/cmdline");
   if (cmdline === undefined && log.text !== undefined) {
     // A log alone: take the last boot's "Command line:".
@@ -118,7 +109,7 @@ export function gather(
     warnings.push(`no kernel command line${where} (proc/cmdline)`);
   }
 
-  const iomemText = sys.text("/proc/iomem");
+  const iomemText = sys.text("/proc/iomem", CAPS.table);
   const iomem = iomemText !== undefined ? parseIomem(iomemText) : undefined;
   if (iomem === undefined) warnings.push(`no /proc/iomem${where}`);
   else if (iomem.hidden) {
@@ -140,7 +131,7 @@ export function gather(
   if (options.root && !sys.exists("/sys/bus/nd")) {
     warnings.push(`no sys/bus/nd${where}`);
   }
-  const mountText = sys.text("/proc/self/mountinfo");
+  const mountText = sys.text("/proc/self/mountinfo", CAPS.table);
 
   const obs: Observations = {
     e820,

@@ -11,6 +11,7 @@ import {
   constants as C,
   copyMemory,
   Errno,
+  fallocate,
   FileHandle,
   fstatx,
   fsync,
@@ -30,6 +31,8 @@ import {
   regionInPath,
 } from "../sysfs/nd.ts";
 import { SystemRoot } from "../sysfs/root.ts";
+import { type FileIdentity, identityOf } from "../safety/identity.ts";
+import { lockTarget } from "../safety/lock.ts";
 import { hex } from "../units.ts";
 import { detectSignature, SIGNATURE_BYTES } from "./signature.ts";
 
@@ -119,14 +122,34 @@ export class Target implements Disposable {
     readonly device: string | undefined,
     /** The file's statx DAX attribute (files only). */
     readonly fileDax: boolean,
+    /** What the target is (inode, or device number), for overlap checks. */
+    readonly identity: FileIdentity,
+    /** The command using it (`map zero`, `verify rw`), for messages. */
+    readonly op: string,
   ) {}
 
   /**
-   * Opens `path` for reading or writing. Block devices are opened with
-   * `O_EXCL` for writing, which fails (exit 3) when they are mounted or held.
+   * Opens `path` for reading or writing, for the command `op` (named in
+   * messages). Writers hold an exclusive lock on the target until it is
+   * closed, readers a shared one; a target another pmemctl holds is exit 3.
+   * Block devices are opened with `O_EXCL` for writing too, which fails
+   * (exit 3) when they are mounted or held.
    */
-  static open(path: string, mode: "read" | "write"): Target {
+  static open(path: string, mode: "read" | "write", op = "map"): Target {
+    const target = Target.#open(path, mode, op);
+    try {
+      const st = fstatx(target.file.fd, path);
+      lockTarget(target.file.fd, path, st, mode === "write");
+    } catch (e) {
+      target.close();
+      throw e;
+    }
+    return target;
+  }
+
+  static #open(path: string, mode: "read" | "write", op: string): Target {
     const st = statx(path);
+    const id = identityOf(st);
     const write = mode === "write";
     if (st.isBlockDevice) {
       const device = sys.realPath(
@@ -155,6 +178,8 @@ export class Target implements Disposable {
         write,
         device,
         false,
+        id,
+        op,
       );
     }
     if (st.isCharDevice) {
@@ -169,7 +194,18 @@ export class Target implements Disposable {
         throw new SystemError(path, `no size in /sys/bus/dax/devices/${name}`);
       }
       const file = new FileHandle(path, write ? C.O_RDWR : C.O_RDONLY);
-      return new Target(path, "devdax", file, size, align, write, name, true);
+      return new Target(
+        path,
+        "devdax",
+        file,
+        size,
+        align,
+        write,
+        name,
+        true,
+        id,
+        op,
+      );
     }
     if (st.isFile) {
       const file = new FileHandle(path, write ? C.O_RDWR : C.O_RDONLY);
@@ -183,6 +219,8 @@ export class Target implements Disposable {
         write,
         undefined,
         fst.dax,
+        identityOf(fst),
+        op,
       );
     }
     throw new UsageError(
@@ -196,9 +234,18 @@ export class Target implements Disposable {
     return this.kind === "devdax" || (this.kind === "file" && this.fileDax);
   }
 
-  /** Maps the aligned window `w`. Files ask for MAP_SYNC first and fall back. */
+  /**
+   * Maps the aligned window `w`. Files ask for MAP_SYNC first and fall back.
+   * A file is first checked to still hold the window (exit 3 when it
+   * shrank); a SIGBUS that a race still brings is reported by the guard.
+   */
   map(w: Window, populate = true): Mapping {
+    if (this.kind === "file") this.checkStillHolds(w.start + w.length);
     return Mapping.map(this.file.fd, this.path, {
+      fault: {
+        prefix: `pmemctl: ${this.op} ${this.path}: `,
+        reason: "the target shrank or its filesystem is full",
+      },
       offset: w.mapStart,
       length: w.mapLength,
       writable: this.writable,
@@ -273,9 +320,24 @@ export class Target implements Disposable {
   persist(m: Mapping, start: number, length: number): boolean {
     if (length === 0) return true;
     const at = start - m.offset;
-    if (this.kind === "devdax") return pmemPersist(m.pointer(at), length);
+    if (this.kind === "devdax") {
+      return pmemPersist(m.pointer(at), length) || this.#cachesPersist();
+    }
     m.sync(at, length);
     return true;
+  }
+
+  #cpuCache: boolean | undefined;
+
+  /** The region's persistence domain covers CPU caches: stores are durable as they land. */
+  #cachesPersist(): boolean {
+    return this.#cpuCache ??= this.persistenceDomain() === "cpu_cache";
+  }
+
+  /** Whether writes to this target can be made durable (false: device-DAX without libpmem). */
+  canPersist(): boolean {
+    return this.kind !== "devdax" || libpmem() !== null ||
+      this.#cachesPersist();
   }
 
   /**
@@ -302,6 +364,39 @@ export class Target implements Disposable {
   /** fsync(2) the descriptor (no-op for device-DAX, which has none). */
   flush(): void {
     if (this.kind !== "devdax") fsync(this.file.fd, this.path);
+  }
+
+  /** System error (exit 3) when a file target no longer reaches `end`. */
+  checkStillHolds(end: number): void {
+    const now = fstatx(this.file.fd, this.path).size;
+    if (now < end) {
+      throw new SystemError(
+        `${this.op} ${this.path}`,
+        `the target shrank to ${now} bytes (it held ${this.size}) at offset ${now}`,
+      );
+    }
+  }
+
+  /**
+   * Before writing `[offset, offset+length)` of a file: gives the range its
+   * blocks now (fallocate), so a full filesystem is found before the first
+   * byte changes instead of as a SIGBUS in the middle. Devices have nothing
+   * to allocate. Filesystems without fallocate are left to the guard.
+   */
+  reserve(offset: number, length: number): void {
+    if (this.kind !== "file" || length === 0) return;
+    try {
+      fallocate(this.file.fd, this.path, offset, length);
+    } catch (e) {
+      if (!(e instanceof OsError)) throw e;
+      if (e.code === "ENOSPC" || e.code === "EDQUOT") {
+        throw new SystemError(
+          `${this.op} ${this.path}`,
+          `its filesystem is full: the ${length} bytes at offset ${offset} cannot all be given blocks; nothing was written`,
+        );
+      }
+      if (e.code !== "EOPNOTSUPP") throw e;
+    }
   }
 
   /** Usage error unless `[offset, offset+length)` lies inside the target. */

@@ -143,11 +143,16 @@ export function writeRange(
   const limit = length ?? target.size - offset;
   target.checkRange(offset, limit);
   target.checkBadBlocks(offset, limit);
+  // A known length gets its blocks before the first byte changes; input of
+  // unknown length (a pipe) window by window, so a short input into a
+  // sparse file does not allocate all of it.
+  if (length !== undefined) target.reserve(offset, length);
   let mapped = target.dax ? mappableInput(input) : undefined;
   let done = 0;
   let durable = true;
   let ended = false;
   for (const w of windows(offset, limit, target.align)) {
+    if (length === undefined) target.reserve(w.start, w.length);
     using m = target.map(w);
     let filled = 0;
     if (mapped) {
@@ -227,6 +232,7 @@ export function zeroRange(
 ): WriteReport {
   target.checkRange(offset, length);
   target.checkBadBlocks(offset, length);
+  target.reserve(offset, length);
   let done = 0;
   let durable = true;
   for (const w of windows(offset, length, target.align)) {

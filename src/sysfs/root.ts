@@ -6,6 +6,8 @@
  * @module
  */
 
+import { CAPS, readCapped, TooLargeError } from "../safety/bounded.ts";
+
 /** Where pmemctl reads proc/, sys/ and dev/ from. */
 export class SystemRoot {
   /** Paths that exist but could not be read (permission). */
@@ -19,11 +21,15 @@ export class SystemRoot {
     return this.root === "/" ? path : `${this.root.replace(/\/+$/, "")}${path}`;
   }
 
-  /** A file's text, or undefined when it is absent or unreadable. */
-  text(path: string): string | undefined {
+  /**
+   * A file's text, or undefined when it is absent or unreadable; read up to
+   * `cap` bytes (more is exit 2, naming the file).
+   */
+  text(path: string, cap: number = CAPS.text): string | undefined {
     try {
-      return Deno.readTextFileSync(this.hostPath(path));
+      return readCapped(this.hostPath(path), cap);
     } catch (e) {
+      if (e instanceof TooLargeError) throw e;
       if (e instanceof Deno.errors.PermissionDenied) this.denied.add(path);
       return undefined;
     }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { have, requireThat } from "../../tests/require.ts";
 import {
   checkPattern,
   expectedByte,
@@ -60,34 +61,32 @@ Deno.test("mismatch log: counts all, keeps the first, merges runs into ranges", 
   ], [30, 1]]);
 });
 
-Deno.test("the C reference of bench/ writes exactly pmemctl's pattern (so the comparison is fair)", () => {
-  const dir = Deno.makeTempDirSync();
-  try {
-    const src = new URL("../../bench/fill_compare.c", import.meta.url).pathname;
-    let cc;
+requireThat(
+  have("gcc") ? undefined : "no gcc (tools/setup.sh --vm installs it)",
+  "the C reference of bench/ writes exactly pmemctl's pattern (so the comparison is fair)",
+  () => {
+    const dir = Deno.makeTempDirSync();
     try {
-      cc = new Deno.Command("gcc", { args: ["-O2", "-o", `${dir}/fc`, src] })
+      const src =
+        new URL("../../bench/fill_compare.c", import.meta.url).pathname;
+      const cc = new Deno.Command("gcc", {
+        args: ["-O2", "-o", `${dir}/fc`, src],
+      })
         .outputSync();
-    } catch {
-      if (Deno.env.get("CI") === "true") {
-        throw new Error("gcc is missing in CI");
-      }
-      console.warn("SKIP: no gcc");
-      return;
+      assert.ok(cc.success, new TextDecoder().decode(cc.stderr));
+      const file = `${dir}/f`;
+      Deno.writeFileSync(file, new Uint8Array(65536));
+      const seed = 2 ** 40 + 12345;
+      const run = new Deno.Command(`${dir}/fc`, { args: [file, String(seed)] })
+        .outputSync();
+      assert.ok(run.success);
+      const want = new Uint8Array(65536);
+      fillPattern(patternFor(seed), want, 0);
+      const got = Deno.readFileSync(file);
+      const firstDiff = got.findIndex((b, i) => b !== want[i]);
+      assert.equal(firstDiff, -1, `first difference at byte ${firstDiff}`);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
     }
-    assert.ok(cc.success, new TextDecoder().decode(cc.stderr));
-    const file = `${dir}/f`;
-    Deno.writeFileSync(file, new Uint8Array(65536));
-    const seed = 2 ** 40 + 12345;
-    const run = new Deno.Command(`${dir}/fc`, { args: [file, String(seed)] })
-      .outputSync();
-    assert.ok(run.success);
-    const want = new Uint8Array(65536);
-    fillPattern(patternFor(seed), want, 0);
-    const got = Deno.readFileSync(file);
-    const firstDiff = got.findIndex((b, i) => b !== want[i]);
-    assert.equal(firstDiff, -1, `first difference at byte ${firstDiff}`);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-});
+  },
+);

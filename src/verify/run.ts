@@ -4,6 +4,11 @@
  * (save, test, restore each window; with a journal, an interrupted run
  * loses nothing).
  *
+ * Every mode walks its range window by window and stops between two
+ * windows when `interrupted()` says so (SIGINT, SIGTERM), with the target
+ * as the mode promises: rw restored, destructive and stamp reported as
+ * interrupted with what was checked.
+ *
  * @module
  */
 
@@ -11,15 +16,15 @@ import {
   constants as C,
   dropCache,
   FileHandle,
-  fsync,
   Mapping,
   OsError,
   pread,
-  pwrite,
 } from "../../ffi/mod.ts";
 import { SystemError, UsageError } from "../errors.ts";
-import { Target, windows } from "../map/target.ts";
+import { Target, type Window, windows } from "../map/target.ts";
+import { refuseTarget } from "../safety/identity.ts";
 import type { BadRange } from "../sysfs/nd.ts";
+import { Journal, journalTarget } from "./journal.ts";
 import {
   checkPattern,
   fillPattern,
@@ -27,7 +32,12 @@ import {
   type Pattern,
   patternFor,
 } from "./pattern.ts";
-import { decodeStamp, encodeStamp, STAMP_SIZE } from "./stamp.ts";
+import {
+  decodeStamp,
+  encodeStamp,
+  STAMP_PATTERN_AT,
+  STAMP_SIZE,
+} from "./stamp.ts";
 
 /** The stable modes. */
 export const MODES = ["scan", "rw", "destructive", "stamp", "check"] as const;
@@ -44,7 +54,7 @@ export interface VerifyOptions {
   resume: boolean;
   force: boolean;
   progress?: (done: number, total: number) => void;
-  /** Polled between windows in rw mode: true stops after restoring the window. */
+  /** Polled between windows: a reason (`interrupted by SIGINT`) stops the run there. */
   interrupted?: () => string | undefined;
 }
 
@@ -60,12 +70,61 @@ export interface VerifyReport {
   bad_ranges: { offset: number; length: number; reason: string }[];
   seconds: number;
   bytes_per_second: number;
+  /** Everything this run wrote was made durable by a real flush (true when it wrote nothing). */
+  durable: boolean;
   result: "pass" | "fail";
   seed?: number;
   passes?: number;
   stamp?: { offset: number; length: number; seed: number; time: string };
   /** Why the result is fail when no byte was compared (no stamp, unreadable log…). */
   reason?: string;
+  /** Set when a signal stopped the run before its end. */
+  interrupted?: string;
+}
+
+/** A byte range of the target. */
+interface Range {
+  offset: number;
+  length: number;
+}
+
+/** One run's shared state: the mismatch log, progress, durability, interruption. */
+class Run {
+  readonly log = new MismatchLog();
+  checked = 0;
+  total = 0;
+  durable = true;
+  stopped: string | undefined;
+
+  constructor(private readonly o: VerifyOptions) {}
+
+  tick = (n: number): void => {
+    this.checked += n;
+    this.o.progress?.(this.checked, this.total);
+  };
+
+  persisted(ok: boolean): void {
+    this.durable &&= ok;
+  }
+
+  /**
+   * Calls `fn` on each window of the range; between windows, lets signal
+   * handlers run and stops (returning false) once interrupted.
+   */
+  async each(
+    t: Target,
+    offset: number,
+    length: number,
+    fn: (w: Window) => void | Promise<void>,
+  ): Promise<boolean> {
+    for (const w of windows(offset, length, t.align)) {
+      if (this.stopped) return false;
+      await fn(w);
+      await new Promise((r) => setTimeout(r, 0));
+      this.stopped ??= this.o.interrupted?.();
+    }
+    return this.stopped === undefined;
+  }
 }
 
 function randomSeed(): number {
@@ -74,54 +133,42 @@ function randomSeed(): number {
   return (v[0] & 0x1fffff) * 2 ** 32 + v[1];
 }
 
-/** Fills `[offset, offset+length)` with pattern `p`, window by window, each made durable. */
-function fill(
+/** Fills the range with pattern `p`, window by window, each made durable. */
+async function fill(
   t: Target,
   p: Pattern,
-  offset: number,
-  length: number,
+  range: Range,
+  run: Run,
   tick: (n: number) => void,
-): void {
-  for (const w of windows(offset, length, t.align)) {
+): Promise<boolean> {
+  const done = await run.each(t, range.offset, range.length, (w) => {
     using m = t.map(w);
     fillPattern(p, m.bytes(w.start - w.mapStart, w.length), w.start);
-    t.persist(m, w.start, w.length);
+    run.persisted(t.persist(m, w.start, w.length));
     tick(w.length);
-  }
+  });
   t.flush();
   // Read back from the device, not from the page cache the writes went through.
   if (t.kind !== "devdax") dropCache(t.file.fd, t.path);
+  return done;
 }
 
-/** Compares `[offset, offset+length)` with pattern `p`. */
-function compare(
-  t: Target,
-  p: Pattern,
-  offset: number,
-  length: number,
-  log: MismatchLog,
-  tick: (n: number) => void,
-): void {
-  for (const w of windows(offset, length, t.align)) {
+/** Compares the range with pattern `p`. */
+function compare(t: Target, p: Pattern, range: Range, run: Run) {
+  return run.each(t, range.offset, range.length, (w) => {
     using m = t.map(w);
-    checkPattern(p, m.bytes(w.start - w.mapStart, w.length), w.start, log);
-    tick(w.length);
-  }
+    checkPattern(p, m.bytes(w.start - w.mapStart, w.length), w.start, run.log);
+    run.tick(w.length);
+  });
 }
 
 /** Reads everything with pread (O_DIRECT on block devices: poison is an EIO, pinpointed per sector). */
-function scan(
-  t: Target,
-  offset: number,
-  length: number,
-  bad: BadRange[],
-  log: MismatchLog,
-  tick: (n: number) => void,
-): void {
+async function scan(t: Target, range: Range, bad: BadRange[], run: Run) {
+  const { offset, length } = range;
   if (t.kind === "devdax") {
     // Device-DAX has no read(2): touch every cache line through the mapping,
     // except known bad blocks, whose poison would kill the process (SIGBUS).
-    for (const w of windows(offset, length, t.align)) {
+    await run.each(t, offset, length, (w) => {
       using m = t.map(w);
       let x = 0;
       for (const [from, to] of outside(w.start, w.start + w.length, bad)) {
@@ -130,8 +177,8 @@ function scan(
       }
       // Using the XOR (never 256) keeps the reads from being optimised away.
       if (x === 256) throw new Error("unreachable");
-      tick(w.length);
-    }
+      run.tick(w.length);
+    });
     return;
   }
   const direct = t.kind === "block";
@@ -141,24 +188,27 @@ function scan(
   const unit = direct ? 512 : 4096;
   const start = offset - (offset % unit);
   const end = Math.min(t.size, Math.ceil((offset + length) / unit) * unit);
-  for (let at = start; at < end; at += chunk) {
-    const n = Math.min(chunk, end - at);
-    try {
-      pread(f.fd, buffer.bytes(0, n), at, t.path);
-    } catch (e) {
-      if (!(e instanceof OsError && e.code === "EIO")) throw e;
-      // Pinpoint: sector by sector (page by page without O_DIRECT).
-      for (let s = at; s < at + n; s += unit) {
-        try {
-          pread(f.fd, buffer.bytes(0, unit), s, t.path);
-        } catch (e2) {
-          if (!(e2 instanceof OsError && e2.code === "EIO")) throw e2;
-          log.addRange(s, unit, "EIO");
+  // The windows only pace the walk (and its interruption); pread reads.
+  await run.each(t, start, end - start, (w) => {
+    for (let at = w.start; at < w.start + w.length; at += chunk) {
+      const n = Math.min(chunk, w.start + w.length - at);
+      try {
+        pread(f.fd, buffer.bytes(0, n), at, t.path);
+      } catch (e) {
+        if (!(e instanceof OsError && e.code === "EIO")) throw e;
+        // Pinpoint: sector by sector (page by page without O_DIRECT).
+        for (let s = at; s < at + n; s += unit) {
+          try {
+            pread(f.fd, buffer.bytes(0, unit), s, t.path);
+          } catch (e2) {
+            if (!(e2 instanceof OsError && e2.code === "EIO")) throw e2;
+            run.log.addRange(s, unit, "EIO");
+          }
         }
       }
+      run.tick(Math.min(at + n, offset + length) - Math.max(at, offset));
     }
-    tick(Math.min(at + n, offset + length) - Math.max(at, offset));
-  }
+  });
 }
 
 /**
@@ -195,46 +245,10 @@ export function outside(
   return out;
 }
 
-// --- the rw journal -------------------------------------------------------
-
-const JOURNAL_MAGIC = "PMJRNL01";
-const JOURNAL_HEADER = 4096;
-
-interface JournalHeader {
-  path: string;
-  runOffset: number;
-  runLength: number;
-  seed: number;
-  /** The window whose original bytes follow the header. */
-  window: number;
-  windowLength: number;
-  /** The window is being tested: its saved bytes must go back. */
-  active: boolean;
-}
-
-function writeJournalHeader(fd: number, path: string, h: JournalHeader): void {
-  const out = new Uint8Array(JOURNAL_HEADER);
-  const json = new TextEncoder().encode(JSON.stringify(h));
-  out.set(new TextEncoder().encode(JOURNAL_MAGIC), 0);
-  new DataView(out.buffer).setUint32(8, json.length, true);
-  out.set(json, 12);
-  if (pwrite(fd, out, 0, path) !== out.length) {
-    throw new SystemError(path, "short write of the journal header");
-  }
-}
-
-function readJournalHeader(fd: number, path: string): JournalHeader {
-  const head = new Uint8Array(JOURNAL_HEADER);
-  pread(fd, head, 0, path);
-  if (new TextDecoder().decode(head.subarray(0, 8)) !== JOURNAL_MAGIC) {
-    throw new UsageError(path, "is not a pmemctl rw journal");
-  }
-  const n = new DataView(head.buffer).getUint32(8, true);
-  return JSON.parse(new TextDecoder().decode(head.subarray(12, 12 + n)));
-}
+// --- rw ---------------------------------------------------------------------
 
 /** Writes the saved window back to the target and makes it durable. */
-function restoreWindow(t: Target, start: number, saved: Uint8Array): void {
+function restoreWindow(t: Target, start: number, saved: Uint8Array): boolean {
   const [w] = windows(
     start,
     saved.length,
@@ -243,69 +257,33 @@ function restoreWindow(t: Target, start: number, saved: Uint8Array): void {
   );
   using m = t.map(w);
   m.bytes(w.start - w.mapStart, w.length).set(saved);
-  t.persist(m, w.start, w.length);
+  return t.persist(m, w.start, w.length);
 }
 
+/** Save, test and restore each window; the journal (if any) saves first. */
 async function rw(
   t: Target,
-  o: VerifyOptions,
-  offset: number,
-  length: number,
+  journal: Journal | undefined,
+  range: Range,
   seed: number,
-  log: MismatchLog,
-  tick: (n: number) => void,
-): Promise<string | undefined> {
-  using journal = o.journal
-    ? new FileHandle(o.journal, C.O_RDWR | C.O_CREAT, 0o600)
-    : undefined;
-  // The run's range and seed, with the window under test (if `active`).
-  const note = (window: number, windowLength: number, active: boolean) => {
-    if (!journal) return;
-    const h: JournalHeader = {
-      path: t.path,
-      runOffset: offset,
-      runLength: length,
-      seed,
-      window,
-      windowLength,
-      active,
-    };
-    writeJournalHeader(journal.fd, o.journal!, h);
-    fsync(journal.fd, o.journal!);
-  };
-  // A journal is valid from the first instant: the run's range, nothing under test yet.
-  note(offset, 0, false);
+  run: Run,
+): Promise<void> {
   const p = patternFor(seed, 0);
-  for (const w of windows(offset, length, t.align)) {
+  await run.each(t, range.offset, range.length, async (w) => {
     using m = t.map(w);
     const view = m.bytes(w.start - w.mapStart, w.length);
     const saved = view.slice();
-    if (journal) {
-      // The saved bytes reach the disk before the window is touched.
-      if (
-        pwrite(journal.fd, saved, JOURNAL_HEADER, o.journal!) !== saved.length
-      ) {
-        throw new SystemError(o.journal!, "short write of saved data");
-      }
-      fsync(journal.fd, o.journal!);
-      note(w.start, w.length, true);
-    }
+    // The saved bytes reach the disk before the window is touched.
+    await journal?.save(w.start, saved);
     fillPattern(p, view, w.start);
-    t.persist(m, w.start, w.length);
-    checkPattern(p, view, w.start, log);
+    run.persisted(t.persist(m, w.start, w.length));
+    checkPattern(p, view, w.start, run.log);
     view.set(saved);
-    t.persist(m, w.start, w.length);
-    if (journal) {
-      note(w.start + w.length, 0, false);
-    }
-    tick(w.length);
-    // Let signal handlers run; stop only between windows, with this one restored.
-    await new Promise((r) => setTimeout(r, 0));
-    const why = o.interrupted?.();
-    if (why) return why;
-  }
+    run.persisted(t.persist(m, w.start, w.length));
+    await journal?.advance(w.start + w.length);
+    run.tick(w.length);
+  });
   t.flush();
-  return undefined;
 }
 
 /** Runs a verification and returns its report. */
@@ -327,151 +305,156 @@ export async function verify(
   if (o.resume && o.mode !== "rw") {
     throw new UsageError("--resume", "goes with --mode rw");
   }
-  using t = Target.open(path, writes ? "write" : "read");
+  if (o.journal && o.mode !== "rw") {
+    throw new UsageError("--journal", "goes with --mode rw");
+  }
+  using t = Target.open(path, writes ? "write" : "read", `verify ${o.mode}`);
+  if (o.journal) refuseTarget(t, o.journal, "--journal");
   const started = performance.now();
-  const log = new MismatchLog();
-  let offset = o.offset;
-  let length = o.length ?? Math.max(0, t.size - offset);
-  let seed = o.seed ?? randomSeed();
-  let checked = 0;
-  let total = length;
-  const tick = (n: number) => {
-    checked += n;
-    o.progress?.(checked, total);
+  const run = new Run(o);
+  const range: Range = {
+    offset: o.offset,
+    length: o.length ?? Math.max(0, t.size - o.offset),
   };
+  let seed = o.seed ?? randomSeed();
+  run.total = range.length;
   const report = (extra: Partial<VerifyReport> = {}): VerifyReport => {
     const seconds = (performance.now() - started) / 1000;
+    const { log } = run;
     const failed = log.count > 0 || log.ranges.length > 0 ||
-      extra.reason !== undefined;
+      extra.reason !== undefined || run.stopped !== undefined;
     return {
       path,
       mode: o.mode,
-      offset,
-      length,
-      bytes_checked: checked,
+      offset: range.offset,
+      length: range.length,
+      bytes_checked: run.checked,
       mismatch_count: log.count,
       mismatches: log.first,
       bad_ranges: log.ranges,
       seconds: Math.round(seconds * 1000) / 1000,
-      bytes_per_second: seconds > 0 ? Math.round(checked / seconds) : 0,
+      bytes_per_second: seconds > 0 ? Math.round(run.checked / seconds) : 0,
+      durable: run.durable,
       result: failed ? "fail" : "pass",
+      ...(run.stopped ? { interrupted: run.stopped } : {}),
       ...extra,
     };
   };
 
   if (o.mode === "check") {
+    const at = range.offset;
     const head = new Uint8Array(
-      Math.min(STAMP_SIZE, Math.max(0, t.size - offset)),
+      Math.min(STAMP_SIZE, Math.max(0, t.size - at)),
     );
     if (head.length > 0) {
-      const [w] = windows(offset, head.length, t.align);
+      const [w] = windows(at, head.length, t.align);
       using m = t.map(w);
       head.set(m.bytes(w.start - w.mapStart, head.length));
     }
-    const read = decodeStamp(head);
+    const read = decodeStamp(head, at, t.size);
     if ("missing" in read) {
-      return report({ reason: `${read.missing} at offset ${offset}` });
+      return report({ reason: `${read.missing} at offset ${at}` });
     }
     const s = read.stamp;
-    if (s.offset !== offset || s.offset + s.length > t.size) {
-      return report({
-        reason:
-          `the stamp at offset ${offset} records range ${s.offset}+${s.length}, which does not fit here`,
-      });
-    }
-    offset = s.offset;
-    length = s.length;
-    total = length - STAMP_SIZE;
+    range.length = s.length;
     seed = s.seed;
-    compare(
-      t,
-      patternFor(seed),
-      offset + STAMP_SIZE,
-      length - STAMP_SIZE,
-      log,
-      tick,
+    const p = patternFor(seed);
+    // The header page: its fields are checked above, the rest is pattern.
+    run.total = s.length - STAMP_PATTERN_AT;
+    checkPattern(
+      p,
+      head.subarray(STAMP_PATTERN_AT),
+      at + STAMP_PATTERN_AT,
+      run.log,
     );
+    run.tick(STAMP_SIZE - STAMP_PATTERN_AT);
+    await compare(t, p, {
+      offset: at + STAMP_SIZE,
+      length: s.length - STAMP_SIZE,
+    }, run);
     return report({
       seed,
-      stamp: {
-        offset: s.offset,
-        length: s.length,
-        seed: s.seed,
-        time: new Date(s.time).toISOString(),
-      },
+      stamp: { ...s, time: new Date(s.time).toISOString() },
     });
   }
 
-  t.checkRange(offset, length);
+  t.checkRange(range.offset, range.length);
   if (o.mode === "scan") {
-    const bad = knownBadBlocks(t, offset, length, log);
-    scan(t, offset, length, bad, log, tick);
+    const bad = knownBadBlocks(t, range.offset, range.length, run.log);
+    await scan(t, range, bad, run);
     return report();
   }
-  t.checkBadBlocks(offset, length);
+  t.checkBadBlocks(range.offset, range.length);
   if (o.mode === "destructive") {
-    total = length * o.passes;
-    checked = 0;
-    for (let pass = 0; pass < o.passes; pass++) {
+    t.reserve(range.offset, range.length);
+    run.total = range.length * o.passes;
+    for (let pass = 0; pass < o.passes && !run.stopped; pass++) {
       const p = patternFor(seed, pass);
-      fill(t, p, offset, length, () => {});
-      compare(t, p, offset, length, log, tick);
+      if (await fill(t, p, range, run, () => {})) {
+        await compare(t, p, range, run);
+      }
     }
     return report({ seed, passes: o.passes });
   }
   if (o.mode === "stamp") {
-    if (length < STAMP_SIZE) {
+    if (range.length < STAMP_SIZE) {
       throw new UsageError(
         "--length",
         `a stamp needs at least ${STAMP_SIZE} bytes`,
       );
     }
-    total = length - STAMP_SIZE;
-    fill(t, patternFor(seed), offset + STAMP_SIZE, length - STAMP_SIZE, tick);
+    if (!t.canPersist()) {
+      throw new SystemError(
+        `verify --mode stamp ${path}`,
+        "cannot make writes durable here (device-DAX without libpmem: apt-get install libpmem1), and a stamp that may sit in CPU caches proves nothing across power loss; nothing was written",
+      );
+    }
+    t.reserve(range.offset, range.length);
+    const { offset, length } = range;
+    run.total = length - STAMP_PATTERN_AT;
+    const p = patternFor(seed);
+    const body = { offset: offset + STAMP_SIZE, length: length - STAMP_SIZE };
+    if (!await fill(t, p, body, run, run.tick)) return report({ seed });
     // The header goes last: a stamp cut short by a crash has none.
-    const header = encodeStamp({ seed, offset, length, time: Date.now() });
+    const time = Date.now();
+    const header = encodeStamp({ seed, offset, length, time });
+    fillPattern(
+      p,
+      header.subarray(STAMP_PATTERN_AT),
+      offset + STAMP_PATTERN_AT,
+    );
     const [w] = windows(offset, STAMP_SIZE, t.align);
     using m = t.map(w);
     m.bytes(w.start - w.mapStart, STAMP_SIZE).set(header);
-    t.persist(m, offset, STAMP_SIZE);
+    run.persisted(t.persist(m, offset, STAMP_SIZE));
     t.flush();
+    run.tick(STAMP_SIZE - STAMP_PATTERN_AT);
     return report({
       seed,
-      stamp: { offset, length, seed, time: new Date().toISOString() },
+      stamp: { offset, length, seed, time: new Date(time).toISOString() },
     });
   }
   // rw
-  if (o.resume) {
-    using j = new FileHandle(o.journal!, C.O_RDWR);
-    const h = readJournalHeader(j.fd, o.journal!);
-    if (h.path !== path) {
-      throw new UsageError(o.journal!, `journals ${h.path}, not ${path}`);
-    }
-    if (h.active) {
-      const saved = new Uint8Array(h.windowLength);
-      pread(j.fd, saved, JOURNAL_HEADER, o.journal!);
-      restoreWindow(t, h.window, saved);
+  using journal = o.journal === undefined
+    ? undefined
+    : o.resume
+    ? await Journal.resume(o.journal, journalTarget(t))
+    : await Journal.start(o.journal, journalTarget(t), { ...range, seed });
+  if (journal && o.resume) {
+    const s = journal.state;
+    if (s.active) {
+      const saved = await journal.saved();
+      t.checkStillHolds(s.window + s.windowLength);
+      run.persisted(restoreWindow(t, s.window, saved));
       t.flush();
-      writeJournalHeader(j.fd, o.journal!, {
-        ...h,
-        window: h.window + h.windowLength,
-        windowLength: 0,
-        active: false,
-      });
-      fsync(j.fd, o.journal!);
+      await journal.advance(s.window + s.windowLength);
     }
-    const next = h.active ? h.window + h.windowLength : h.window;
-    offset = next;
-    length = h.runOffset + h.runLength - next;
-    total = length;
-    seed = h.seed;
+    range.offset = journal.state.window;
+    range.length = s.offset + s.length - range.offset;
+    run.total = range.length;
+    seed = s.seed;
   }
-  const stopped = await rw(t, o, offset, length, seed, log, tick);
-  if (stopped) {
-    throw new SystemError(
-      "verify",
-      `${stopped}: stopped after ${checked} bytes, every tested window restored`,
-    );
-  }
+  t.reserve(range.offset, range.length);
+  await rw(t, journal, range, seed, run);
   return report({ seed });
 }

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { inCI, requireThat } from "../require.ts";
 import { type CpioEntry, encodeCpio, treeEntries } from "./cpio.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
@@ -384,7 +385,7 @@ export async function runVm(options: VmOptions): Promise<VmResult> {
 }
 
 /**
- * Registers a test that needs a guest. Without qemu (or a kernel) it skips
+ * Registers a test that needs a guest (through the one skip helper). Without qemu (or a kernel) it skips
  * with a loud reason, except under CI=true, where that is a failure.
  */
 export function vmTest(
@@ -392,21 +393,8 @@ export function vmTest(
   fn: () => Promise<void>,
   kernel?: string,
 ): void {
-  const reason =
-    Deno.env.get("PMEMCTL_VM") === "skip" && Deno.env.get("CI") !== "true"
-      ? "PMEMCTL_VM=skip"
-      : vmUnavailable(kernel);
-  if (reason === undefined) {
-    Deno.test({ name: `[vm] ${name}`, fn });
-  } else if (Deno.env.get("CI") === "true") {
-    Deno.test({
-      name: `[vm] ${name}`,
-      fn: () => {
-        throw new Error(`VM tests must run in CI, but: ${reason}`);
-      },
-    });
-  } else {
-    console.warn(`\n*** SKIPPING VM TEST "${name}": ${reason} ***\n`);
-    Deno.test({ name: `[vm] ${name}`, ignore: true, fn });
-  }
+  const reason = Deno.env.get("PMEMCTL_VM") === "skip" && !inCI
+    ? "PMEMCTL_VM=skip"
+    : vmUnavailable(kernel);
+  requireThat(reason, `[vm] ${name}`, fn);
 }

@@ -1,0 +1,199 @@
+/**
+ * The last line of defence against SIGBUS. A store or load through a
+ * mapping whose file shrank, whose filesystem is full, or whose memory is
+ * poisoned raises SIGBUS, which no JavaScript can catch: the process would
+ * die with exit 135 and say nothing. pmemctl prevents the causes it can
+ * (fallocate, size checks, known bad blocks); for the races that remain,
+ * this module installs a native handler that says which target and which
+ * offset, on one `pmemctl:` line, and exits 3.
+ *
+ * The handler is 239 bytes of machine code assembled from
+ * `sigbus_handler.S` (beside this file; its test assembles it again and
+ * compares). It reads a table this module fills: one slot per guarded
+ * mapping, each with the mapping's address, length and file offset and the
+ * words to print.
+ *
+ * @module
+ */
+
+import * as C from "./constants.ts";
+import { libc } from "./libc.ts";
+
+/** `as ffi/sigbus_handler.S` then `objcopy -O binary -j .text`, in hex. */
+export const HANDLER_CODE =
+  "49bc88776655443322114c8b4610448b6e0831c94d89e183f9080f83a00000004c89c0492b01493b41087208ffc14983c138ebe3490341104989c64d89cf498b7718498b5720e897000000498b7728498b57304183fd0474064183fd057510498bb424c0010000498b9424c8010000e86e000000498bb424d0010000498b9424d8010000e8590000004883ec40488d74243fc6060a4c89f049c7c20a00000031d249f7f280c23048ffce88164885c075ee488d5424404829f2e824000000eb15498bb424e0010000498b9424e8010000e80d000000bf03000000b8e70000000f05f4bf02000000b8010000000f05c3";
+
+/** Where the table's address goes in the code (the immediate of `movabs r12`). */
+const TABLE_IMMEDIATE_AT = 2;
+const SLOTS = 8;
+const SLOT_BYTES = 56;
+const PAGE = 4096;
+/** Per slot in the strings area: the prefix, then the reason. */
+const STRING_AREA = 1024;
+const REASON_AT = 768;
+
+/** A guarded mapping; release it before unmapping. */
+export interface FaultGuard extends Disposable {
+  release(): void;
+}
+
+interface Installed {
+  table: Deno.PointerObject;
+  tableView: DataView;
+  strings: Deno.PointerObject;
+  stringBytes: Uint8Array;
+  used: boolean[];
+}
+
+let installed: Installed | null | undefined;
+
+function anonymous(length: number): Deno.PointerObject | null {
+  const ptr = libc().mmap(
+    null,
+    BigInt(length),
+    C.PROT_READ | C.PROT_WRITE,
+    C.MAP_PRIVATE | C.MAP_ANONYMOUS,
+    -1,
+    0n,
+  );
+  return ptr === null || Deno.UnsafePointer.value(ptr) === C.MAP_FAILED
+    ? null
+    : ptr;
+}
+
+function bytesAt(ptr: Deno.PointerObject, length: number): Uint8Array {
+  return new Uint8Array(
+    Deno.UnsafePointerView.getArrayBuffer(ptr, length),
+  );
+}
+
+/** Escapes control characters so a crafted path cannot drive the terminal. */
+function printable(text: string): string {
+  let out = "";
+  for (const c of text) {
+    const code = c.charCodeAt(0);
+    out += code < 0x20 || code === 0x7f
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : c;
+  }
+  return out;
+}
+
+/** Writes `text` (cut to fit `room`) at `at` of the strings area; returns its length. */
+function put(i: Installed, at: number, text: string, room: number): number {
+  const encoded = new TextEncoder().encode(printable(text)).subarray(0, room);
+  i.stringBytes.set(encoded, at);
+  return encoded.length;
+}
+
+function setGlobal(i: Installed, field: number, at: number, text: string) {
+  const length = put(i, at, text, 250);
+  const ptr = Deno.UnsafePointer.value(i.strings) + BigInt(at);
+  i.tableView.setBigUint64(field, BigInt(ptr), true);
+  i.tableView.setBigUint64(field + 8, BigInt(length), true);
+}
+
+/** Installs the handler once; null where the system refuses (no executable memory). */
+function install(): Installed | null {
+  if (installed !== undefined) return installed;
+  installed = null;
+  if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") return null;
+  const table = anonymous(PAGE);
+  const strings = anonymous(STRING_AREA * SLOTS + 1024);
+  const code = anonymous(PAGE);
+  if (!table || !strings || !code) return null;
+  const bytes = new Uint8Array(
+    HANDLER_CODE.match(/../g)!.map((h) => parseInt(h, 16)),
+  );
+  bytesAt(code, bytes.length).set(bytes);
+  new DataView(bytesAt(code, 16).buffer).setBigUint64(
+    TABLE_IMMEDIATE_AT,
+    BigInt(Deno.UnsafePointer.value(table)),
+    true,
+  );
+  if (libc().mprotect(code, BigInt(PAGE), C.PROT_READ | C.PROT_EXEC) !== 0) {
+    return null;
+  }
+  const i: Installed = {
+    table,
+    tableView: new DataView(bytesAt(table, PAGE).buffer),
+    strings,
+    stringBytes: bytesAt(strings, STRING_AREA * SLOTS + 1024),
+    used: new Array(SLOTS).fill(false),
+  };
+  const globals = STRING_AREA * SLOTS;
+  setGlobal(i, 448, globals, "a memory error (poisoned memory)");
+  setGlobal(i, 464, globals + 256, " at offset ");
+  setGlobal(
+    i,
+    480,
+    globals + 512,
+    "pmemctl: bus error (SIGBUS) outside every mapped target\n",
+  );
+  const act = new Uint8Array(C.SIGACTION_SIZE);
+  const view = new DataView(act.buffer);
+  view.setBigUint64(0, BigInt(Deno.UnsafePointer.value(code)), true);
+  view.setInt32(C.SIGACTION_FLAGS_OFFSET, C.SA_SIGINFO, true);
+  if (libc().sigaction(C.SIGBUS, act, new Uint8Array(C.SIGACTION_SIZE)) !== 0) {
+    return null;
+  }
+  installed = i;
+  return i;
+}
+
+const NO_GUARD: FaultGuard = {
+  release() {},
+  [Symbol.dispose]() {},
+};
+
+/**
+ * Guards `[base, base+length)`, which maps a file from `fileOffset`: a
+ * SIGBUS there prints `prefix` + `reason` (or the poison reason, for a
+ * memory error) + ` at offset N` and exits 3. `prefix` is like
+ * `pmemctl: map zero /x: `. Without a free slot or where the handler
+ * cannot be installed, nothing is guarded.
+ */
+export function guardFaults(
+  base: Deno.PointerObject,
+  length: number,
+  fileOffset: number,
+  prefix: string,
+  reason: string,
+): FaultGuard {
+  const i = install();
+  const slot = i?.used.indexOf(false) ?? -1;
+  if (!i || slot < 0) return NO_GUARD;
+  i.used[slot] = true;
+  const at = slot * SLOT_BYTES;
+  const area = slot * STRING_AREA;
+  const t = i.tableView;
+  const stringsBase = Deno.UnsafePointer.value(i.strings);
+  const prefixLength = put(i, area, prefix, REASON_AT);
+  const reasonLength = put(
+    i,
+    area + REASON_AT,
+    reason,
+    STRING_AREA - REASON_AT,
+  );
+  t.setBigUint64(at, BigInt(Deno.UnsafePointer.value(base)), true);
+  t.setBigUint64(at + 16, BigInt(fileOffset), true);
+  t.setBigUint64(at + 24, BigInt(stringsBase) + BigInt(area), true);
+  t.setBigUint64(at + 32, BigInt(prefixLength), true);
+  t.setBigUint64(at + 40, BigInt(stringsBase) + BigInt(area + REASON_AT), true);
+  t.setBigUint64(at + 48, BigInt(reasonLength), true);
+  // The length last: until it is set, the slot matches no address.
+  t.setBigUint64(at + 8, BigInt(length), true);
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    t.setBigUint64(at + 8, 0n, true);
+    i.used[slot] = false;
+  };
+  return { release, [Symbol.dispose]: release };
+}
+
+/** For tests: whether the handler is installed in this process. */
+export function faultHandlerInstalled(): boolean {
+  return install() !== null;
+}

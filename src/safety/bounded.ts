@@ -1,0 +1,98 @@
+/**
+ * Bounded input: every file pmemctl reads as text is read with a size cap,
+ * so `/dev/zero`, a FIFO or a runaway file given as a kernel log, a command
+ * line or a sysfs attribute is refused (exit 2) instead of filling memory.
+ *
+ * @module
+ */
+
+import { SystemError, UsageError } from "../errors.ts";
+
+const MiB = 2 ** 20;
+
+/** The caps, by kind of text (the README names them). */
+export const CAPS = {
+  /** A kernel log (`--dmesg`, a captured `dmesg.txt`, the live ring buffer). */
+  log: 64 * MiB,
+  /** A table under /proc (iomem, mountinfo, locks). */
+  table: 16 * MiB,
+  /** Anything else: sysfs attributes, the command line. */
+  text: 1 * MiB,
+} as const;
+
+function human(bytes: number): string {
+  return bytes >= MiB ? `${bytes / MiB} MiB` : `${bytes} bytes`;
+}
+
+/** Input over its cap: exit 2. */
+export class TooLargeError extends UsageError {}
+
+/** Reads at most `cap` bytes from `read`; throws when there are more. */
+function drain(
+  read: (buf: Uint8Array) => number | null,
+  name: string,
+  cap: number,
+): string {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const buf = new Uint8Array(Math.min(cap + 1 - total, 1 << 20) || 1);
+    const n = read(buf);
+    if (n === null || n === 0) break;
+    chunks.push(buf.subarray(0, n));
+    total += n;
+    if (total > cap) {
+      throw new TooLargeError(
+        name,
+        `holds more than the ${
+          human(cap)
+        } pmemctl reads from such a file (a device, a pipe that never ends, or the wrong file?)`,
+      );
+    }
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return new TextDecoder().decode(out);
+}
+
+/**
+ * The text of `path`, at most `cap` bytes (any kind of file: a regular one,
+ * a pipe, a device). Throws Deno's errors for files that cannot be opened,
+ * and {@link TooLargeError} past the cap.
+ */
+export function readCapped(path: string, cap: number): string {
+  using f = Deno.openSync(path, { read: true });
+  return drain((buf) => f.readSync(buf), path, cap);
+}
+
+/** Standard input's text, at most `cap` bytes. */
+export function readStdinCapped(cap: number, name = "stdin"): string {
+  return drain((buf) => Deno.stdin.readSync(buf), name, cap);
+}
+
+/**
+ * A file the user named (`--dmesg FILE`, `--cmdline FILE`), capped: a
+ * missing or unsuitable file is exit 2, a refused one (permission) exit 3.
+ */
+export function readUserFile(path: string, flag: string, cap: number): string {
+  try {
+    return readCapped(path, cap);
+  } catch (e) {
+    if (e instanceof TooLargeError) {
+      throw new TooLargeError(`${flag} ${path}`, e.why);
+    }
+    if (e instanceof Deno.errors.PermissionDenied) {
+      throw new SystemError(`${flag} ${path}`, "permission denied");
+    }
+    const why = e instanceof Deno.errors.NotFound
+      ? "no such file"
+      : e instanceof Deno.errors.IsADirectory
+      ? "is a directory"
+      : (e as Error).message;
+    throw new UsageError(`${flag} ${path}`, why);
+  }
+}

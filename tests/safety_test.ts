@@ -1,0 +1,661 @@
+/**
+ * Never lose a byte: pmemctl tried against the faults a hostile new user
+ * meets on regular files, each run as a user runs it. Every test here was
+ * first run against the code before the safety work and seen to fail.
+ * Devices (/dev/pmem0, /dev/dax0.0) get the same in the guests
+ * (vm_safety_test.ts).
+ */
+import assert from "node:assert/strict";
+import { CLI, journalActive, pmemctl } from "./helpers.ts";
+import { have, requireThat } from "./require.ts";
+
+const MiB = 2 ** 20;
+
+function shmFile(size: number, random = true): string {
+  const path = Deno.makeTempFileSync({
+    dir: "/dev/shm",
+    prefix: "pmemctl-safety-",
+  });
+  Deno.truncateSync(path, size);
+  if (random) {
+    const f = Deno.openSync(path, { write: true });
+    const chunk = new Uint8Array(MiB);
+    for (let i = 0; i < size; i += MiB) {
+      for (let j = 0; j < MiB; j += 65536) {
+        crypto.getRandomValues(chunk.subarray(j, j + 65536));
+      }
+      f.writeSync(chunk.subarray(0, Math.min(MiB, size - i)));
+    }
+    f.close();
+  }
+  return path;
+}
+
+async function sha256(path: string): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", Deno.readFileSync(path));
+  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+function spawn(...args: string[]) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** One `pmemctl: …` line on stderr, never a stack trace. */
+function oneLine(stderr: string): void {
+  const lines = stderr.trimEnd().split("\n").filter((l) =>
+    !l.includes("warning")
+  );
+  assert.equal(lines.length, 1, stderr);
+  assert.match(lines[0], /^pmemctl: /);
+}
+
+/** Waits until the journal's newest header says a window is under test. */
+async function waitActive(journal: string, limit = 30000): Promise<void> {
+  for (let waited = 0; waited < limit; waited += 5) {
+    if (journalActive(journal)) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error("no window went under test");
+}
+
+function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    child.kill(signal);
+  } catch { /* it ended first */ }
+}
+
+Deno.test("map read --output the target itself (or a link to it) is refused before anything is truncated", async () => {
+  const path = shmFile(MiB);
+  const link = `${path}.link`;
+  const hard = `${path}.hard`;
+  Deno.symlinkSync(path, link);
+  Deno.linkSync(path, hard);
+  try {
+    const before = await sha256(path);
+    for (const out of [path, link, hard]) {
+      const r = await pmemctl("map", "read", path, "--output", out);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /is the target .* itself/);
+      oneLine(r.stderr);
+      assert.equal(await sha256(path), before, out);
+    }
+    const w = await pmemctl("map", "write", path, "--input", link);
+    assert.equal(w.code, 2, w.stderr);
+    assert.equal(await sha256(path), before);
+  } finally {
+    for (const p of [link, hard, path]) Deno.removeSync(p);
+  }
+});
+
+Deno.test("map write with stdin being the target is refused", async () => {
+  const path = shmFile(MiB);
+  try {
+    const before = await sha256(path);
+    const f = await Deno.open(path);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        CLI,
+        "map",
+        "write",
+        path,
+        "--offset",
+        "4096",
+        "--length",
+        "4096",
+      ],
+      stdin: "piped",
+      stderr: "piped",
+    }).spawn();
+    await f.readable.pipeTo(out.stdin).catch(() => {});
+    // A pipe is not the target: this one may write. The file-as-stdin case:
+    await out.output();
+    const sh = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        `exec '${Deno.execPath()}' run -A '${CLI}' map write '${path}' --offset 4096 < '${path}'`,
+      ],
+      stderr: "piped",
+    }).output();
+    assert.equal(sh.code, 2, text(sh.stderr));
+    assert.match(text(sh.stderr), /stdin: is the target/);
+    void before;
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+Deno.test("verify rw --journal the target itself, or a file that is not a journal, is refused untouched", async () => {
+  const path = shmFile(4 * MiB);
+  const other = shmFile(64 * 1024);
+  const link = `${path}.link`;
+  Deno.symlinkSync(path, link);
+  try {
+    const before = await sha256(path);
+    const otherBefore = await sha256(other);
+    for (const j of [path, link]) {
+      const r = await pmemctl("verify", path, "--mode", "rw", "--journal", j);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /is the target .* itself/);
+      oneLine(r.stderr);
+    }
+    const r = await pmemctl("verify", path, "--mode", "rw", "--journal", other);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /not a pmemctl rw journal: not overwriting it/);
+    assert.equal(await sha256(path), before);
+    assert.equal(await sha256(other), otherBefore);
+  } finally {
+    for (const p of [link, path, other]) Deno.removeSync(p);
+  }
+});
+
+Deno.test("an interrupted rw journal is never overwritten by a new run; --resume restores it", async () => {
+  const path = shmFile(96 * MiB);
+  const journal = `${path}.journal`;
+  try {
+    const before = await sha256(path);
+    const child = spawn("verify", path, "--mode", "rw", "--journal", journal);
+    await waitActive(journal);
+    child.kill("SIGKILL");
+    await child.output();
+    const saved = await sha256(journal);
+    const again = await pmemctl(
+      "verify",
+      path,
+      "--mode",
+      "rw",
+      "--journal",
+      journal,
+    );
+    assert.equal(again.code, 2, again.stderr);
+    assert.match(again.stderr, /interrupted run .*pass --resume/);
+    oneLine(again.stderr);
+    assert.equal(await sha256(journal), saved, "the journal is untouched");
+    const resumed = await pmemctl(
+      "verify",
+      path,
+      "--mode",
+      "rw",
+      "--journal",
+      journal,
+      "--resume",
+    );
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(await sha256(path), before);
+    // A finished journal of the same run may be used again.
+    const reuse = await pmemctl(
+      "verify",
+      path,
+      "--mode",
+      "rw",
+      "--journal",
+      journal,
+    );
+    assert.equal(reuse.code, 0, reuse.stderr);
+  } finally {
+    Deno.removeSync(path);
+    try {
+      Deno.removeSync(journal);
+    } catch { /* never made */ }
+  }
+});
+
+Deno.test("a truncated or garbled journal is refused by --resume, and the target is not touched", async () => {
+  const path = shmFile(64 * MiB);
+  const journal = `${path}.journal`;
+  try {
+    const child = spawn("verify", path, "--mode", "rw", "--journal", journal);
+    await waitActive(journal);
+    child.kill("SIGKILL");
+    await child.output();
+    const good = Deno.readFileSync(journal);
+    const killed = await sha256(path);
+    const cases: [string, Uint8Array][] = [
+      ["cut in the saved bytes", good.subarray(0, 8192 + 1000)],
+      ["cut in the header", good.subarray(0, 100)],
+      ["empty", new Uint8Array(0)],
+      [
+        "saved byte flipped",
+        (() => {
+          const b = good.slice();
+          b[8192 + 12345] ^= 0x40;
+          return b;
+        })(),
+      ],
+      [
+        "both headers flipped",
+        (() => {
+          const b = good.slice();
+          b[40] ^= 1;
+          b[4096 + 40] ^= 1;
+          return b;
+        })(),
+      ],
+      [
+        "numbers garbled",
+        (() => {
+          const b = good.slice();
+          for (const slot of [0, 4096]) {
+            const s = text(b.subarray(slot, slot + 4096));
+            const at = s.indexOf('"window":');
+            if (at >= 0) {
+              b.set(new TextEncoder().encode('"window":-9'), slot + at);
+            }
+          }
+          return b;
+        })(),
+      ],
+    ];
+    for (const [name, bytes] of cases) {
+      Deno.writeFileSync(journal, bytes);
+      const r = await pmemctl(
+        "verify",
+        path,
+        "--mode",
+        "rw",
+        "--journal",
+        journal,
+        "--resume",
+      );
+      assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+      assert.match(r.stderr, /--journal /, name);
+      oneLine(r.stderr);
+      assert.equal(
+        await sha256(path),
+        killed,
+        `${name}: the target was touched`,
+      );
+    }
+    // The intact journal still restores everything.
+    Deno.writeFileSync(journal, good);
+    const r = await pmemctl(
+      "verify",
+      path,
+      "--mode",
+      "rw",
+      "--journal",
+      journal,
+      "--resume",
+    );
+    assert.equal(r.code, 0, r.stderr);
+  } finally {
+    Deno.removeSync(path);
+    Deno.removeSync(journal);
+  }
+});
+
+Deno.test("--resume refuses a journal of another target, or a target that shrank, before writing", async () => {
+  const path = shmFile(64 * MiB);
+  const other = shmFile(64 * MiB);
+  const journal = `${path}.journal`;
+  try {
+    const child = spawn("verify", path, "--mode", "rw", "--journal", journal);
+    await waitActive(journal);
+    child.kill("SIGKILL");
+    await child.output();
+    const otherBefore = await sha256(other);
+    const r = await pmemctl(
+      "verify",
+      other,
+      "--mode",
+      "rw",
+      "--journal",
+      journal,
+      "--resume",
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /belongs to /);
+    assert.equal(await sha256(other), otherBefore);
+    Deno.truncateSync(path, 4 * MiB);
+    const shrunk = await pmemctl(
+      "verify",
+      path,
+      "--mode",
+      "rw",
+      "--journal",
+      journal,
+      "--resume",
+    );
+    assert.equal(shrunk.code, 2, shrunk.stderr);
+    oneLine(shrunk.stderr);
+    assert.equal(Deno.statSync(path).size, 4 * MiB);
+  } finally {
+    for (const p of [path, other, journal]) Deno.removeSync(p);
+  }
+});
+
+Deno.test("two pmemctl on one target: the second is refused at once, naming the holder", async () => {
+  const path = shmFile(128 * MiB);
+  try {
+    const child = spawn(
+      "verify",
+      path,
+      "--mode",
+      "destructive",
+      "--force",
+      "--passes",
+      "50",
+    );
+    // Wait until the first holds its lock.
+    for (let i = 0; i < 3000; i++) {
+      if (text(Deno.readFileSync("/proc/locks")).includes(`${child.pid} `)) {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    for (
+      const args of [
+        ["map", "write", path, "--input", "/dev/null", "--length", "0"],
+        ["map", "zero", path, "--force", "--length", "4096"],
+        ["verify", path, "--mode", "rw", "--length", "1M"],
+        ["verify", path, "--mode", "scan", "--length", "1M"],
+        ["map", "read", path, "--length", "4096", "--output", "/dev/null"],
+      ]
+    ) {
+      const t0 = performance.now();
+      const r = await pmemctl(...args);
+      assert.equal(r.code, 3, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`pid ${child.pid}`));
+      oneLine(r.stderr);
+      assert.ok(performance.now() - t0 < 5000);
+    }
+    child.kill("SIGTERM");
+    await child.output();
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+Deno.test("destructive and map zero stop within a second of SIGINT/SIGTERM and say so (exit 3)", async () => {
+  const path = shmFile(64 * MiB, false);
+  try {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+      for (
+        const args of [
+          [
+            "verify",
+            path,
+            "--mode",
+            "destructive",
+            "--force",
+            "--passes",
+            "200",
+            "--json",
+          ],
+          ["verify", path, "--mode", "scan", "--json"],
+        ]
+      ) {
+        const child = spawn(...args);
+        for (let i = 0; i < 3000; i++) {
+          if (
+            text(Deno.readFileSync("/proc/locks")).includes(`${child.pid} `)
+          ) break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        await new Promise((r) => setTimeout(r, 300));
+        const t0 = performance.now();
+        kill(child, sig);
+        const out = await child.output();
+        const took = performance.now() - t0;
+        if (out.code === 0 && args.includes("scan")) continue; // scan may finish first
+        assert.equal(out.code, 3, `${sig} ${args[3]}: ${text(out.stderr)}`);
+        assert.ok(took < 1000, `stopped after ${took} ms`);
+        assert.match(
+          text(out.stderr),
+          new RegExp(`interrupted by ${sig}: stopped after \\d+ bytes`),
+        );
+        const doc = JSON.parse(text(out.stdout));
+        assert.equal(doc.interrupted, `interrupted by ${sig}`);
+        assert.equal(doc.result, "fail");
+      }
+    }
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+/** A small tmpfs, mounted for the test (root only). */
+async function withTmpfs(size: string, fn: (dir: string) => Promise<void>) {
+  const dir = Deno.makeTempDirSync({ prefix: "pmemctl-tmpfs-" });
+  const m = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir],
+    stderr: "piped",
+  }).output();
+  assert.ok(m.success, text(m.stderr));
+  try {
+    await fn(dir);
+  } finally {
+    await new Deno.Command("umount", { args: [dir] }).output();
+    Deno.removeSync(dir);
+  }
+}
+
+const root = Deno.uid() === 0 ? undefined : "needs root to mount a small tmpfs";
+
+requireThat(
+  root,
+  "a full filesystem under a sparse target: exit 3 before a byte changes, never SIGBUS",
+  async () => {
+    await withTmpfs("4m", async (dir) => {
+      const path = `${dir}/sparse`;
+      const head = new Uint8Array(8192).fill(0xa5);
+      Deno.writeFileSync(path, head);
+      Deno.truncateSync(path, 32 * MiB);
+      for (
+        const args of [
+          ["map", "zero", path, "--force"],
+          ["verify", path, "--mode", "destructive", "--force"],
+          ["verify", path, "--mode", "stamp", "--force"],
+          ["verify", path, "--mode", "rw"],
+          ["map", "write", path, "--input", "/dev/zero", "--length", "16M"],
+        ]
+      ) {
+        const r = await pmemctl(...args);
+        assert.equal(
+          r.code,
+          3,
+          `${args.slice(0, 4).join(" ")}: ${r.code} ${r.stderr}`,
+        );
+        assert.match(r.stderr, /filesystem is full/);
+        oneLine(r.stderr);
+        assert.deepEqual(
+          Deno.readFileSync(path).subarray(0, 8192),
+          head,
+          args.join(" "),
+        );
+      }
+    });
+  },
+);
+
+requireThat(
+  root,
+  "a full filesystem under a pipe write: exit 3 naming the offset, never SIGBUS",
+  async () => {
+    await withTmpfs("4m", async (dir) => {
+      const path = `${dir}/sparse`;
+      Deno.writeFileSync(path, new Uint8Array(0));
+      Deno.truncateSync(path, 32 * MiB);
+      const sh = await new Deno.Command("sh", {
+        args: [
+          "-c",
+          `head -c 20000000 /dev/zero | '${Deno.execPath()}' run -A '${CLI}' map write '${path}'`,
+        ],
+        stderr: "piped",
+      }).output();
+      assert.equal(sh.code, 3, text(sh.stderr));
+      assert.match(text(sh.stderr), /filesystem is full/);
+    });
+  },
+);
+
+Deno.test("a target that shrinks during a run: exit 3 with the offset, never SIGBUS", async () => {
+  for (
+    const args of [
+      ["--mode", "destructive", "--force", "--passes", "100"],
+      ["--mode", "rw"],
+      ["map-zero"],
+    ]
+  ) {
+    const path = shmFile(256 * MiB, false);
+    try {
+      const child = args[0] === "map-zero"
+        ? spawn("map", "zero", path, "--force")
+        : spawn("verify", path, ...args);
+      for (let i = 0; i < 3000; i++) {
+        if (text(Deno.readFileSync("/proc/locks")).includes(`${child.pid} `)) {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      Deno.truncateSync(path, 8 * MiB);
+      const out = await child.output();
+      const stderr = text(out.stderr);
+      if (out.code === 0 && args[0] === "map-zero") continue; // done before the truncate
+      assert.equal(out.code, 3, `${args.join(" ")}: ${out.code} ${stderr}`);
+      assert.match(stderr, /shrank .*offset \d+/);
+      oneLine(stderr);
+    } finally {
+      Deno.removeSync(path);
+    }
+  }
+});
+
+Deno.test("verify check finds any changed byte of the stamp's header page", async () => {
+  const path = shmFile(MiB, false);
+  try {
+    const s = await pmemctl("verify", path, "--mode", "stamp", "--force");
+    assert.equal(s.code, 0, s.stderr);
+    const good = Deno.readFileSync(path);
+    for (const at of [52, 60, 64, 100, 2048, 4095]) {
+      const bad = good.slice();
+      bad[at] ^= 0x10;
+      Deno.writeFileSync(path, bad);
+      const r = await pmemctl("verify", path, "--mode", "check", "--json");
+      assert.equal(r.code, 1, `byte ${at}: ${r.stderr}`);
+      const doc = JSON.parse(r.stdout);
+      assert.equal(doc.result, "fail");
+      if (at >= 64) assert.equal(doc.mismatches[0].offset, at);
+    }
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+Deno.test("verify reports durable in JSON", async () => {
+  const path = shmFile(MiB, false);
+  try {
+    for (const mode of ["destructive", "stamp", "rw", "scan", "check"]) {
+      const r = await pmemctl(
+        "verify",
+        path,
+        "--mode",
+        mode,
+        "--force",
+        "--json",
+      );
+      assert.equal(r.code, 0, `${mode}: ${r.stderr}`);
+      assert.equal(JSON.parse(r.stdout).durable, true, mode);
+    }
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+Deno.test("list refuses endless or huge inputs instead of reading forever (exit 2, one line)", async () => {
+  const fifo = `${Deno.makeTempDirSync()}/fifo`;
+  await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  try {
+    for (
+      const args of [
+        ["--dmesg", "/dev/zero"],
+        ["--cmdline", "/dev/zero"],
+      ]
+    ) {
+      const t0 = performance.now();
+      const r = await pmemctl("list", "--json", ...args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, /holds more than the \d+ MiB pmemctl reads/);
+      oneLine(r.stderr);
+      assert.ok(performance.now() - t0 < 20000);
+    }
+    // A FIFO whose writer never stops.
+    const writer = new Deno.Command("sh", {
+      args: ["-c", `exec cat /dev/zero > '${fifo}'`],
+      stderr: "null",
+    }).spawn();
+    const r = await pmemctl("list", "--cmdline", fifo);
+    assert.equal(r.code, 2, r.stderr);
+    kill(writer, "SIGTERM");
+    await writer.status;
+    // /dev/zero linked as a sysfs attribute of a captured tree.
+    const tree = Deno.makeTempDirSync();
+    Deno.mkdirSync(`${tree}/proc`, { recursive: true });
+    Deno.symlinkSync("/dev/zero", `${tree}/proc/iomem`);
+    const t = await pmemctl("list", "--root", tree, "--dmesg", "/dev/null");
+    assert.equal(t.code, 2, t.stderr);
+    assert.match(t.stderr, /iomem: holds more than/);
+    Deno.removeSync(tree, { recursive: true });
+  } finally {
+    Deno.removeSync(fifo);
+  }
+});
+
+Deno.test("a --dmesg that cannot be read is one pmemctl line, never a stack trace", async () => {
+  const r = await pmemctl("list", "--dmesg", "/proc/self/mem");
+  assert.notEqual(r.code, 0);
+  oneLine(r.stderr);
+  assert.doesNotMatch(r.stderr, /^\s+at /m);
+});
+
+requireThat(
+  root ?? (have("setpriv") ? undefined : "no setpriv (util-linux)"),
+  "a --dmesg file the user may not read is a system error (exit 3), not a usage error",
+  async () => {
+    const dir = Deno.makeTempDirSync();
+    const log = `${dir}/root-only.log`;
+    Deno.writeFileSync(log, new TextEncoder().encode("BIOS-e820: secret\n"));
+    Deno.chmodSync(log, 0o600);
+    const cache = Deno.makeTempDirSync();
+    Deno.chmodSync(cache, 0o777);
+    Deno.chmodSync(dir, 0o755);
+    try {
+      const out = await new Deno.Command("setpriv", {
+        args: [
+          "--reuid=65534",
+          "--regid=65534",
+          "--clear-groups",
+          Deno.execPath(),
+          "run",
+          "-A",
+          CLI,
+          "list",
+          "--dmesg",
+          log,
+        ],
+        env: { DENO_DIR: cache, HOME: cache, NO_COLOR: "1" },
+        stderr: "piped",
+        stdout: "piped",
+      }).output();
+      const stderr = text(out.stderr).split("\n").filter((l) =>
+        l.startsWith("pmemctl")
+      ).join("\n");
+      assert.equal(out.code, 3, text(out.stderr));
+      assert.equal(stderr, `pmemctl: --dmesg ${log}: permission denied`);
+      assert.doesNotMatch(text(out.stdout) + text(out.stderr), /secret/);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+      Deno.removeSync(cache, { recursive: true });
+    }
+  },
+);
