@@ -86,6 +86,7 @@ export function gather(
   const log = kernelLog(options, sys);
   if (log.warning) warnings.push(log.warning);
   const e820 = log.text !== undefined ? parseE820(log.text) : undefined;
+  if (e820) warnings.push(...e820.warnings);
   if (e820 && e820.entries.length === 0) {
     warnings.push(
       "the kernel log holds no e820 table (its boot lines have rotated out of the ring buffer?): going on without it",
@@ -112,7 +113,8 @@ export function gather(
   const iomemText = sys.text("/proc/iomem", CAPS.table);
   const iomem = iomemText !== undefined ? parseIomem(iomemText) : undefined;
   if (iomem === undefined) warnings.push(`no /proc/iomem${where}`);
-  else if (iomem.hidden) {
+  else if (iomem.warnings.length > 0) warnings.push(...iomem.warnings);
+  if (iomem?.hidden) {
     warnings.push(
       "/proc/iomem shows every address as 0 (reading it needs root): addresses come from the other sources",
     );
@@ -138,7 +140,7 @@ export function gather(
     memmap: cmdline !== undefined ? parseMemmap(cmdline) : undefined,
     iomem,
     firmwareMemmap: memmapDirs.length > 0
-      ? parseFirmwareMemmap(memmapDirs)
+      ? parseFirmwareMemmap(memmapDirs, warnings)
       : undefined,
     nd,
     blocks: readPmemBlocks(sys),
@@ -148,5 +150,6 @@ export function gather(
   if (nd.some((r) => r.start === undefined) && sys.denied.size > 0) {
     warnings.push("libnvdimm region addresses are readable by root only");
   }
+  warnings.push(...sys.warnings);
   return { obs, warnings };
 }

@@ -64,7 +64,10 @@ function memparse(text: string): { value: number; rest: string } | undefined {
     p: 50,
     e: 60,
   }[m[2].toLowerCase()]!;
-  return { value: base * 2 ** shift, rest: text.slice(m[0].length) };
+  const value = base * 2 ** shift;
+  // Past 2^53 the number cannot be held exactly: no size or address then.
+  if (!Number.isSafeInteger(value)) return undefined;
+  return { value, rest: text.slice(m[0].length) };
 }
 
 /** simple_strtoull(…, 0) for the `%` type numbers. */

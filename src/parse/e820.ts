@@ -10,6 +10,7 @@
 
 import { e820TypeFromLog } from "./e820_types.ts";
 import { kernelLogLines } from "./klog.ts";
+import { excerpt, hexNumber, impossibleRange } from "./numbers.ts";
 
 /** Which table an entry was printed in. */
 export type E820TableName = "firmware" | "user" | "modified";
@@ -31,6 +32,8 @@ export interface E820Log {
   entries: E820Entry[];
   /** How many boots' tables the log holds (a syslog can span several). */
   boots: number;
+  /** Entries dropped because their numbers are impossible, with why. */
+  warnings: string[];
 }
 
 const WHO = String.raw`(BIOS-[\w-]+|Xen|user|modified)`;
@@ -56,6 +59,7 @@ function tableOf(who: string): E820TableName {
 /** Parses the e820 tables out of kernel log text (any of the forms `kernelLogLines` accepts). */
 export function parseE820(text: string): E820Log {
   let entries: E820Entry[] = [];
+  const warnings: string[] = [];
   let boots = 0;
   let lastTable: E820TableName | undefined;
   for (const line of kernelLogLines(text, RELEVANT)) {
@@ -80,8 +84,16 @@ export function parseE820(text: string): E820Log {
       boots++;
     }
     lastTable = table;
-    const start = parseInt(m[2], 16);
-    const end = parseInt(m[3], 16) - (exclusive ? 1 : 0);
+    const start = hexNumber(m[2]);
+    const last = hexNumber(m[3]);
+    const end = last === undefined ? undefined : last - (exclusive ? 1 : 0);
+    const bad = impossibleRange(start, end);
+    if (bad || start === undefined || end === undefined) {
+      warnings.push(
+        `kernel log: the e820 line "${excerpt(line)}" holds ${bad}: ignored`,
+      );
+      continue;
+    }
     entries.push({
       table,
       start,
@@ -90,7 +102,7 @@ export function parseE820(text: string): E820Log {
       typeText: m[4].trim(),
     });
   }
-  return { entries, boots };
+  return { entries, boots, warnings };
 }
 
 /**

@@ -18,23 +18,37 @@ export interface Iomem {
   roots: IomemNode[];
   /** Every address reads 0: the file was read without CAP_SYS_ADMIN (Linux 4.6+). */
   hidden: boolean;
+  /** Lines dropped because their numbers are impossible, with why. */
+  warnings: string[];
 }
 
 const LINE = /^( *)([0-9a-f]+)-([0-9a-f]+) : (.*)$/i;
+
+import { excerpt, hexNumber, impossibleRange } from "./numbers.ts";
 
 /** Parses /proc/iomem text. Lines that are not resources are skipped. */
 export function parseIomem(text: string): Iomem {
   const roots: IomemNode[] = [];
   const stack: { depth: number; node: IomemNode }[] = [];
+  const warnings: string[] = [];
   let nodes = 0;
   let nonZero = 0;
   for (const line of text.split("\n")) {
     const m = line.match(LINE);
     if (!m) continue;
     const depth = Math.floor(m[1].length / 2);
+    const start = hexNumber(m[2]);
+    const end = hexNumber(m[3]);
+    const bad = impossibleRange(start, end);
+    if (bad || start === undefined || end === undefined) {
+      warnings.push(
+        `/proc/iomem: the line "${excerpt(line)}" holds ${bad}: ignored`,
+      );
+      continue;
+    }
     const node: IomemNode = {
-      start: parseInt(m[2], 16),
-      end: parseInt(m[3], 16),
+      start,
+      end,
       name: m[4].trim(),
       children: [],
     };
@@ -47,7 +61,7 @@ export function parseIomem(text: string): Iomem {
     else stack[stack.length - 1].node.children.push(node);
     stack.push({ depth, node });
   }
-  return { roots, hidden: nodes > 0 && nonZero === 0 };
+  return { roots, hidden: nodes > 0 && nonZero === 0, warnings };
 }
 
 /** Every node of the tree, parents before children. */

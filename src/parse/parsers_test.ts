@@ -60,7 +60,7 @@ Deno.test("iomem: the v4.1 name 'Persistent RAM' is type 12; deep nesting; junk 
   assert.equal(e820TypeFromResourceName(iomem.roots[1].name), 12);
   assert.equal(iomem.roots[1].children[0].children[0].name, "deeper");
   assert.equal(iomem.roots[2].children.length, 0);
-  assert.deepEqual(parseIomem(""), { roots: [], hidden: false });
+  assert.deepEqual(parseIomem(""), { roots: [], hidden: false, warnings: [] });
 });
 
 Deno.test("memmap= from the guests' command lines", () => {

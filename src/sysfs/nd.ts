@@ -67,6 +67,8 @@ export function parseBadblocks(
     if (!m) continue;
     const sector = Number(m[1]);
     const count = Number(m[2]);
+    // An entry past 2^53 bytes lies beyond any device pmemctl can address.
+    if (!Number.isSafeInteger((sector + count) * 512)) continue;
     out.push({
       start: sector * 512,
       end: (sector + count) * 512,

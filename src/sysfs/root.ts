@@ -6,12 +6,15 @@
  * @module
  */
 
+import { excerpt } from "../parse/numbers.ts";
 import { CAPS, readCapped, TooLargeError } from "../safety/bounded.ts";
 
 /** Where pmemctl reads proc/, sys/ and dev/ from. */
 export class SystemRoot {
   /** Paths that exist but could not be read (permission). */
   readonly denied = new Set<string>();
+  /** Attributes whose numbers were impossible (negative, past 2^53), with why. */
+  readonly warnings: string[] = [];
 
   /** `root` is `/` for the live system, or a captured tree. */
   constructor(readonly root = "/") {}
@@ -40,12 +43,25 @@ export class SystemRoot {
     return this.text(path)?.replace(/\n$/, "");
   }
 
-  /** A numeric attribute (decimal or 0x hex), or undefined. */
+  /**
+   * A numeric attribute (decimal or 0x hex), or undefined. Sizes, addresses
+   * and counts cannot be negative or past 2^53: such a value is undefined,
+   * with a line in {@link SystemRoot.warnings}.
+   */
   number(path: string): number | undefined {
     const text = this.attr(path)?.trim();
     if (text === undefined || text === "") return undefined;
     const value = /^0x/i.test(text) ? parseInt(text, 16) : Number(text);
-    return Number.isFinite(value) ? value : undefined;
+    if (!Number.isFinite(value)) return undefined;
+    if (!Number.isSafeInteger(value) || value < 0) {
+      this.warnings.push(
+        `${path} holds ${
+          excerpt(text, 40)
+        }, which is not a possible size or address: ignored`,
+      );
+      return undefined;
+    }
+    return value;
   }
 
   /** The names in a directory (links included), sorted; [] when absent. */
