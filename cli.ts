@@ -35,6 +35,7 @@ import {
 } from "./src/map/transfer.ts";
 import { hex, parseSize } from "./src/units.ts";
 import { CAPS, readStdinCapped } from "./src/safety/bounded.ts";
+import { Interrupts, interruptsFor } from "./src/safety/interrupt.ts";
 import { refuseStream, refuseTarget } from "./src/safety/identity.ts";
 import { MODES, verify, type VerifyMode } from "./src/verify/run.ts";
 import { buildModule, kmodStatus, writeSource } from "./src/kmod/kmod.ts";
@@ -160,7 +161,7 @@ export function buildProgram(out: Output = processOutput) {
     .argument("<path>", "/dev/pmemN, /dev/daxN.M or a file")
     .option("--json", "print one JSON document")
     .action((path, options) => {
-      using target = Target.open(path, "read", "map info");
+      using target = Target.open(path, "read", "map info", false);
       const info = target.info();
       if (options.json) out.stdout(JSON.stringify(info, null, 2) + "\n");
       else {
@@ -178,7 +179,7 @@ export function buildProgram(out: Output = processOutput) {
     .option("--offset <n>", "where to start (4096, 0x1000, 4K, 1M…)", "0")
     .option("--length <n>", "how many bytes (default: to the end)")
     .option("--output <file>", "write to FILE instead of stdout")
-    .action((path, options) => {
+    .action(async (path, options) => {
       const offset = parseSize(options.offset, "--offset");
       const length = options.length !== undefined
         ? parseSize(options.length, "--length")
@@ -207,7 +208,15 @@ export function buildProgram(out: Output = processOutput) {
         : { fd: 1, path: "stdout" };
       const progress = new ProgressReporter(todo);
       try {
-        readRange(target, offset, todo, stream, (n) => progress.update(n));
+        using signals = interruptsFor(stream.fd, stream.path);
+        await readRange(
+          target,
+          offset,
+          todo,
+          stream,
+          (n) => progress.update(n),
+          signals && (() => signals.poll()),
+        );
       } catch (e) {
         // The reader went away (a closed pipe): not an error of ours.
         if (!(e instanceof OsError && e.code === "EPIPE" && !output)) throw e;
@@ -224,7 +233,7 @@ export function buildProgram(out: Output = processOutput) {
     .option("--length <n>", "how many bytes (default: all of the input)")
     .option("--input <file>", "read from FILE instead of stdin")
     .option("--force", "overwrite a filesystem or swap signature")
-    .action((path, options) => {
+    .action(async (path, options) => {
       const offset = parseSize(options.offset, "--offset");
       let length = options.length !== undefined
         ? parseSize(options.length, "--length")
@@ -266,12 +275,14 @@ export function buildProgram(out: Output = processOutput) {
       const progress = new ProgressReporter(length ?? target.size - offset);
       let report;
       try {
-        report = writeRange(
+        using signals = interruptsFor(stream.fd, stream.path);
+        report = await writeRange(
           target,
           offset,
           length,
           stream,
           (n) => progress.update(n),
+          signals && (() => signals.poll()),
         );
       } finally {
         progress.finish();
@@ -290,7 +301,7 @@ export function buildProgram(out: Output = processOutput) {
     .option("--offset <n>", "where to start (4096, 0x1000, 4K, 1M…)", "0")
     .option("--length <n>", "how many bytes (default: to the end)")
     .option("--force", "required: zeroing destroys what the range holds")
-    .action((path, options) => {
+    .action(async (path, options) => {
       const offset = parseSize(options.offset, "--offset");
       const length = options.length !== undefined
         ? parseSize(options.length, "--length")
@@ -303,7 +314,14 @@ export function buildProgram(out: Output = processOutput) {
       const progress = new ProgressReporter(todo);
       let report;
       try {
-        report = zeroRange(target, offset, todo, (n) => progress.update(n));
+        using signals = new Interrupts();
+        report = await zeroRange(
+          target,
+          offset,
+          todo,
+          (n) => progress.update(n),
+          () => signals.poll(),
+        );
       } finally {
         progress.finish();
       }
@@ -363,13 +381,7 @@ export function buildProgram(out: Output = processOutput) {
         : undefined;
       const passes = parseSize(options.passes, "--passes");
       if (passes < 1) throw new UsageError("--passes", "must be at least 1");
-      let signal: string | undefined;
-      const onSignal = (name: string) => () =>
-        signal = `interrupted by ${name}`;
-      const handlers = (["SIGINT", "SIGTERM"] as const).map((sig) =>
-        [sig, onSignal(sig)] as const
-      );
-      for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+      using signals = new Interrupts();
       let progress: ProgressReporter | undefined;
       try {
         const report = await verify(path, {
@@ -385,7 +397,7 @@ export function buildProgram(out: Output = processOutput) {
             progress ??= new ProgressReporter(total);
             progress.update(done);
           },
-          interrupted: () => signal,
+          interrupted: () => signals.reason,
         });
         progress?.finish();
         if (options.json) out.stdout(JSON.stringify(report, null, 2) + "\n");
@@ -440,7 +452,6 @@ export function buildProgram(out: Output = processOutput) {
         }
       } finally {
         progress?.finish();
-        for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
       }
     });
 

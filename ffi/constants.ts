@@ -50,6 +50,12 @@ export const POSIX_FADV_DONTNEED = 4;
 // lseek(2) whence
 export const SEEK_SET = 0;
 export const SEEK_CUR = 1;
+export const SEEK_DATA = 3;
+export const SEEK_HOLE = 4;
+
+// fallocate(2) modes
+export const FALLOC_FL_KEEP_SIZE = 0x01;
+export const FALLOC_FL_PUNCH_HOLE = 0x02;
 
 /** Anonymous memory for page-aligned buffers (O_DIRECT). */
 export const MAP_ANONYMOUS = 0x20;

@@ -407,21 +407,50 @@ export function flock(fd: number, path: string, exclusive: boolean): boolean {
 }
 
 /**
- * `fallocate(2)` with mode 0: gives `[offset, offset+length)` of a file
+ * `fallocate(2)`: with mode 0, gives `[offset, offset+length)` of a file
  * its blocks now, so later stores through a mapping cannot hit a full
- * filesystem (ENOSPC here instead of SIGBUS there). Throws OsError.
+ * filesystem (ENOSPC here instead of SIGBUS there); other modes as the
+ * kernel defines them (`FALLOC_FL_*`). Throws OsError.
  */
 export function fallocate(
   fd: number,
   path: string,
   offset: number,
   length: number,
+  mode = 0,
 ): void {
   for (;;) {
-    if (libc().fallocate(fd, 0, BigInt(offset), BigInt(length)) === 0) return;
+    if (libc().fallocate(fd, mode, BigInt(offset), BigInt(length)) === 0) {
+      return;
+    }
     const code = errno();
     if (code !== Errno.EINTR) throw new OsError("fallocate", path, code);
   }
+}
+
+/**
+ * The holes (unallocated ranges) of `[offset, offset+length)` of a file,
+ * from `lseek(SEEK_HOLE/SEEK_DATA)`; [] where the filesystem cannot say.
+ */
+export function holes(
+  fd: number,
+  offset: number,
+  length: number,
+): [number, number][] {
+  const out: [number, number][] = [];
+  const end = offset + length;
+  const seek = (at: number, whence: number): number | undefined => {
+    const r = libc().lseek(fd, BigInt(at), whence);
+    return r < 0n ? undefined : Number(r);
+  };
+  for (let at = offset; at < end;) {
+    const hole = seek(at, C.SEEK_HOLE);
+    if (hole === undefined || hole >= end) break;
+    const data = seek(hole, C.SEEK_DATA) ?? end;
+    out.push([hole, Math.min(data, end)]);
+    at = data;
+  }
+  return out;
 }
 
 /** `fsync(2)`. */

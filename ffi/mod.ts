@@ -22,6 +22,7 @@ export {
   fstatx,
   type FsXattr,
   fsync,
+  holes,
   klogReadAll,
   kmsgReadAll,
   lseek,

@@ -659,3 +659,92 @@ requireThat(
     }
   },
 );
+
+requireThat(
+  have("/usr/bin/time", ["-f", "%M", "true"])
+    ? undefined
+    : "no GNU time (apt-get install time)",
+  "list reads a kernel log at its 64 MiB cap within 200 MiB of memory",
+  async () => {
+    const log = Deno.makeTempFileSync({
+      dir: "/dev/shm",
+      prefix: "pmemctl-biglog-",
+    });
+    const root = Deno.makeTempDirSync();
+    try {
+      const line =
+        "[    1.000000] a kernel message of no interest to pmemctl, padded out\n";
+      const f = Deno.openSync(log, { write: true });
+      const block = new TextEncoder().encode(line.repeat(16384));
+      for (let n = 0; n + block.length < 64 * MiB - 4096; n += block.length) {
+        f.writeSync(block);
+      }
+      f.close();
+      const out = await new Deno.Command("/usr/bin/time", {
+        args: [
+          "-f",
+          "@@rss %M",
+          Deno.execPath(),
+          "run",
+          "-A",
+          CLI,
+          "list",
+          "--root",
+          root,
+          "--dmesg",
+          log,
+        ],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      const kib = Number(text(out.stderr).match(/@@rss (\d+)/)?.[1]);
+      assert.ok(kib > 0, text(out.stderr));
+      assert.ok(kib < 200 * 1024, `list used ${Math.round(kib / 1024)} MiB`);
+    } finally {
+      Deno.removeSync(log);
+      Deno.removeSync(root, { recursive: true });
+    }
+  },
+);
+
+Deno.test("map zero and map write from a file stop between windows on SIGINT/SIGTERM, durable so far (exit 3)", async () => {
+  const path = shmFile(4096 * MiB, false);
+  const input = shmFile(2048 * MiB, false);
+  try {
+    for (
+      const [sig, args] of [
+        ["SIGINT", ["map", "zero", path, "--force"]],
+        ["SIGTERM", ["map", "write", path, "--input", input]],
+      ] as const
+    ) {
+      const child = spawn(...args);
+      for (let i = 0; i < 3000; i++) {
+        if (text(Deno.readFileSync("/proc/locks")).includes(`${child.pid} `)) {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      const t0 = performance.now();
+      kill(child, sig);
+      const out = await child.output();
+      const took = performance.now() - t0;
+      const stderr = text(out.stderr);
+      assert.equal(out.code, 3, `${args[1]}: ${out.code} ${stderr}`);
+      assert.match(
+        stderr,
+        new RegExp(
+          `^pmemctl: map ${
+            args[1]
+          }: interrupted by ${sig}: stopped after \\d+ bytes, (.*made durable|nothing was written)$`,
+          "m",
+        ),
+      );
+      oneLine(stderr);
+      assert.ok(took < 1000, `stopped after ${took} ms`);
+    }
+  } finally {
+    Deno.removeSync(path);
+    Deno.removeSync(input);
+  }
+});

@@ -101,7 +101,7 @@ export function gather(
     : sys.text("/proc/cmdline");
   if (cmdline === undefined && log.text !== undefined) {
     // A log alone: take the last boot's "Command line:".
-    const lines = kernelLogLines(log.text).filter((l) =>
+    const lines = kernelLogLines(log.text, /Command line: /).filter((l) =>
       l.startsWith("Command line: ")
     );
     cmdline = lines.at(-1)?.slice("Command line: ".length);

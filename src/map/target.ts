@@ -15,6 +15,7 @@ import {
   FileHandle,
   fstatx,
   fsync,
+  holes,
   libpmem,
   Mapping,
   OsError,
@@ -32,7 +33,7 @@ import {
 } from "../sysfs/nd.ts";
 import { SystemRoot } from "../sysfs/root.ts";
 import { type FileIdentity, identityOf } from "../safety/identity.ts";
-import { lockTarget } from "../safety/lock.ts";
+import { lockTarget, refuseIfLocked } from "../safety/lock.ts";
 import { hex } from "../units.ts";
 import { detectSignature, SIGNATURE_BYTES } from "./signature.ts";
 
@@ -60,6 +61,9 @@ export interface TargetInfo {
   persistence_domain?: string;
   warnings: string[];
 }
+
+/** Bytes given blocks per fallocate call (so a signal is noticed between them). */
+const RESERVE_STEP = 256 * 2 ** 20;
 
 /** Bytes mapped at a time: memory stays flat whatever the target's size. */
 export const WINDOW = 16 * 2 ** 20;
@@ -132,11 +136,18 @@ export class Target implements Disposable {
    * Opens `path` for reading or writing, for the command `op` (named in
    * messages). Writers hold an exclusive lock on the target until it is
    * closed, readers a shared one; a target another pmemctl holds is exit 3.
+   * `lock: false` is for looking only (`map info`), never for moving bytes.
    * Block devices are opened with `O_EXCL` for writing too, which fails
    * (exit 3) when they are mounted or held.
    */
-  static open(path: string, mode: "read" | "write", op = "map"): Target {
+  static open(
+    path: string,
+    mode: "read" | "write",
+    op = "map",
+    lock = true,
+  ): Target {
     const target = Target.#open(path, mode, op);
+    if (!lock) return target;
     try {
       const st = fstatx(target.file.fd, path);
       lockTarget(target.file.fd, path, st, mode === "write");
@@ -160,6 +171,8 @@ export class Target implements Disposable {
         file = new FileHandle(path, write ? C.O_RDWR | C.O_EXCL : C.O_RDONLY);
       } catch (e) {
         if (e instanceof OsError && e.errno === Errno.EBUSY) {
+          // Another pmemctl writing it holds O_EXCL too: name it.
+          refuseIfLocked(path, st);
           throw new OsError(
             "open",
             path,
@@ -240,7 +253,7 @@ export class Target implements Disposable {
    * shrank); a SIGBUS that a race still brings is reported by the guard.
    */
   map(w: Window, populate = true): Mapping {
-    if (this.kind === "file") this.checkStillHolds(w.start + w.length);
+    this.checkStillHolds(w.start + w.length);
     return Mapping.map(this.file.fd, this.path, {
       fault: {
         prefix: `pmemctl: ${this.op} ${this.path}: `,
@@ -366,8 +379,9 @@ export class Target implements Disposable {
     if (this.kind !== "devdax") fsync(this.file.fd, this.path);
   }
 
-  /** System error (exit 3) when a file target no longer reaches `end`. */
+  /** System error (exit 3) when a file target no longer reaches `end` (devices do not shrink under an open descriptor). */
   checkStillHolds(end: number): void {
+    if (this.kind !== "file") return;
     const now = fstatx(this.file.fd, this.path).size;
     if (now < end) {
       throw new SystemError(
@@ -379,24 +393,63 @@ export class Target implements Disposable {
 
   /**
    * Before writing `[offset, offset+length)` of a file: gives the range its
-   * blocks now (fallocate), so a full filesystem is found before the first
-   * byte changes instead of as a SIGBUS in the middle. Devices have nothing
-   * to allocate. Filesystems without fallocate are left to the guard.
+   * blocks now (fallocate, 256 MiB at a time), so a full filesystem is
+   * found before the first byte changes instead of as a SIGBUS in the
+   * middle. Devices have nothing to allocate; filesystems without
+   * fallocate are left to the guard. Between steps it asks `poll`; when
+   * that gives a reason to stop, the blocks it took are given back and the
+   * reason is returned.
    */
-  reserve(offset: number, length: number): void {
-    if (this.kind !== "file" || length === 0) return;
-    try {
-      fallocate(this.file.fd, this.path, offset, length);
-    } catch (e) {
-      if (!(e instanceof OsError)) throw e;
-      if (e.code === "ENOSPC" || e.code === "EDQUOT") {
+  async reserve(
+    offset: number,
+    length: number,
+    poll?: () => Promise<string | undefined>,
+  ): Promise<string | undefined> {
+    if (this.kind !== "file" || length === 0) return undefined;
+    const before = holes(this.file.fd, offset, length);
+    // Some filesystems (ext4) keep what they allocated before running out:
+    // give the holes back, so the file is as it was.
+    const giveBack = () => {
+      for (const [start, end] of before) {
+        try {
+          fallocate(
+            this.file.fd,
+            this.path,
+            start,
+            end - start,
+            C.FALLOC_FL_PUNCH_HOLE | C.FALLOC_FL_KEEP_SIZE,
+          );
+        } catch { /* best effort: the data is unchanged either way */ }
+      }
+    };
+    const end = offset + length;
+    for (let at = offset; at < end; at += RESERVE_STEP) {
+      const why = await poll?.();
+      if (why) {
+        giveBack();
+        return why;
+      }
+      try {
+        // KEEP_SIZE: never extend a file another process just shrank.
+        fallocate(
+          this.file.fd,
+          this.path,
+          at,
+          Math.min(RESERVE_STEP, end - at),
+          C.FALLOC_FL_KEEP_SIZE,
+        );
+      } catch (e) {
+        if (!(e instanceof OsError)) throw e;
+        if (e.code === "EOPNOTSUPP") return undefined;
+        if (e.code !== "ENOSPC" && e.code !== "EDQUOT") throw e;
+        giveBack();
         throw new SystemError(
           `${this.op} ${this.path}`,
           `its filesystem is full: the ${length} bytes at offset ${offset} cannot all be given blocks; nothing was written`,
         );
       }
-      if (e.code !== "EOPNOTSUPP") throw e;
     }
+    return undefined;
   }
 
   /** Usage error unless `[offset, offset+length)` lies inside the target. */

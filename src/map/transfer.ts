@@ -17,6 +17,7 @@ import {
   writeFrom,
 } from "../../ffi/mod.ts";
 import { SystemError, UsageError } from "../errors.ts";
+import type { Poll } from "../safety/interrupt.ts";
 import { type Target, windows } from "./target.ts";
 
 /** Reports how many bytes are done. */
@@ -36,20 +37,40 @@ export interface WriteReport {
 }
 
 /**
+ * A transfer stopped by a signal between two windows: what was done before
+ * is complete (and, for writes, durable). Exit 3.
+ */
+export class Interrupted extends SystemError {
+  constructor(
+    op: string,
+    reason: string,
+    readonly bytes: number,
+    what: string,
+  ) {
+    super(op, `${reason}: stopped after ${bytes} bytes, ${what}`);
+  }
+}
+
+/**
  * Copies `length` bytes of the target from `offset` to `out`. Stops quietly
  * when the reader goes away (EPIPE). Returns the bytes written.
  */
-export function readRange(
+export async function readRange(
   target: Target,
   offset: number,
   length: number,
   out: Stream,
   progress?: OnProgress,
-): number {
+  poll?: Poll,
+): Promise<number> {
   target.checkRange(offset, length);
   target.checkBadBlocks(offset, length);
   let done = 0;
   for (const w of windows(offset, length, target.align)) {
+    const why = await poll?.();
+    if (why) {
+      throw new Interrupted("map read", why, done, "all of them written out");
+    }
     using m = target.map(w);
     for (let at = 0; at < w.length;) {
       const n = writeFrom(
@@ -133,26 +154,41 @@ function copyFromInput(
  * in user space with no flush pass, and no kernel copy per window. Other
  * inputs are read(2) straight into the target's mapping.
  */
-export function writeRange(
+export async function writeRange(
   target: Target,
   offset: number,
   length: number | undefined,
   input: Stream,
   progress?: OnProgress,
-): WriteReport {
+  poll?: Poll,
+): Promise<WriteReport> {
   const limit = length ?? target.size - offset;
   target.checkRange(offset, limit);
   target.checkBadBlocks(offset, limit);
   // A known length gets its blocks before the first byte changes; input of
   // unknown length (a pipe) window by window, so a short input into a
   // sparse file does not allocate all of it.
-  if (length !== undefined) target.reserve(offset, length);
+  if (length !== undefined) {
+    const why = await target.reserve(offset, length, poll);
+    if (why) throw new Interrupted("map write", why, 0, "nothing was written");
+  }
   let mapped = target.dax ? mappableInput(input) : undefined;
   let done = 0;
   let durable = true;
   let ended = false;
   for (const w of windows(offset, limit, target.align)) {
-    if (length === undefined) target.reserve(w.start, w.length);
+    const why = await poll?.();
+    if (why) {
+      target.flush();
+      if (mapped) lseek(input.fd, mapped.at, C.SEEK_SET, input.path);
+      throw new Interrupted(
+        "map write",
+        why,
+        done,
+        `written at offset ${offset} and made durable`,
+      );
+    }
+    if (length === undefined) await target.reserve(w.start, w.length);
     using m = target.map(w);
     let filled = 0;
     if (mapped) {
@@ -224,18 +260,30 @@ export function writeRange(
 }
 
 /** Zeroes `[offset, offset+length)`, window by window, each made durable. */
-export function zeroRange(
+export async function zeroRange(
   target: Target,
   offset: number,
   length: number,
   progress?: OnProgress,
-): WriteReport {
+  poll?: Poll,
+): Promise<WriteReport> {
   target.checkRange(offset, length);
   target.checkBadBlocks(offset, length);
-  target.reserve(offset, length);
+  const why = await target.reserve(offset, length, poll);
+  if (why) throw new Interrupted("map zero", why, 0, "nothing was written");
   let done = 0;
   let durable = true;
   for (const w of windows(offset, length, target.align)) {
+    const why = await poll?.();
+    if (why) {
+      target.flush();
+      throw new Interrupted(
+        "map zero",
+        why,
+        done,
+        `zeroed from offset ${offset} and made durable`,
+      );
+    }
     using m = target.map(w);
     m.bytes(w.start - w.mapStart, w.length).fill(0);
     durable = target.persist(m, w.start, w.length) && durable;

@@ -32,8 +32,9 @@ function decodeQuotedPrintable(text: string): string {
  * end) together with escapes (`=3D` for "="), or several soft breaks.
  */
 function looksQuotedPrintable(text: string): boolean {
-  const softBreaks = text.match(/=\n/g)?.length ?? 0;
-  return softBreaks > 0 && (/=(?:3D|20|09)/.test(text) || softBreaks >= 2);
+  const first = text.indexOf("=\n");
+  if (first < 0) return false;
+  return /=(?:3D|20|09)/.test(text) || text.indexOf("=\n", first + 2) >= 0;
 }
 
 const MONTH = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)";
@@ -79,12 +80,21 @@ function stripPrefixes(line: string): string {
  * trimmed.
  */
 export function kernelLogLines(text: string, wanted?: RegExp): string[] {
-  let body = text.replace(/\r\n/g, "\n");
+  let body = text.includes("\r\n") ? text.replace(/\r\n/g, "\n") : text;
   // Mail quoting first: "> > [    0.000000] BIOS-e820: ..." (with QP breaks inside).
-  body = body.split("\n").map((l) => l.replace(/^(?:\s*>)+\s?/, "")).join("\n");
+  if (/^[ \t]*>/m.test(body)) {
+    body = body.split("\n").map((l) => l.replace(/^(?:\s*>)+\s?/, "")).join(
+      "\n",
+    );
+  }
   if (looksQuotedPrintable(body)) body = decodeQuotedPrintable(body);
   const out: string[] = [];
-  for (const raw of body.split("\n")) {
+  // Line by line without splitting the whole text: a 64 MiB log stays one string.
+  for (let at = 0; at < body.length;) {
+    let end = body.indexOf("\n", at);
+    if (end < 0) end = body.length;
+    const raw = body.slice(at, end);
+    at = end + 1;
     // A cheap test first: callers after a few kinds of line skip the rest.
     if (wanted && !wanted.test(raw)) continue;
     // Both ends are trimmed: pastes are often indented (markdown code blocks),

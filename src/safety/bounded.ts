@@ -27,19 +27,26 @@ function human(bytes: number): string {
 /** Input over its cap: exit 2. */
 export class TooLargeError extends UsageError {}
 
-/** Reads at most `cap` bytes from `read`; throws when there are more. */
+/**
+ * Reads at most `cap` bytes from `read` into one buffer (grown by doubling,
+ * or sized from `hint`), then decodes it once; throws when there are more.
+ */
 function drain(
   read: (buf: Uint8Array) => number | null,
   name: string,
   cap: number,
+  hint = 0,
 ): string {
-  const chunks: Uint8Array[] = [];
+  let buf = new Uint8Array(Math.min(cap + 1, Math.max(hint + 1, 65536)));
   let total = 0;
   for (;;) {
-    const buf = new Uint8Array(Math.min(cap + 1 - total, 1 << 20) || 1);
-    const n = read(buf);
+    if (total === buf.length) {
+      const bigger = new Uint8Array(Math.min(cap + 1, buf.length * 2));
+      bigger.set(buf);
+      buf = bigger;
+    }
+    const n = read(buf.subarray(total));
     if (n === null || n === 0) break;
-    chunks.push(buf.subarray(0, n));
     total += n;
     if (total > cap) {
       throw new TooLargeError(
@@ -50,13 +57,7 @@ function drain(
       );
     }
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return new TextDecoder().decode(out);
+  return new TextDecoder().decode(buf.subarray(0, total));
 }
 
 /**
@@ -66,7 +67,10 @@ function drain(
  */
 export function readCapped(path: string, cap: number): string {
   using f = Deno.openSync(path, { read: true });
-  return drain((buf) => f.readSync(buf), path, cap);
+  const st = f.statSync();
+  // A regular file's size sizes the buffer (sysfs and /proc say 4096 or 0).
+  const hint = st.isFile ? Math.min(st.size, cap) : 0;
+  return drain((buf) => f.readSync(buf), path, cap, hint);
 }
 
 /** Standard input's text, at most `cap` bytes. */

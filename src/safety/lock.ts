@@ -9,7 +9,7 @@
 
 import { flock, type Statx } from "../../ffi/mod.ts";
 import { SystemError } from "../errors.ts";
-import { readCapped } from "./bounded.ts";
+import { CAPS, readCapped } from "./bounded.ts";
 
 /** One line of `/proc/locks`. */
 export interface ProcLock {
@@ -58,6 +58,30 @@ export function lockHolders(locks: ProcLock[], st: Statx): number[] {
   ];
 }
 
+/** The pids (other than this one) holding flock(2) locks on `st`'s file. */
+function holdersOf(st: Statx): number[] {
+  try {
+    return lockHolders(
+      parseProcLocks(readCapped("/proc/locks", CAPS.table)),
+      st,
+    ).filter((pid) => pid !== Deno.pid);
+  } catch {
+    return []; // no /proc: say so without a pid
+  }
+}
+
+function inUse(path: string, holders: number[], exclusive: boolean) {
+  const who = holders.length > 0
+    ? `pid ${holders.join(", pid ")}`
+    : "another process";
+  return new SystemError(
+    path,
+    `in use: ${who} holds a pmemctl lock on it (${
+      exclusive ? "writing needs it alone" : "it is being written"
+    }); try again when that run ends`,
+  );
+}
+
 /**
  * Takes the lock on the open `fd` (exclusive for writers), or throws a
  * system error (exit 3) naming the pid that holds it. Released when the
@@ -70,20 +94,15 @@ export function lockTarget(
   exclusive: boolean,
 ): void {
   if (flock(fd, path, exclusive)) return;
-  let holders: number[] = [];
-  try {
-    holders = lockHolders(
-      parseProcLocks(readCapped("/proc/locks", 1 << 20)),
-      st,
-    ).filter((pid) => pid !== Deno.pid);
-  } catch { /* no /proc: say so without a pid */ }
-  const who = holders.length > 0
-    ? `pid ${holders.join(", pid ")}`
-    : "another process";
-  throw new SystemError(
-    path,
-    `in use: ${who} holds a pmemctl lock on it (${
-      exclusive ? "writing needs it alone" : "it is being written"
-    }); try again when that run ends`,
-  );
+  throw inUse(path, holdersOf(st), exclusive);
+}
+
+/**
+ * For an open that failed as busy (a block device's O_EXCL): the same
+ * exit-3 error as {@link lockTarget} when another pmemctl holds a lock on
+ * `path`; returns quietly otherwise.
+ */
+export function refuseIfLocked(path: string, st: Statx): void {
+  const holders = holdersOf(st);
+  if (holders.length > 0) throw inUse(path, holders, true);
 }

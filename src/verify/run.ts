@@ -103,6 +103,12 @@ class Run {
     this.o.progress?.(this.checked, this.total);
   };
 
+  /** Lets signal handlers run; the reason to stop, once there is one. */
+  async poll(): Promise<string | undefined> {
+    await new Promise((r) => setTimeout(r, 0));
+    return this.stopped ??= this.o.interrupted?.();
+  }
+
   persisted(ok: boolean): void {
     this.durable &&= ok;
   }
@@ -120,8 +126,7 @@ class Run {
     for (const w of windows(offset, length, t.align)) {
       if (this.stopped) return false;
       await fn(w);
-      await new Promise((r) => setTimeout(r, 0));
-      this.stopped ??= this.o.interrupted?.();
+      await this.poll();
     }
     return this.stopped === undefined;
   }
@@ -385,8 +390,9 @@ export async function verify(
     return report();
   }
   t.checkBadBlocks(range.offset, range.length);
+  const reserve = () => t.reserve(range.offset, range.length, () => run.poll());
   if (o.mode === "destructive") {
-    t.reserve(range.offset, range.length);
+    if (await reserve()) return report({ seed, passes: o.passes });
     run.total = range.length * o.passes;
     for (let pass = 0; pass < o.passes && !run.stopped; pass++) {
       const p = patternFor(seed, pass);
@@ -409,7 +415,7 @@ export async function verify(
         "cannot make writes durable here (device-DAX without libpmem: apt-get install libpmem1), and a stamp that may sit in CPU caches proves nothing across power loss; nothing was written",
       );
     }
-    t.reserve(range.offset, range.length);
+    if (await reserve()) return report({ seed });
     const { offset, length } = range;
     run.total = length - STAMP_PATTERN_AT;
     const p = patternFor(seed);
@@ -454,7 +460,7 @@ export async function verify(
     run.total = range.length;
     seed = s.seed;
   }
-  t.reserve(range.offset, range.length);
+  if (await reserve()) return report({ seed });
   await rw(t, journal, range, seed, run);
   return report({ seed });
 }
