@@ -1,5 +1,7 @@
 /** Helpers shared by the tests that run pmemctl as a user would. */
 
+import { parseProcLocks } from "../src/safety/lock.ts";
+
 export const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
 /** Runs pmemctl as a user would, in its own process. */
@@ -44,4 +46,22 @@ export function journalActive(journal: string): boolean {
     }
   }
   return active;
+}
+
+/**
+ * Waits until process `pid` holds a flock(2) lock (pmemctl has opened and
+ * locked its target), as /proc/locks says; false after `limitMs`.
+ */
+export async function waitForLock(
+  pid: number,
+  limitMs = 30000,
+): Promise<boolean> {
+  for (let waited = 0; waited < limitMs; waited += 5) {
+    const locks = parseProcLocks(Deno.readTextFileSync("/proc/locks"));
+    if (locks.some((l) => l.pid === pid && l.kind === "FLOCK" && !l.waiting)) {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return false;
 }

@@ -72,6 +72,22 @@ echo "@@int-ms $((t1 - t0))"
 echo "@@int-json $(tr -d '\\n' < /tmp/d.json)"
 echo "@@int.err $(grep '^pmemctl: ' /tmp/d.err | head -1)"
 echo "@@final $(sum)"
+# The device taken away under a run (${
+    dev === "/dev/dax0.0" ? "daxctl disable-device" : "ndctl disable-namespace"
+  }).
+${P} verify ${dev} --mode destructive --force --offset 64M --length 64M --passes 500 >/dev/null 2>/tmp/g.err &
+pid=$!
+held $pid
+sleep 1
+${
+    dev === "/dev/dax0.0"
+      ? "daxctl disable-device dax0.0 >&2"
+      : "ndctl disable-namespace namespace0.0 >&2"
+  }; echo "@@disable $?"
+sleep 1
+kill -INT $pid 2>/dev/null
+wait $pid; echo "@@gone $?"
+echo "@@gone.err $(grep '^pmemctl: ' /tmp/g.err | head -1)"
 `;
 }
 

@@ -257,7 +257,9 @@ export class Target implements Disposable {
     return Mapping.map(this.file.fd, this.path, {
       fault: {
         prefix: `pmemctl: ${this.op} ${this.path}: `,
-        reason: "the target shrank or its filesystem is full",
+        reason: this.kind === "file"
+          ? "the target shrank or its filesystem is full"
+          : "the device was disabled or shrank",
       },
       offset: w.mapStart,
       length: w.mapLength,
