@@ -6,16 +6,27 @@
  *
  * With no parameter it claims every legacy range nothing else holds;
  * regions=SIZE@START[,SIZE@START...] (memparse syntax, as memmap=) names
- * ranges explicitly. Writes go through memcpy_flushcache(), so a bio is
- * durable once it completes; PREFLUSH and FUA add a store fence.
+ * ranges explicitly, each of which must lie inside a legacy range.
+ *
+ * As drivers/nvdimm/pmem.c does: reads go through copy_mc_to_kernel(), so a
+ * poisoned line is an I/O error instead of a machine check in the kernel;
+ * each disk keeps a bad-block list (/sys/block/pmemlegacyN/badblocks,
+ * writable to inject entries) that reads, writes and DAX honour. Writes go
+ * through memcpy_flushcache(), so a bio is durable once it completes;
+ * PREFLUSH and FUA add a store fence.
  *
  * A 2 MiB-aligned range also gets struct pages (memremap_pages, fsdax) and
  * a dax device, so filesystems mount it with -o dax and files on it map
  * with MAP_SYNC.
  *
+ * Builds for Linux 6.1 to 7.3. API changes are handled by Kbuild feature
+ * probes (see Kbuild), since Debian's and others' backports make version
+ * numbers lie, and by LINUX_VERSION_CODE where a change came with a release.
+ *
  * Part of pmemctl (pmemctl kmod source DIR writes this file out).
  */
 
+#include <linux/badblocks.h>
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/dax.h>
@@ -23,47 +34,90 @@
 #include <linux/io.h>
 #include <linux/ioport.h>
 #include <linux/kernel.h>
+#include <linux/list.h>
 #include <linux/memremap.h>
+#include <linux/mm.h>
 #include <linux/module.h>
-#include <linux/pfn_t.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
 #include <linux/version.h>
+#ifdef PMEM_LEGACY_HAVE_PFN_T
+/* pfn_t and this header left the kernel in the 6.17 cycle ("mm: remove pfn_t"). */
+#include <linux/pfn_t.h>
+#endif
 
 #define DRV_NAME "pmem_legacy"
-#define MAX_DEVICES 16
 
 static char *regions;
 module_param(regions, charp, 0444);
 MODULE_PARM_DESC(regions, "SIZE@START[,SIZE@START...]: ranges to claim (default: every unclaimed legacy range)");
 
+/*
+ * badblocks_check() counts in sector_t since the 6.15-era badblocks rework
+ * (before: int); PMEM_LEGACY_BB_SECTOR_T comes from a probe of the header.
+ */
+#ifdef PMEM_LEGACY_BB_SECTOR_T
+typedef sector_t bb_count_t;
+#else
+typedef int bb_count_t;
+#endif
+
 struct pmem_legacy {
+	struct list_head list;
 	phys_addr_t start;
 	resource_size_t size;
 	struct resource *res;
 	void *virt;
 	struct gendisk *disk;
+	bool disk_added;
 	int id;
+	struct badblocks bb;
+	bool bb_ready;
 	/* DAX, for 2 MiB-aligned ranges: struct pages and a dax device. */
 	struct dev_pagemap pgmap;
 	struct dax_device *dax_dev;
+	bool dax_host;
 };
 
-static struct pmem_legacy *devices[MAX_DEVICES];
-static int ndevices;
+static LIST_HEAD(devices);
+static int next_id;
 
-/* Copies one bio segment to or from the range. */
-static void pmem_legacy_copy(struct pmem_legacy *p, struct bio_vec *bv,
-			     sector_t sector, bool write)
+/* Whether [sector, sector + len bytes) holds a known bad block. */
+static bool pmem_legacy_is_bad(struct pmem_legacy *p, sector_t sector,
+			       unsigned int len)
 {
-	void *mem = bvec_kmap_local(bv);
-	void *pmem = p->virt + ((u64)sector << SECTOR_SHIFT);
+	sector_t first_bad;
+	bb_count_t num_bad;
 
+	return p->bb.count &&
+	       badblocks_check(&p->bb, sector, DIV_ROUND_UP(len, SECTOR_SIZE),
+			       &first_bad, &num_bad) != 0;
+}
+
+/*
+ * Copies one bio segment to or from the range. Reads fail on a known bad
+ * block, and on poison that copy_mc_to_kernel() meets (it stops instead of
+ * raising a machine check). Writes over a known bad block fail too: legacy
+ * memory has no firmware call to clear poison (pmem.c's e820 bus has none
+ * either, and fails such writes the same way).
+ */
+static blk_status_t pmem_legacy_copy(struct pmem_legacy *p, struct bio_vec *bv,
+				     sector_t sector, bool write)
+{
+	void *pmem = p->virt + ((u64)sector << SECTOR_SHIFT);
+	blk_status_t status = BLK_STS_OK;
+	void *mem;
+
+	if (pmem_legacy_is_bad(p, sector, bv->bv_len))
+		return BLK_STS_IOERR;
+	mem = bvec_kmap_local(bv);
 	if (write)
 		memcpy_flushcache(pmem, mem, bv->bv_len);
-	else
-		memcpy(mem, pmem, bv->bv_len);
+	else if (copy_mc_to_kernel(mem, pmem, bv->bv_len))
+		status = BLK_STS_IOERR;
 	kunmap_local(mem);
+	return status;
 }
 
 static void pmem_legacy_submit_bio(struct bio *bio)
@@ -73,6 +127,7 @@ static void pmem_legacy_submit_bio(struct bio *bio)
 	struct bvec_iter iter;
 	struct bio_vec bv;
 	sector_t sector = bio->bi_iter.bi_sector;
+	blk_status_t status;
 
 	if (bio_op(bio) != REQ_OP_READ && bio_op(bio) != REQ_OP_WRITE &&
 	    bio_op(bio) != REQ_OP_FLUSH) {
@@ -84,7 +139,11 @@ static void pmem_legacy_submit_bio(struct bio *bio)
 		return;
 	}
 	bio_for_each_segment(bv, bio, iter) {
-		pmem_legacy_copy(p, &bv, sector, write);
+		status = pmem_legacy_copy(p, &bv, sector, write);
+		if (status != BLK_STS_OK) {
+			bio->bi_status = status;
+			break;
+		}
 		sector += bv.bv_len >> SECTOR_SHIFT;
 	}
 	/* memcpy_flushcache() left the data on its way to memory; fence it. */
@@ -98,20 +157,35 @@ static const struct block_device_operations pmem_legacy_fops = {
 	.submit_bio = pmem_legacy_submit_bio,
 };
 
+#ifdef PMEM_LEGACY_HAVE_PFN_T
+typedef pfn_t dax_pfn_t;
+#define PMEM_LEGACY_PFN(phys) phys_to_pfn_t(phys, PFN_DEV | PFN_MAP)
+#else
+typedef unsigned long dax_pfn_t;
+#define PMEM_LEGACY_PFN(phys) PHYS_PFN(phys)
+#endif
+
+/* As pmem.c: a range holding a known bad block is refused (-EHWPOISON). */
 static long pmem_legacy_dax_direct_access(struct dax_device *dax_dev, pgoff_t pgoff,
 					  long nr_pages, enum dax_access_mode mode,
-					  void **kaddr, pfn_t *pfn)
+					  void **kaddr, dax_pfn_t *pfn)
 {
 	struct pmem_legacy *p = dax_get_private(dax_dev);
 	resource_size_t offset = PFN_PHYS(pgoff);
+	long avail;
 
 	if (offset >= p->size)
 		return -ERANGE;
+	avail = PHYS_PFN(p->size - offset);
+	if (p->bb.count &&
+	    pmem_legacy_is_bad(p, offset >> SECTOR_SHIFT,
+			       min_t(u64, (u64)nr_pages << PAGE_SHIFT, p->size - offset)))
+		return -EHWPOISON;
 	if (kaddr)
 		*kaddr = p->virt + offset;
 	if (pfn)
-		*pfn = phys_to_pfn_t(p->start + offset, PFN_DEV | PFN_MAP);
-	return PHYS_PFN(p->size - offset);
+		*pfn = PMEM_LEGACY_PFN(p->start + offset);
+	return avail;
 }
 
 static int pmem_legacy_dax_zero_page_range(struct dax_device *dax_dev, pgoff_t pgoff,
@@ -165,31 +239,58 @@ static struct gendisk *pmem_legacy_alloc_disk(bool dax)
 #endif
 }
 
+/*
+ * Releases what pmem_legacy_add() took, in reverse order: the one release
+ * path, for a device half made (add's errors) and a whole one (unload).
+ */
+static void pmem_legacy_release(struct pmem_legacy *p)
+{
+	if (p->dax_host)
+		dax_remove_host(p->disk);
+	if (p->dax_dev)
+		kill_dax(p->dax_dev);
+	if (p->disk_added)
+		del_gendisk(p->disk);
+	if (p->dax_dev)
+		put_dax(p->dax_dev);
+	if (p->disk && !IS_ERR(p->disk))
+		put_disk(p->disk);
+	if (p->bb_ready)
+		badblocks_exit(&p->bb);
+	if (p->virt) {
+		if (p->pgmap.type == MEMORY_DEVICE_FS_DAX)
+			memunmap_pages(&p->pgmap);
+		else
+			memunmap(p->virt);
+	}
+	if (p->res)
+		release_mem_region(p->start, p->size);
+	kfree(p);
+}
+
 /* Claims [start, start+size) and makes it /dev/pmemlegacyN. */
 static int pmem_legacy_add(phys_addr_t start, resource_size_t size)
 {
 	struct pmem_legacy *p;
 	int err;
 
-	if (ndevices >= MAX_DEVICES) {
-		pr_warn(DRV_NAME ": [mem %pa size %pa] skipped: at most %d devices\n",
-			&start, &size, MAX_DEVICES);
-		return -ENOSPC;
-	}
 	p = kzalloc(sizeof(*p), GFP_KERNEL);
 	if (!p)
 		return -ENOMEM;
 	p->start = start;
 	p->size = size;
-	p->id = ndevices;
 
 	p->res = request_mem_region(start, size, DRV_NAME);
 	if (!p->res) {
 		pr_info(DRV_NAME ": [mem %#llx-%#llx] skipped: another driver holds it\n",
 			(u64)start, (u64)(start + size - 1));
 		err = -EBUSY;
-		goto out_free;
+		goto fail;
 	}
+	err = badblocks_init(&p->bb, 1);
+	if (err)
+		goto fail;
+	p->bb_ready = true;
 	if (pmem_legacy_dax_capable(p)) {
 		/* struct pages for the range, so DAX mappings can pin them. */
 		p->pgmap.type = MEMORY_DEVICE_FS_DAX;
@@ -210,15 +311,18 @@ static int pmem_legacy_add(phys_addr_t start, resource_size_t size)
 		pr_err(DRV_NAME ": [mem %#llx-%#llx] cannot be mapped\n",
 		       (u64)start, (u64)(start + size - 1));
 		err = -ENOMEM;
-		goto out_release;
+		goto fail;
 	}
 	p->disk = pmem_legacy_alloc_disk(p->pgmap.type == MEMORY_DEVICE_FS_DAX);
 	if (IS_ERR(p->disk)) {
 		err = PTR_ERR(p->disk);
-		goto out_unmap;
+		p->disk = NULL;
+		goto fail;
 	}
+	p->id = next_id++;
 	p->disk->fops = &pmem_legacy_fops;
 	p->disk->private_data = p;
+	p->disk->bb = &p->bb;
 	snprintf(p->disk->disk_name, DISK_NAME_LEN, "pmemlegacy%d", p->id);
 	set_capacity(p->disk, size >> SECTOR_SHIFT);
 	if (p->pgmap.type == MEMORY_DEVICE_FS_DAX) {
@@ -226,43 +330,28 @@ static int pmem_legacy_add(phys_addr_t start, resource_size_t size)
 		if (IS_ERR(p->dax_dev)) {
 			err = PTR_ERR(p->dax_dev);
 			p->dax_dev = NULL;
-			goto out_put;
+			goto fail;
 		}
 		/* Stores reach the persistence domain without the page cache: MAP_SYNC is safe. */
 		set_dax_synchronous(p->dax_dev);
 		err = dax_add_host(p->dax_dev, p->disk);
 		if (err)
-			goto out_dax;
+			goto fail;
+		p->dax_host = true;
 	}
 	err = add_disk(p->disk);
 	if (err)
-		goto out_dax_host;
+		goto fail;
+	p->disk_added = true;
 
-	devices[ndevices++] = p;
+	list_add_tail(&p->list, &devices);
 	pr_info(DRV_NAME ": [mem %#llx-%#llx] is /dev/%s%s\n",
 		(u64)start, (u64)(start + size - 1), p->disk->disk_name,
 		p->dax_dev ? " (DAX)" : "");
 	return 0;
 
-out_dax_host:
-	if (p->dax_dev)
-		dax_remove_host(p->disk);
-out_dax:
-	if (p->dax_dev) {
-		kill_dax(p->dax_dev);
-		put_dax(p->dax_dev);
-	}
-out_put:
-	put_disk(p->disk);
-out_unmap:
-	if (p->pgmap.type == MEMORY_DEVICE_FS_DAX)
-		memunmap_pages(&p->pgmap);
-	else
-		memunmap(p->virt);
-out_release:
-	release_mem_region(start, size);
-out_free:
-	kfree(p);
+fail:
+	pmem_legacy_release(p);
 	return err;
 }
 
@@ -299,7 +388,20 @@ static int pmem_legacy_add_param(void)
 			err = -EINVAL;
 			break;
 		}
-		pmem_legacy_add(start, size);
+		/* Only legacy persistent memory: never RAM, MMIO or anything else. */
+		if (region_intersects(start, size, IORESOURCE_MEM,
+				      IORES_DESC_PERSISTENT_MEMORY_LEGACY) != REGION_INTERSECTS) {
+			pr_err(DRV_NAME ": regions=%s: [mem %#llx-%#llx] is not inside a Persistent Memory (legacy) range\n",
+			       regions, start, start + size - 1);
+			err = -EINVAL;
+			break;
+		}
+		err = pmem_legacy_add(start, size);
+		if (err) {
+			pr_err(DRV_NAME ": regions=%s: [mem %#llx-%#llx] cannot be claimed (%d)\n",
+			       regions, start, start + size - 1, err);
+			break;
+		}
 	}
 	kfree(list);
 	return err;
@@ -307,23 +409,11 @@ static int pmem_legacy_add_param(void)
 
 static void pmem_legacy_remove_all(void)
 {
-	while (ndevices > 0) {
-		struct pmem_legacy *p = devices[--ndevices];
+	struct pmem_legacy *p, *next;
 
-		if (p->dax_dev) {
-			dax_remove_host(p->disk);
-			kill_dax(p->dax_dev);
-		}
-		del_gendisk(p->disk);
-		if (p->dax_dev)
-			put_dax(p->dax_dev);
-		put_disk(p->disk);
-		if (p->pgmap.type == MEMORY_DEVICE_FS_DAX)
-			memunmap_pages(&p->pgmap);
-		else
-			memunmap(p->virt);
-		release_mem_region(p->start, p->size);
-		kfree(p);
+	list_for_each_entry_safe_reverse(p, next, &devices, list) {
+		list_del(&p->list);
+		pmem_legacy_release(p);
 	}
 }
 
@@ -340,7 +430,7 @@ static int __init pmem_legacy_init(void)
 		pmem_legacy_remove_all();
 		return err;
 	}
-	if (ndevices == 0) {
+	if (list_empty(&devices)) {
 		pr_err(DRV_NAME ": nothing to claim: no %s legacy persistent memory range\n",
 		       regions && *regions ? "requested" : "unclaimed");
 		return -ENODEV;

@@ -1,31 +1,63 @@
 /**
- * kmod/pmem_legacy in the guests, on Debian's 6.1 and 6.12 kernels, without
- * nd_e820: it claims the memmap= range as /dev/pmemlegacy0, list sees the
- * claim, a destructive verify passes, a stamp survives rmmod/insmod,
- * regions= gives the requested size, and it refuses a range nd_pmem holds.
+ * kmod/pmem_legacy in the guests, on every kernel of the matrix
+ * (tests/vm/kernels.list: Debian's 6.1, 6.12, trixie's 6.12, 7.2 and 7.3),
+ * without nd_e820: it builds W=1-clean, claims the memmap= range as
+ * /dev/pmemlegacy0, list sees the claim, a destructive verify passes, a
+ * stamp survives rmmod/insmod, an injected bad block fails reads with EIO
+ * and is refused by map and reported by verify scan, regions= gives the
+ * requested size and refuses a range outside legacy pmem, and it refuses a
+ * range nd_pmem holds.
  */
 import assert from "node:assert/strict";
+import { type Kernel, kernelLines } from "./vm/kernels.ts";
 import { COMMON_MODULES, resolveKernel, runVm, vmTest } from "./vm/vm.ts";
 
 const KMOD = new URL("../kmod/", import.meta.url).pathname;
 const P = "deno run -A --cached-only cli.ts";
 
-/** Builds pmem_legacy.ko for `kver` (with W=1) in a scratch copy; returns the module and the build log. */
+/**
+ * Builds pmem_legacy.ko for `kernel` (with W=1) in a scratch copy: with the
+ * host's compiler, or inside the kernel's build root (chroot, with /proc)
+ * when its headers want a compiler the host lacks. Returns the module and
+ * the build log.
+ */
 export async function buildModule(
-  kver: string,
+  kernel: Kernel,
 ): Promise<{ ko: Uint8Array; log: string }> {
-  const dir = Deno.makeTempDirSync({ prefix: "pmemctl-kmod-" });
+  const root = kernel.buildRoot;
+  const scratch = root ? `${root}/tmp` : undefined;
+  const dir = Deno.makeTempDirSync({ dir: scratch, prefix: "pmemctl-kmod-" });
   try {
     for (const f of ["pmem_legacy.c", "Kbuild", "Makefile"]) {
       Deno.copyFileSync(`${KMOD}${f}`, `${dir}/${f}`);
     }
-    const out = await new Deno.Command("make", {
-      args: ["-C", dir, `KVER=${kver}`, "W=1"],
+    const make = [
+      "make",
+      "-C",
+      kernel.headers,
+      `M=${dir.slice(root?.length ?? 0)}`,
+      "W=1",
+      "modules",
+    ];
+    const out = await new Deno.Command(root ? "unshare" : make[0], {
+      args: root
+        ? [
+          "--mount",
+          "--fork",
+          "sh",
+          "-c",
+          `mount -t proc proc '${root}/proc' && exec chroot '${root}' "$@"`,
+          "sh",
+          ...make,
+        ]
+        : make.slice(1),
     }).output();
     const log = new TextDecoder().decode(out.stdout) +
       new TextDecoder().decode(out.stderr);
     if (!out.success) {
-      throw new Error(`building pmem_legacy for ${kver} failed:\n${log}`);
+      throw new Error(
+        `building pmem_legacy for ${kernel.version} failed:\n${log}`,
+      );
     }
     return { ko: Deno.readFileSync(`${dir}/pmem_legacy.ko`), log };
   } finally {
@@ -33,13 +65,12 @@ export async function buildModule(
   }
 }
 
-for (const series of ["6.1", "6.12"]) {
+for (const { name: series } of kernelLines()) {
   vmTest(
-    `pmem_legacy on ${series}: builds with W=1 clean, claims, serves, keeps data, DAX with MAP_SYNC, refuses a held range`,
+    `pmem_legacy on ${series}: builds with W=1 clean, claims, serves, keeps data, EIO on a bad block, DAX with MAP_SYNC, refuses a held or non-legacy range`,
     async () => {
-      const kver = resolveKernel(series);
-      const { ko, log } = await buildModule(kver);
-      assert.doesNotMatch(log, /warning:/i, "W=1 build has no warnings");
+      const { ko, log } = await buildModule(resolveKernel(series));
+      assert.doesNotMatch(log, /warning|error/i, "W=1 build has no warnings");
       const r = await runVm({
         config: "legacy",
         kernel: series,
@@ -56,6 +87,15 @@ ${P} verify /dev/pmemlegacy0 --mode stamp --force --length 16M >&2
 rmmod pmem_legacy
 insmod /root/pmem_legacy.ko
 ${P} verify /dev/pmemlegacy0 --mode check >&2 && echo @@stamp-survived
+# A bad block injected like pmem's: reads of it fail with EIO, pmemctl refuses
+# and reports it; the sectors beside it still read.
+echo "2048 8" > /sys/block/pmemlegacy0/badblocks
+echo "@@badblocks $(cat /sys/block/pmemlegacy0/badblocks)"
+dd if=/dev/pmemlegacy0 of=/dev/null bs=4096 skip=256 count=1 iflag=direct 2>/tmp/dd.err && rc=0 || rc=$?; echo "@@bad-read $rc"
+grep -o 'Input/output error' /tmp/dd.err | head -1 | sed 's/^/@@bad-read-err /'
+dd if=/dev/pmemlegacy0 of=/dev/null bs=4096 skip=255 count=1 iflag=direct 2>/dev/null && rc=0 || rc=$?; echo "@@good-read $rc"
+${P} map read /dev/pmemlegacy0 --offset 1M --length 4096 --output /tmp/x 2>/tmp/m.err && rc=0 || rc=$?; echo "@@bad-map $rc"
+echo @@scan; ${P} verify /dev/pmemlegacy0 --length 2M --json || true; echo @@end
 echo "@@queue-dax $(cat /sys/block/pmemlegacy0/queue/dax)"
 mkfs.ext4 -q -F -b 4096 /dev/pmemlegacy0 >&2
 mkdir -p /mnt/l && mount -o dax=always /dev/pmemlegacy0 /mnt/l
@@ -68,6 +108,8 @@ rmmod pmem_legacy
 insmod /root/pmem_legacy.ko regions=64M@0x48000000
 echo "@@regions $(cat /sys/block/pmemlegacy0/size)"
 rmmod pmem_legacy
+# RAM is not legacy pmem: refused, and the load fails.
+if insmod /root/pmem_legacy.ko regions=64M@0x10000000 2>/dev/null; then echo @@loaded-ram; else echo @@refused-ram; fi
 modprobe nd_e820
 i=0; while [ ! -e /dev/pmem0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 if insmod /root/pmem_legacy.ko 2>/dev/null; then echo @@loaded-while-held; else echo @@refused-while-held; fi
@@ -113,6 +155,27 @@ dmesg | grep 'pmem_legacy:' | sed 's/^\\[[ 0-9.]*\\] /@@log /'
       );
       assert.match(r.stdout, /^@@destructive-pass$/m);
       assert.match(r.stdout, /^@@stamp-survived$/m);
+      // The bad block: EIO for its sector, not a machine check; the next one reads.
+      assert.match(r.stdout, /^@@badblocks 2048 8$/m);
+      assert.match(r.stdout, /^@@bad-read 1$/m);
+      assert.match(r.stdout, /^@@bad-read-err Input\/output error$/m);
+      assert.match(r.stdout, /^@@good-read 0$/m);
+      assert.match(r.stdout, /^@@bad-map 3$/m);
+      const scan = JSON.parse(
+        r.stdout.match(/^@@scan\n([\s\S]*?)^@@end$/m)![1],
+      );
+      assert.equal(scan.result, "fail");
+      assert.deepEqual(
+        scan.bad_ranges.map((
+          b: { offset: number; length: number; reason: string },
+        ) => [b.offset, b.length, b.reason]),
+        [[0x100000, 4096, "badblocks"], [0x100000, 4096, "EIO"]],
+      );
+      assert.match(r.stdout, /^@@refused-ram$/m);
+      assert.match(
+        r.stdout,
+        /^@@log pmem_legacy: regions=64M@0x10000000: \[mem 0x10000000-0x13ffffff\] is not inside a Persistent Memory \(legacy\) range$/m,
+      );
       assert.match(
         r.stdout,
         /^@@regions 131072$/m,

@@ -3,6 +3,8 @@
 #   tools/setup.sh        Deno (pinned, from the npm registry) into .tools/
 #   tools/setup.sh --vm   also the Debian packages of the VM test guests
 #                         (qemu, Debian's 6.1 and 6.12 kernels, busybox, peers)
+#                         and the rest of the kernel matrix (tools/kernels.sh:
+#                         trixie's 6.12, 7.2 and 7.3 with a trixie build root)
 # Prints nothing when everything is already there. Needs Node.js with npm;
 # --vm needs root (or sudo) for apt-get.
 set -euo pipefail
@@ -25,7 +27,8 @@ ln -sf "$deno" "$tools/bin/deno"
 
 if [ "${1:-}" = "--vm" ]; then
   packages="qemu-system-x86 qemu-utils linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod xz-utils make
-    ndctl daxctl pmdk-tools libpmem1 fio e2fsprogs util-linux zsh fish tar time gcc dkms"
+    ndctl daxctl pmdk-tools libpmem1 fio e2fsprogs util-linux zsh fish tar time gcc dkms
+    debootstrap binutils"
   missing=""
   for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
@@ -56,4 +59,8 @@ if [ "${1:-}" = "--vm" ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
       ${missing/kernel-6.12/} $k612 >&2
   fi
+fi
+
+if [ "${1:-}" = "--vm" ]; then
+  bash "$root/tools/kernels.sh"
 fi

@@ -12,8 +12,14 @@ kver=${1:?usage: build-base.sh KVER OUT.cpio}
 out=${2:?usage: build-base.sh KVER OUT.cpio}
 here=$(cd "$(dirname "$0")" && pwd)
 
+# MODULES_BASE holds lib/modules/KVER: / for the host's kernels, a root
+# under .vm-cache/kernels for fetched ones (tools/kernels.sh).
+base=${MODULES_BASE:-/}
+base=${base%/}
+moddir=$base/lib/modules/$kver
+
 die() { echo "build-base: $*" >&2; exit 1; }
-[ -d "/lib/modules/$kver" ] || die "no modules for kernel $kver in /lib/modules (apt-get install linux-image-$kver)"
+[ -d "$moddir" ] || die "no modules for kernel $kver in $moddir (apt-get install linux-image-$kver, or tools/kernels.sh)"
 command -v cpio >/dev/null || die "cpio is missing (apt-get install cpio)"
 command -v depmod >/dev/null || die "depmod is missing (apt-get install kmod)"
 busybox=$(command -v busybox || true)
@@ -59,9 +65,10 @@ add_module() {
   local name=$1 file rel dep
   [ -n "${seen[$name]:-}" ] && return
   seen[$name]=1
-  file=$(modinfo -k "$kver" -n "$name" 2>/dev/null) || { echo "build-base: note: no module $name in $kver" >&2; return; }
+  file=$(modinfo -b "${base:-/}" -k "$kver" -n "$name" 2>/dev/null) || { echo "build-base: note: no module $name in $kver" >&2; return; }
   case $file in /*) ;; *) return ;; esac # built in
-  rel=${file#/lib/modules/$kver/}
+  rel=${file#"$moddir"/}
+  rel=${rel#/lib/modules/$kver/}
   rel=${rel#/usr/lib/modules/$kver/}
   mkdir -p "$root/lib/modules/$kver/$(dirname "$rel")"
   case $file in
@@ -70,11 +77,11 @@ add_module() {
     *.ko.gz) gzip -dc "$file" >"$root/lib/modules/$kver/${rel%.gz}" ;;
     *) cp "$file" "$root/lib/modules/$kver/$rel" ;;
   esac
-  for dep in $(modinfo -k "$kver" -F depends "$name" | tr ',' ' '); do add_module "$dep"; done
+  for dep in $(modinfo -b "${base:-/}" -k "$kver" -F depends "$name" | tr ',' ' '); do add_module "$dep"; done
 }
 for m in $wanted; do add_module "$m"; done
 for f in modules.builtin modules.builtin.modinfo modules.order; do
-  [ -e "/lib/modules/$kver/$f" ] && cp "/lib/modules/$kver/$f" "$root/lib/modules/$kver/"
+  [ -e "$moddir/$f" ] && cp "$moddir/$f" "$root/lib/modules/$kver/"
 done
 depmod -b "$root" "$kver"
 

@@ -9,6 +9,12 @@
  */
 
 import { inCI, requireThat } from "../require.ts";
+import {
+  availableKernels,
+  type Kernel,
+  newestLine,
+  resolveKernel,
+} from "./kernels.ts";
 import { type CpioEntry, encodeCpio, treeEntries } from "./cpio.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
@@ -105,47 +111,12 @@ function which(command: string): string | undefined {
   return undefined;
 }
 
-function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.+-]/).map((p) => parseInt(p, 10) || 0);
-  const pb = b.split(/[.+-]/).map((p) => parseInt(p, 10) || 0);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
-  }
-  return 0;
-}
-
-/** The kernels in /boot with modules installed, newest first. */
+/** The versions of every bootable kernel, newest first. */
 export function installedKernels(): string[] {
-  const versions: string[] = [];
-  try {
-    for (const e of Deno.readDirSync("/boot")) {
-      const m = e.name.match(/^vmlinuz-(.+)$/);
-      if (!m) continue;
-      try {
-        Deno.statSync(`/lib/modules/${m[1]}/modules.dep`);
-        versions.push(m[1]);
-      } catch { /* image without modules */ }
-    }
-  } catch { /* no /boot */ }
-  return versions.sort(compareVersions).reverse();
+  return availableKernels().map((k) => k.version);
 }
 
-/** Resolves `"6.1"`, `"6.12"` or an exact version to an installed kernel. */
-export function resolveKernel(
-  wanted = Deno.env.get("PMEMCTL_VM_KERNEL") ?? "6.1",
-): string {
-  const kernels = installedKernels();
-  if (kernels.includes(wanted)) return wanted;
-  const series = new RegExp(`^${wanted.replace(/\./g, "\\.")}[.-]`);
-  const match = kernels.find((k) => series.test(k));
-  if (!match) {
-    throw new Error(
-      `no ${wanted} kernel in /boot (have: ${kernels.join(", ") || "none"}); ` +
-        `apt-get install linux-image-amd64, or linux-image-6.12.*+deb12-amd64 for 6.12`,
-    );
-  }
-  return match;
-}
+export { resolveKernel };
 
 /** Why guests cannot run here, or undefined when they can. */
 export function vmUnavailable(kernel?: string): string | undefined {
@@ -178,7 +149,8 @@ async function sha256(parts: (string | Uint8Array)[]): Promise<string> {
 }
 
 /** Builds (once) and returns the base initramfs for `kernel`. */
-export async function baseInitramfs(kernel: string): Promise<string> {
+export async function baseInitramfs(k: Kernel): Promise<string> {
+  const kernel = k.version;
   const key = await sha256([
     kernel,
     Deno.readFileSync(`${HERE}build-base.sh`),
@@ -193,7 +165,7 @@ export async function baseInitramfs(kernel: string): Promise<string> {
   Deno.mkdirSync(CACHE, { recursive: true });
   const out = await new Deno.Command("bash", {
     args: [`${HERE}build-base.sh`, kernel, path],
-    env: { DENO_BIN: Deno.execPath() },
+    env: { DENO_BIN: Deno.execPath(), MODULES_BASE: k.modulesBase },
     stdout: "inherit",
     stderr: "piped",
   }).output();
@@ -261,7 +233,7 @@ export async function runVm(options: VmOptions): Promise<VmResult> {
   const started = performance.now();
   const spec = CONFIGS[options.config];
   if (!spec) throw new Error(`unknown VM configuration ${options.config}`);
-  const kernel = resolveKernel(options.kernel);
+  const kernel = resolveKernel(options.kernel ?? defaultKernel);
   const base = await baseInitramfs(kernel);
   const work = Deno.makeTempDirSync({ prefix: "pmemctl-vm-" });
   try {
@@ -292,7 +264,7 @@ export async function runVm(options: VmOptions): Promise<VmResult> {
       "-monitor",
       "none",
       "-kernel",
-      `/boot/vmlinuz-${kernel}`,
+      kernel.vmlinuz,
       "-initrd",
       initrd,
       "-append",
@@ -354,7 +326,7 @@ export async function runVm(options: VmOptions): Promise<VmResult> {
     const tail = consoleText.split("\n").slice(-40).join("\n");
     if (timedOut) {
       throw new Error(
-        `guest (${options.config}, ${kernel}) timed out after ${timeout}s:\n${tail}`,
+        `guest (${options.config}, ${kernel.version}) timed out after ${timeout}s:\n${tail}`,
       );
     }
     if (!status.success) {
@@ -367,7 +339,7 @@ export async function runVm(options: VmOptions): Promise<VmResult> {
     const marker = consoleText.match(/PMEMCTL-VM-EXIT=(\d+)/);
     if (!marker) {
       throw new Error(
-        `guest (${options.config}, ${kernel}) did not finish its script:\n${tail}`,
+        `guest (${options.config}, ${kernel.version}) did not finish its script:\n${tail}`,
       );
     }
     const stdoutBytes = Deno.readFileSync(`${work}/stdout.bin`);
@@ -376,7 +348,7 @@ export async function runVm(options: VmOptions): Promise<VmResult> {
       stdout: new TextDecoder().decode(stdoutBytes),
       stdoutBytes,
       console: consoleText,
-      kernel,
+      kernel: kernel.version,
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
@@ -393,8 +365,35 @@ export function vmTest(
   fn: () => Promise<void>,
   kernel?: string,
 ): void {
-  const reason = Deno.env.get("PMEMCTL_VM") === "skip" && !inCI
-    ? "PMEMCTL_VM=skip"
-    : vmUnavailable(kernel);
-  requireThat(reason, `[vm] ${name}`, fn);
+  for (const k of kernel ? [kernel] : vmKernels()) {
+    const reason = Deno.env.get("PMEMCTL_VM") === "skip" && !inCI
+      ? "PMEMCTL_VM=skip"
+      : vmUnavailable(k);
+    const label = kernel ? `[vm] ${name}` : `[vm ${k}] ${name}`;
+    requireThat(reason, label, async () => {
+      // Guests this test boots without naming a kernel run this one.
+      defaultKernel = k;
+      try {
+        await fn();
+      } finally {
+        defaultKernel = undefined;
+      }
+    });
+  }
 }
+
+/**
+ * The kernels every guest test runs on: the oldest and the newest line of
+ * the matrix (`6.1` and `7.3` today), or PMEMCTL_VM_KERNELS (`6.1,6.12`);
+ * PMEMCTL_VM_KERNEL alone names a single one.
+ */
+export function vmKernels(): string[] {
+  const list = Deno.env.get("PMEMCTL_VM_KERNELS");
+  if (list) return list.split(",").map((k) => k.trim()).filter(Boolean);
+  const one = Deno.env.get("PMEMCTL_VM_KERNEL");
+  if (one) return [one];
+  return [...new Set(["6.1", newestLine()])];
+}
+
+/** The kernel of the vmTest now running (tests of one file run one at a time). */
+let defaultKernel: string | undefined;
