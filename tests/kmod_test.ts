@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { pmemctl } from "./helpers.ts";
+import { compilerFromConfig } from "../src/kmod/kmod.ts";
+import { availableKernels } from "./vm/kernels.ts";
 import { installedKernels } from "./vm/vm.ts";
 import { have, requireThat } from "./require.ts";
 
@@ -149,5 +151,56 @@ requireThat(
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }
+  },
+);
+
+Deno.test("compilerFromConfig reads the headers' compiler and its Debian package", () => {
+  assert.deepEqual(
+    compilerFromConfig(
+      '#\nCONFIG_CC_VERSION_TEXT="x86_64-linux-gnu-gcc-14 (Debian 14.2.0-19) 14.2.0"\nCONFIG_CC_IS_GCC=y\n',
+    ),
+    {
+      text: "x86_64-linux-gnu-gcc-14 (Debian 14.2.0-19) 14.2.0",
+      command: "x86_64-linux-gnu-gcc-14",
+      package: "gcc-14",
+    },
+  );
+  assert.deepEqual(
+    compilerFromConfig(
+      'CONFIG_CC_VERSION_TEXT="gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0"',
+    ),
+    {
+      text: "gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0",
+      command: "gcc-12",
+      package: "gcc-12",
+    },
+  );
+  assert.equal(compilerFromConfig("CONFIG_X=y\n"), undefined);
+});
+
+const trixieHeaders = (() => {
+  const k = availableKernels().find((k) => k.buildRoot);
+  return k && `${k.buildRoot}${k.headers}`;
+})();
+
+requireThat(
+  trixieHeaders
+    ? undefined
+    : "no trixie-built kernel headers in .vm-cache (tools/kernels.sh)",
+  "kmod build against headers whose compiler the system lacks says which to install (exit 3)",
+  async () => {
+    const r = await pmemctl(
+      "kmod",
+      "build",
+      "--kdir",
+      trixieHeaders!,
+      "--out",
+      Deno.makeTempDirSync(),
+    );
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(
+      r.stderr,
+      /^pmemctl: kmod build: the headers in .* were built with x86_64-linux-gnu-gcc-1\d .*, and x86_64-linux-gnu-gcc-1\d is not installed here \(apt-get install gcc-1\d\)\n$/,
+    );
   },
 );

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { CAPS } from "../safety/bounded.ts";
+import { CAPS, readCapped } from "../safety/bounded.ts";
 import { SystemError, UsageError } from "../errors.ts";
 import { E820_PRAM, e820TypeFromResourceName } from "../parse/e820_types.ts";
 import { parseIomem } from "../parse/iomem.ts";
@@ -45,6 +45,35 @@ export function writeSource(dir: string): string[] {
   return written;
 }
 
+/**
+ * The compiler a kernel's headers were built with, from the
+ * `CONFIG_CC_VERSION_TEXT` of their `.config` (pure): the command, and the
+ * Debian package that brings it. Undefined when the text names none.
+ */
+export function compilerFromConfig(
+  config: string,
+): { text: string; command: string; package?: string } | undefined {
+  const m = config.match(/^CONFIG_CC_VERSION_TEXT="([^"\n]*)"/m);
+  const text = m?.[1].trim();
+  const command = text?.split(/\s+/)[0];
+  if (!text || !command) return undefined;
+  const version = command.match(/(?:^|-)(gcc|clang)-(\d+)$/);
+  return {
+    text,
+    command,
+    package: version ? `${version[1]}-${version[2]}` : undefined,
+  };
+}
+
+function onPath(command: string): boolean {
+  for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+    try {
+      if (Deno.statSync(`${dir}/${command}`).isFile) return true;
+    } catch { /* not here */ }
+  }
+  return false;
+}
+
 /** Builds pmem_legacy.ko against `kver`'s headers (or `kdir`) and copies it to `out`; returns its path. */
 export async function buildModule(
   options: { kver?: string; kdir?: string; out: string },
@@ -62,6 +91,20 @@ export async function buildModule(
       `no kernel headers there (apt-get install linux-headers-${
         kver ?? "VERSION"
       })`,
+    );
+  }
+  // The headers' own compiler, checked before make fails inside them.
+  let config: string | undefined;
+  try {
+    config = readCapped(`${kdir}/.config`, CAPS.text);
+  } catch { /* headers without .config: make will say */ }
+  const cc = config ? compilerFromConfig(config) : undefined;
+  if (cc && !onPath(cc.command)) {
+    throw new SystemError(
+      "kmod build",
+      `the headers in ${kdir} were built with ${cc.text}, and ${cc.command} is not installed here${
+        cc.package ? ` (apt-get install ${cc.package})` : ""
+      }`,
     );
   }
   const work = Deno.makeTempDirSync({ prefix: "pmemctl-kmod-" });
