@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Fetches the guest kernels of tests/vm/kernels.list that the host's own apt
 # sources do not carry (suite other than bookworm), with their headers, into
-# .vm-cache/, and the trixie build root their headers need (gcc-14):
+# .vm-cache/, and the build roots whose compilers their headers need:
 #
 #   .vm-cache/apt/                  a separate sources list and state: the
 #                                   host's packages are never upgraded
 #   .vm-cache/kernels/VER/          the unpacked image and modules (vmlinuz,
 #                                   lib/modules/VER with modules.dep)
-#   .vm-cache/roots/trixie/         debootstrap --variant=minbase trixie with
-#                                   gcc-14 and make, and each trixie-built
-#                                   kernel's headers unpacked inside
+#   .vm-cache/roots/SUITE/          debootstrap --variant=minbase SUITE with
+#                                   the gcc its kernels' headers depend on
+#                                   (trixie: gcc-14, sid: gcc-16) and make,
+#                                   and each such kernel's headers inside
 #
 # Each line resolves to the newest version the archive serves. Prints
 # nothing when everything is there. Needs root (debootstrap, chroot).
@@ -58,26 +59,31 @@ fetch() {
   for p in "$@"; do ls "$dir/${p}_"*.deb; done
 }
 
-# The packages of a build root: the compiler the headers name, make, and
-# what W=1 builds run (perl for kernel-doc, pahole for BTF, objtool's libelf).
-root_packages=gcc-14,make,libc6-dev,kmod,xz-utils,libelf-dev,perl,dwarves
+# The packages of a build root: the compiler the headers name (their
+# package's gcc-NN dependency), make, and what W=1 builds run (perl for
+# kernel-doc, pahole for BTF, objtool's libelf).
+root_base=make,libc6-dev,kmod,xz-utils,libelf-dev,perl,dwarves
 build_root() {
-  local name=$1 dir=$cache/roots/$1
-  [ -e "$dir/.packages" ] && [ "$(cat "$dir/.packages")" = "$root_packages" ] && return
+  local name=$1 gcc=$2 dir=$cache/roots/$1 want
+  want="$gcc,$root_base"
+  [ -e "$dir/.packages" ] && [ "$(cat "$dir/.packages")" = "$want" ] && return
   command -v debootstrap >/dev/null || { say "debootstrap is missing (apt-get install debootstrap)"; exit 3; }
   say "creating the $name build root with debootstrap (once; cached in .vm-cache/roots/$name)"
   rm -rf "$dir.partial"
-  debootstrap --variant=minbase --include="$root_packages" "$name" "$dir.partial" "$mirror" >&2
-  echo "$root_packages" >"$dir.partial/.packages"
+  debootstrap --variant=minbase --include="$want" "$name" "$dir.partial" "$mirror" >&2
+  echo "$want" >"$dir.partial/.packages"
   rm -rf "$dir" && mv "$dir.partial" "$dir"
 }
 
 # headers_in_root VER ROOTNAME: the kernel's headers unpacked in its build root.
 headers_in_root() {
-  local ver=$1 name=$2 base=${1%-amd64} d
-  build_root "$name"
-  [ -e "$cache/roots/$name/usr/src/linux-headers-$ver/Makefile" ] && return
+  local ver=$1 name=$2 base=${1%-amd64} d gcc
+  if [ -e "$cache/roots/$name/.packages" ] && [ -e "$cache/roots/$name/usr/src/linux-headers-$ver/Makefile" ]; then
+    return
+  fi
   update_index
+  gcc=$(apt-cache "${aptopts[@]}" show "linux-headers-$ver" | sed -n 's/^Depends: //p' | grep -o 'gcc-[0-9]*' | head -1)
+  build_root "$name" "${gcc:-gcc}"
   for d in $(fetch "$cache/debs" "linux-headers-$ver" "linux-headers-$base-common" "linux-kbuild-$base"); do
     dpkg-deb -x "$d" "$cache/roots/$name"
   done
