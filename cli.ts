@@ -34,6 +34,7 @@ import {
   zeroRange,
 } from "./src/map/transfer.ts";
 import { hex, parseSize } from "./src/units.ts";
+import { escapeControls } from "./src/parse/numbers.ts";
 import { CAPS, readStdinCapped } from "./src/safety/bounded.ts";
 import { Interrupts, interruptsFor } from "./src/safety/interrupt.ts";
 import { refuseStream, refuseTarget } from "./src/safety/identity.ts";
@@ -133,9 +134,11 @@ export function buildProgram(out: Output = processOutput) {
           ) + "\n",
         );
       } else {
-        out.stdout(listTable(result));
+        out.stdout(escapeControls(listTable(result)));
       }
-      for (const w of result.warnings) out.stderr(`pmemctl: warning: ${w}\n`);
+      for (const w of result.warnings) {
+        out.stderr(`pmemctl: warning: ${escapeControls(w)}\n`);
+      }
       if (result.failed > 0) {
         const n = result.failed;
         throw new CheckFailedError(
@@ -474,22 +477,24 @@ export function buildProgram(out: Output = processOutput) {
           const users = m.used_by.length > 0
             ? ` (used by ${m.used_by.join(", ")})`
             : "";
-          out.stdout(
+          out.stdout(escapeControls(
             `${m.name.padEnd(12)} ${m.loaded ? "loaded" : "-"}${
               m.loaded ? users : ""
             }\n`,
-          );
+          ));
         }
         for (const r of status.ranges) {
-          out.stdout(
+          out.stdout(escapeControls(
             `${hex(r.start)}-${hex(r.end)} type 12: ${
               r.claimed_by ?? "unclaimed"
             }\n`,
-          );
+          ));
         }
         if (status.ranges.length === 0) out.stdout("no type-12 range\n");
       }
-      for (const w of status.warnings) out.stderr(`pmemctl: warning: ${w}\n`);
+      for (const w of status.warnings) {
+        out.stderr(`pmemctl: warning: ${escapeControls(w)}\n`);
+      }
     });
 
   kmod
@@ -581,7 +586,9 @@ export function report(error: unknown, out: Output = processOutput): number {
     return ExitCode.usage;
   }
   if (error instanceof PmemctlError) {
-    out.stderr(`pmemctl: ${error.message}\n`);
+    out.stderr(
+      `pmemctl: ${escapeControls(error.message).replace(/\n/g, " ")}\n`,
+    );
     if (debug) out.stderr(`${error.stack}\n`);
     return error.exitCode;
   }

@@ -49,16 +49,23 @@ export function journalActive(journal: string): boolean {
 }
 
 /**
- * Waits until process `pid` holds a flock(2) lock (pmemctl has opened and
- * locked its target), as /proc/locks says; false after `limitMs`.
+ * Waits until process `pid` holds a flock(2) lock on `path` (pmemctl has
+ * opened and locked its target), as /proc/locks says; false after
+ * `limitMs`. The inode matters: Deno takes flocks of its own at start-up.
  */
 export async function waitForLock(
   pid: number,
+  path: string,
   limitMs = 30000,
 ): Promise<boolean> {
+  const ino = Deno.statSync(path).ino;
   for (let waited = 0; waited < limitMs; waited += 5) {
     const locks = parseProcLocks(Deno.readTextFileSync("/proc/locks"));
-    if (locks.some((l) => l.pid === pid && l.kind === "FLOCK" && !l.waiting)) {
+    if (
+      locks.some((l) =>
+        l.pid === pid && l.kind === "FLOCK" && !l.waiting && l.ino === ino
+      )
+    ) {
       return true;
     }
     await new Promise((r) => setTimeout(r, 5));

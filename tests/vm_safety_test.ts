@@ -59,7 +59,7 @@ echo "@@after $(sum)"
 # A second pmemctl on a held device.
 ${P} verify ${dev} --mode destructive --force --offset 64M --length 64M --passes 500 --json > /tmp/d.json 2>/tmp/d.err &
 pid=$!
-held $pid
+held $pid ${dev}
 echo "@@holder $pid"
 rc second-zero ${P} map zero ${dev} --force --offset 64M --length 4096
 rc second-scan ${P} verify ${dev} --length 1M
@@ -77,7 +77,7 @@ echo "@@final $(sum)"
   }).
 ${P} verify ${dev} --mode destructive --force --offset 64M --length 64M --passes 500 >/dev/null 2>/tmp/g.err &
 pid=$!
-held $pid
+held $pid ${dev}
 sleep 1
 ${
     dev === "/dev/dax0.0"
@@ -197,7 +197,7 @@ rm /mnt/p/sparse
 head -c 268435456 /dev/zero > /mnt/p/f
 ${P} verify /mnt/p/f --mode destructive --force --passes 100 >/dev/null 2>/tmp/s.err &
 pid=$!
-held $pid
+held $pid /mnt/p/f
 sleep 2
 truncate -s 1M /mnt/p/f
 wait $pid; echo "@@shrink $?"

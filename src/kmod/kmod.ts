@@ -203,6 +203,7 @@ export function kmodStatus(root = "/"): KmodStatus {
       size: n.end - n.start + 1,
       claimed_by: n.children[0]?.name ?? null,
     }));
+  warnings.push(...sys.warnings);
   return {
     modules: PMEM_MODULES.map((name) => ({
       name,

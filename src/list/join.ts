@@ -7,6 +7,7 @@
  * @module
  */
 
+import { excerpt } from "../parse/numbers.ts";
 import { type E820Log, finalTable } from "../parse/e820.ts";
 import {
   E820_PMEM,
@@ -223,8 +224,8 @@ export function joinRegions(obs: Observations): ListResult {
     failed++;
     warnings.push(
       `memmap=${
-        err.text.replace(/^memmap=/, "")
-      } did not become a region: ${err.reason}`,
+        excerpt(err.text.replace(/^memmap=/, ""))
+      } did not become a region: ${excerpt(err.reason, 300)}`,
     );
   }
   for (const req of obs.memmap?.requests ?? []) {
@@ -258,7 +259,9 @@ export function joinRegions(obs: Observations): ListResult {
     }
     if (!haveMap) {
       warnings.push(
-        `memmap=${req.text} cannot be checked: no e820 table in the kernel log and /proc/iomem is hidden`,
+        `memmap=${
+          excerpt(req.text)
+        } cannot be checked: no e820 table in the kernel log and /proc/iomem is hidden`,
       );
       continue;
     }
@@ -266,16 +269,18 @@ export function joinRegions(obs: Observations): ListResult {
     const there = e820.filter((e) =>
       overlap(e, want) > 0 && e.type !== E820_PRAM
     )
-      .map((e) => `${e.typeText} at ${range(e.start, e.end)}`);
+      .map((e) => `${excerpt(e.typeText, 40)} at ${range(e.start, e.end)}`);
     const where = there.length > 0
       ? ` (the kernel's map has ${there.join(", ")} there)`
       : "";
     warnings.push(
       covered === 0
-        ? `memmap=${req.text} did not become a region: nothing of ${
+        ? `memmap=${excerpt(req.text)} did not become a region: nothing of ${
           range(want.start, want.end)
         } is persistent memory${where}`
-        : `memmap=${req.text} became only ${covered} of ${req.size} bytes of persistent memory${where}`,
+        : `memmap=${
+          excerpt(req.text)
+        } became only ${covered} of ${req.size} bytes of persistent memory${where}`,
     );
   }
 

@@ -25,15 +25,23 @@ export function impossibleRange(
   return undefined;
 }
 
-/** A printable, bounded excerpt of untrusted text for messages. */
+/** A printable, bounded excerpt of untrusted text for messages (one line). */
 export function excerpt(text: string, max = 120): string {
+  const line = escapeControls(text.trim()).replace(/\n/g, "\\x0a");
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
+
+/**
+ * `text` with every control character but newline shown as `\\xNN`, so text
+ * taken from a tree or log cannot drive the terminal it is printed on.
+ */
+export function escapeControls(text: string): string {
   let out = "";
-  for (const c of text.trim()) {
+  for (const c of text) {
     const code = c.charCodeAt(0);
-    out += code < 0x20 || code === 0x7f
+    out += (code < 0x20 && c !== "\n") || code === 0x7f
       ? `\\x${code.toString(16).padStart(2, "0")}`
       : c;
-    if (out.length >= max) return `${out.slice(0, max)}…`;
   }
   return out;
 }

@@ -9,19 +9,120 @@
 import { excerpt } from "../parse/numbers.ts";
 import { CAPS, readCapped, TooLargeError } from "../safety/bounded.ts";
 
-/** Where pmemctl reads proc/, sys/ and dev/ from. */
+/** Links followed in one path before it counts as a loop (the kernel's limit). */
+const MAX_LINKS = 40;
+
+/** A path resolved inside a captured tree. */
+interface Resolved {
+  /** Where it is on the host (no link left in it). */
+  host: string;
+  /** The same, as a path inside the tree. */
+  inside: string;
+  info: Deno.FileInfo;
+}
+
+/**
+ * Where pmemctl reads proc/, sys/ and dev/ from: `/`, or a captured tree
+ * (`--root DIR`). A captured tree is untrusted input and a jail: every path
+ * is resolved inside it the way a chroot would (an absolute link target is
+ * taken relative to the tree), a link that climbs above the tree or loops is
+ * not followed, and only regular files and directories are read. What is
+ * refused counts as missing, with a warning naming the path inside the tree.
+ */
 export class SystemRoot {
   /** Paths that exist but could not be read (permission). */
   readonly denied = new Set<string>();
-  /** Attributes whose numbers were impossible (negative, past 2^53), with why. */
+  /** What was left out and why: impossible numbers, links out of the tree, non-regular files. */
   readonly warnings: string[] = [];
+  /** The tree's real path, for a captured tree. */
+  readonly #tree: string | undefined;
 
   /** `root` is `/` for the live system, or a captured tree. */
-  constructor(readonly root = "/") {}
+  constructor(readonly root = "/") {
+    if (root === "/") return;
+    try {
+      this.#tree = Deno.realPathSync(root);
+    } catch {
+      this.#tree = root.replace(/\/+$/, "") || "/";
+    }
+  }
 
-  /** The host path of `path` (absolute inside the root). */
-  hostPath(path: string): string {
-    return this.root === "/" ? path : `${this.root.replace(/\/+$/, "")}${path}`;
+  #warn(text: string): void {
+    if (!this.warnings.includes(text)) this.warnings.push(text);
+  }
+
+  /**
+   * Resolves `path` inside the tree, following links as a chroot would;
+   * undefined when it is missing or refused (with a warning). With
+   * `followLast` false, a final link is not followed.
+   */
+  #resolve(path: string, followLast = true): Resolved | undefined {
+    const tree = this.#tree!;
+    const queue = path.split("/").filter((c) => c !== "" && c !== ".");
+    let inside: string[] = [];
+    let links = 0;
+    let info: Deno.FileInfo | undefined;
+    while (queue.length > 0) {
+      const c = queue.shift()!;
+      if (c === "..") {
+        if (inside.length === 0) {
+          this.#warn(
+            `${
+              excerpt(path)
+            }: a link or path leads out of ${this.root}: not read`,
+          );
+          return undefined;
+        }
+        inside.pop();
+        info = undefined;
+        continue;
+      }
+      const next = [...inside, c];
+      const host = `${tree}/${next.join("/")}`;
+      try {
+        info = Deno.lstatSync(host);
+      } catch (e) {
+        if (e instanceof Deno.errors.PermissionDenied) this.denied.add(path);
+        return undefined;
+      }
+      if (info.isSymlink && (queue.length > 0 || followLast)) {
+        if (++links > MAX_LINKS) {
+          this.#warn(
+            `${excerpt(path)}: a loop of links in ${this.root}: not read`,
+          );
+          return undefined;
+        }
+        const target = Deno.readLinkSync(host);
+        if (target.startsWith("/")) inside = [];
+        queue.unshift(
+          ...target.split("/").filter((t) => t !== "" && t !== "."),
+        );
+        info = undefined;
+        continue;
+      }
+      inside = next;
+    }
+    const host = inside.length ? `${tree}/${inside.join("/")}` : tree;
+    try {
+      info ??= Deno.lstatSync(host);
+    } catch {
+      return undefined;
+    }
+    return { host, inside: `/${inside.join("/")}`, info };
+  }
+
+  /** A regular file's host path, or undefined (missing, refused, or not a regular file). */
+  #file(path: string): string | undefined {
+    if (this.root === "/") return path;
+    const r = this.#resolve(path);
+    if (!r) return undefined;
+    if (!r.info.isFile) {
+      this.#warn(
+        `${excerpt(path)} in ${this.root} is not a regular file: not read`,
+      );
+      return undefined;
+    }
+    return r.host;
   }
 
   /**
@@ -29,10 +130,17 @@ export class SystemRoot {
    * `cap` bytes (more is exit 2, naming the file).
    */
   text(path: string, cap: number = CAPS.text): string | undefined {
+    const host = this.#file(path);
+    if (host === undefined) return undefined;
     try {
-      return readCapped(this.hostPath(path), cap);
+      return readCapped(host, cap);
     } catch (e) {
-      if (e instanceof TooLargeError) throw e;
+      if (e instanceof TooLargeError) {
+        throw new TooLargeError(
+          this.root === "/" ? path : `${this.root}${path}`,
+          e.why,
+        );
+      }
       if (e instanceof Deno.errors.PermissionDenied) this.denied.add(path);
       return undefined;
     }
@@ -66,8 +174,14 @@ export class SystemRoot {
 
   /** The names in a directory (links included), sorted; [] when absent. */
   list(path: string): string[] {
+    let host: string | undefined = path;
+    if (this.root !== "/") {
+      const r = this.#resolve(path);
+      host = r?.info.isDirectory ? r.host : undefined;
+    }
+    if (host === undefined) return [];
     try {
-      return [...Deno.readDirSync(this.hostPath(path))].map((e) => e.name).sort(
+      return [...Deno.readDirSync(host)].map((e) => e.name).sort(
         naturalCompare,
       );
     } catch {
@@ -75,10 +189,11 @@ export class SystemRoot {
     }
   }
 
-  /** Whether `path` exists (following links). */
+  /** Whether `path` exists (following links; inside the tree for a captured one). */
   exists(path: string): boolean {
+    if (this.root !== "/") return this.#resolve(path) !== undefined;
     try {
-      Deno.statSync(this.hostPath(path));
+      Deno.statSync(path);
       return true;
     } catch {
       return false;
@@ -88,7 +203,11 @@ export class SystemRoot {
   /** The target's last path component of a symlink (`driver` → `nd_pmem`), or undefined. */
   linkName(path: string): string | undefined {
     try {
-      return Deno.readLinkSync(this.hostPath(path)).split("/").pop();
+      if (this.root === "/") return Deno.readLinkSync(path).split("/").pop();
+      const r = this.#resolve(path, false);
+      return r?.info.isSymlink
+        ? Deno.readLinkSync(r.host).split("/").pop()
+        : undefined;
     } catch {
       return undefined;
     }
@@ -96,11 +215,9 @@ export class SystemRoot {
 
   /** `path` with every link resolved, as a path inside the root; undefined when absent. */
   realPath(path: string): string | undefined {
+    if (this.root !== "/") return this.#resolve(path)?.inside;
     try {
-      const real = Deno.realPathSync(this.hostPath(path));
-      if (this.root === "/") return real;
-      const base = Deno.realPathSync(this.root);
-      return real.startsWith(base) ? real.slice(base.length) || "/" : undefined;
+      return Deno.realPathSync(path);
     } catch {
       return undefined;
     }

@@ -3,7 +3,7 @@
 /**
  * Shell helpers for the guest: `active J` is true when the journal's
  * newest header (higher "seq" of its two slots) has a window under test;
- * `held PID` waits until PID holds a flock; `rc NAME CMD…` prints
+ * `held PID FILE` waits until PID holds a flock on FILE; `rc NAME CMD…` prints
  * `@@NAME <exit code>` and the command's one-line stderr as `@@NAME.err`.
  */
 export const HELPERS = String.raw`
@@ -15,8 +15,10 @@ active() {
   echo "$n" | grep -q '"active":true'
 }
 held() {
+  # PID holds a flock on FILE (its inode: deno takes flocks of its own).
+  ino=$(stat -L -c %i "$2")
   i=0
-  while ! grep -q " FLOCK .* $1 " /proc/locks && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done
+  while ! grep -Eq " FLOCK .* $1 [0-9a-f]+:[0-9a-f]+:$ino " /proc/locks && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done
 }
 rc() {
   name=$1; shift
