@@ -24,6 +24,8 @@ if ! [ -x "$deno" ] || [ "$("$deno" --version 2>/dev/null | head -1 | cut -d' ' 
 fi
 mkdir -p "$tools/bin"
 ln -sf "$deno" "$tools/bin/deno"
+# bin/pmemctl reads this instead of running deno --version on every call.
+echo "$DENO_VERSION" >"$tools/deno.stamp"
 
 if [ "${1:-}" = "--vm" ]; then
   packages="qemu-system-x86 qemu-utils linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod xz-utils make
