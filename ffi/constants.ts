@@ -105,3 +105,6 @@ export const SIGBUS = 7;
 export const SA_SIGINFO = 4;
 export const SIGACTION_SIZE = 152;
 export const SIGACTION_FLAGS_OFFSET = 136;
+
+// sysconf(3)
+export const _SC_PAGESIZE = 30;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ExitCode } from "../src/errors.ts";
+import { ExitCode } from "./errors.ts";
 import {
   blkGetSize64,
   constants as C,
@@ -247,5 +247,33 @@ Deno.test("/dev/kmsg records are read without blocking, or EPERM/EACCES without 
       e instanceof OsError && (e.code === "EPERM" || e.code === "EACCES"),
       String(e),
     );
+  }
+});
+
+Deno.test("PMEMCTL_LIBPMEM names the libpmem to load; a wrong one means no cache flush, not a crash", async () => {
+  const probe = `import { libpmem, pageSize } from "${
+    new URL("./mod.ts", import.meta.url).href
+  }"; console.log(JSON.stringify({ loaded: libpmem() !== null, page: pageSize() }));`;
+  const run = async (env: Record<string, string>) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", probe],
+      env,
+      stdout: "piped",
+    }).output();
+    return JSON.parse(new TextDecoder().decode(out.stdout));
+  };
+  assert.deepEqual(await run({ PMEMCTL_LIBPMEM: "/nonexistent/libpmem.so" }), {
+    loaded: false,
+    page: 4096,
+  });
+  const system = "/usr/lib/x86_64-linux-gnu/libpmem.so.1";
+  let have = false;
+  try {
+    have = Deno.statSync(system).isFile;
+  } catch { /* not installed */ }
+  // setup.sh installs libpmem1: in CI it must be there.
+  assert.ok(have || Deno.env.get("CI") !== "true", `no ${system} in CI`);
+  if (have) {
+    assert.equal((await run({ PMEMCTL_LIBPMEM: system })).loaded, true);
   }
 });

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { SystemError } from "../src/errors.ts";
+import { SystemError } from "./errors.ts";
 import * as C from "./constants.ts";
 import { Errno, errnoName } from "./errno.ts";
 import { type LibcSymbols, libcSymbols } from "./symbols.ts";
@@ -18,6 +18,14 @@ let errnoView: Deno.UnsafePointerView | undefined;
 /** libc's symbols, loaded on first use. */
 export function libc(): LibcSymbols {
   if (loaded) return loaded;
+  // Every constant, ioctl number and struct layout here is x86_64 Linux's:
+  // elsewhere pmemctl would pass wrong flags, so it says so instead.
+  if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") {
+    throw new SystemError(
+      "pmemctl",
+      `its system interface is written for x86_64 Linux, and this is ${Deno.build.os}/${Deno.build.arch}`,
+    );
+  }
   try {
     loaded = Deno.dlopen("libc.so.6", libcSymbols).symbols;
   } catch (cause) {
@@ -38,6 +46,13 @@ export function libc(): LibcSymbols {
   }
   errnoView = new Deno.UnsafePointerView(location);
   return loaded;
+}
+
+let page: number | undefined;
+
+/** The system's page size (`sysconf(_SC_PAGESIZE)`), 4096 on x86_64. */
+export function pageSize(): number {
+  return page ??= Number(libc().sysconf(C._SC_PAGESIZE)) || 4096;
 }
 
 /** The calling thread's errno; read it right after the failing call. */

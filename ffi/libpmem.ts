@@ -13,11 +13,16 @@ import { libpmemSymbols } from "./symbols.ts";
 type Libpmem = Deno.DynamicLibrary<typeof libpmemSymbols>["symbols"];
 let loaded: Libpmem | null | undefined;
 
-/** libpmem's symbols, or null when `libpmem.so.1` is not installed. */
+/**
+ * libpmem's symbols, or null when it is not installed. `PMEMCTL_LIBPMEM`
+ * names another library file (as sqlite3's bindings let one name theirs);
+ * the default is the system's `libpmem.so.1`.
+ */
 export function libpmem(): Libpmem | null {
   if (loaded !== undefined) return loaded;
   try {
-    loaded = Deno.dlopen("libpmem.so.1", libpmemSymbols).symbols;
+    const path = Deno.env.get("PMEMCTL_LIBPMEM") || "libpmem.so.1";
+    loaded = Deno.dlopen(path, libpmemSymbols).symbols;
   } catch {
     loaded = null;
   }

@@ -6,9 +6,9 @@
  * @module
  */
 
-import { SystemError, UsageError } from "../src/errors.ts";
+import { SystemError, UsageError } from "./errors.ts";
 import * as C from "./constants.ts";
-import { errno, libc, OsError } from "./libc.ts";
+import { errno, libc, OsError, pageSize } from "./libc.ts";
 import { type FaultGuard, guardFaults } from "./sigbus.ts";
 
 /**
@@ -193,7 +193,7 @@ export class Mapping implements Disposable {
     if (length === 0) return;
     const ptr = this.#pointer();
     // msync needs a page-aligned start: widen the range down to the page.
-    const page = 4096;
+    const page = pageSize();
     const start = offset - (offset % page);
     const rc = libc().msync(
       Deno.UnsafePointer.offset(ptr, start),

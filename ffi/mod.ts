@@ -28,6 +28,7 @@ export {
   lseek,
   open,
   OsError,
+  pageSize,
   pread,
   pwrite,
   readInto,

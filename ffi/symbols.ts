@@ -45,6 +45,8 @@ export const libcSymbols = {
   lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
   /** void *memcpy(void *dest, const void *src, size_t n); */
   memcpy: { parameters: ["pointer", "pointer", "usize"], result: "pointer" },
+  /** long sysconf(int name); */
+  sysconf: { parameters: ["i32"], result: "i64" },
   /** int flock(int fd, int operation); */
   flock: { parameters: ["i32", "i32"], result: "i32" },
   /** int fallocate(int fd, int mode, off_t offset, off_t len); */

@@ -19,6 +19,7 @@ import {
   libpmem,
   Mapping,
   OsError,
+  pageSize,
   pmemCopyPersist,
   pmemPersist,
   pread,
@@ -187,7 +188,7 @@ export class Target implements Disposable {
         "block",
         file,
         blkGetSize64(file.fd, path),
-        4096,
+        pageSize(),
         write,
         device,
         false,
@@ -228,7 +229,7 @@ export class Target implements Disposable {
         "file",
         file,
         fst.size,
-        4096,
+        pageSize(),
         write,
         undefined,
         fst.dax,
@@ -273,7 +274,7 @@ export class Target implements Disposable {
   /** Whether a mapping of this target gets MAP_SYNC (probed with one page or align unit). */
   probeMapSync(): boolean {
     if (this.kind === "block" || this.size === 0) return false;
-    const length = Math.min(this.align, alignUp(this.size, 4096));
+    const length = Math.min(this.align, alignUp(this.size, pageSize()));
     using m = Mapping.map(this.file.fd, this.path, {
       length,
       writable: this.writable,

@@ -13,6 +13,7 @@ import {
   lseek,
   Mapping,
   OsError,
+  pageSize,
   readInto,
   writeFrom,
 } from "../../ffi/mod.ts";
@@ -93,8 +94,6 @@ interface MappedInput {
   size: number;
 }
 
-const PAGE = 4096;
-
 /**
  * A regular-file input whose bytes can be mapped instead of read: its
  * position and size. Undefined for pipes, terminals and devices.
@@ -127,7 +126,7 @@ function copyFromInput(
       `shrank to ${size} bytes while being copied (${src.at} bytes were read)`,
     );
   }
-  const base = src.at - (src.at % PAGE);
+  const base = src.at - (src.at % pageSize());
   let view: Mapping;
   try {
     view = Mapping.map(input.fd, input.path, {

@@ -13,11 +13,13 @@
  */
 
 import {
+  blkSszGet,
   constants as C,
   dropCache,
   FileHandle,
   Mapping,
   OsError,
+  pageSize,
   pread,
 } from "../../ffi/mod.ts";
 import { SystemError, UsageError } from "../errors.ts";
@@ -190,7 +192,8 @@ async function scan(t: Target, range: Range, bad: BadRange[], run: Run) {
   using f = new FileHandle(t.path, C.O_RDONLY | (direct ? C.O_DIRECT : 0));
   const chunk = 1 << 20;
   using buffer = Mapping.anonymous(chunk);
-  const unit = direct ? 512 : 4096;
+  // O_DIRECT reads in the device's logical blocks; page cache reads in pages.
+  const unit = direct ? blkSszGet(f.fd, t.path) : pageSize();
   const start = offset - (offset % unit);
   const end = Math.min(t.size, Math.ceil((offset + length) / unit) * unit);
   // The windows only pace the walk (and its interruption); pread reads.
