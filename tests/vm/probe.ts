@@ -88,7 +88,8 @@ switch (what) {
     // The kernel log through klogctl(SYSLOG_ACTION_READ_ALL): its type-12 e820 lines.
     const text = klogReadAll();
     const type12 = text.split("\n").filter((l) =>
-      /persistent \(type 12\)/.test(l)
+      // "persistent (type 12)"; 7.3's wording: "persistent RAM (type 12)".
+      /persistent (RAM )?\(type 12\)/.test(l)
     );
     print({
       bytes: text.length,
