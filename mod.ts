@@ -14,7 +14,7 @@ export {
 } from "./src/errors.ts";
 export {
   type CompletionCommand,
-  fromCommander,
+  fromSpec,
   renderCompletions,
   type Shell,
   SHELLS,

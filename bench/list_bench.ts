@@ -40,7 +40,7 @@ Deno.bench(
   },
 );
 
-// The floor every command pays: commander and the Node built-ins it imports.
+// The floor every command pays: start-up (bench/startup.ts has the details).
 Deno.bench("pmemctl --version", { group: "process", ...opts }, () => {
   run(["run", "-A", "cli.ts", "--version"]);
 });

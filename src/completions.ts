@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Command } from "commander";
+import { type CommandSpec, type GroupSpec, isGroup } from "./cli/spec.ts";
 
 /** One option as completion sees it. */
 export interface CompletionOption {
@@ -38,28 +38,46 @@ export interface CompletionCommand {
 export const SHELLS = ["bash", "zsh", "fish"] as const;
 export type Shell = typeof SHELLS[number];
 
-/** Reads a commander command tree (help and version options included). */
-export function fromCommander(command: Command): CompletionCommand {
-  const options: CompletionOption[] = command.options.map((o) => ({
-    flags: [o.short, o.long].filter((f): f is string => f !== undefined),
-    description: o.description,
-    takesValue: o.required || o.optional,
-    choices: o.argChoices,
-  }));
-  options.push({
+/** The completion view of the command tree (help and version flags included). */
+export function fromSpec(
+  group: GroupSpec | CommandSpec,
+  root = true,
+): CompletionCommand {
+  const help: CompletionOption = {
     flags: ["-h", "--help"],
     description: "display help",
     takesValue: false,
-  });
+  };
+  const version: CompletionOption = {
+    flags: ["-V", "--version"],
+    description: "print the version",
+    takesValue: false,
+  };
+  if (isGroup(group)) {
+    return {
+      name: group.name,
+      description: group.brief,
+      options: root ? [version, help] : [help],
+      args: [],
+      subcommands: group.commands.map((c) => fromSpec(c, false)),
+    };
+  }
   return {
-    name: command.name(),
-    description: command.description(),
-    options,
-    args: command.registeredArguments.map((a) => ({
-      name: a.name(),
-      choices: a.argChoices,
-    })),
-    subcommands: command.commands.map((c) => fromCommander(c as Command)),
+    name: group.name,
+    description: group.brief,
+    options: [
+      ...group.flags.map((f) => ({
+        flags: [f.short && `-${f.short}`, `--${f.name}`].filter(
+          (x): x is string => Boolean(x),
+        ),
+        description: f.brief,
+        takesValue: f.kind === "value",
+        choices: f.choices,
+      })),
+      help,
+    ],
+    args: group.args.map((a) => ({ name: a.name, choices: a.choices })),
+    subcommands: [],
   };
 }
 

@@ -1,26 +1,65 @@
 import assert from "node:assert/strict";
-import { Command, Option } from "commander";
-import { buildProgram } from "../cli.ts";
-import { fromCommander, renderCompletions, type Shell } from "./completions.ts";
+import { requireThat } from "../tests/require.ts";
+import type { GroupSpec } from "./cli/spec.ts";
+import { commandTree } from "./cli/tree.ts";
+import { fromSpec, renderCompletions, type Shell } from "./completions.ts";
 
 /** A tree with the shapes later commands will have: nesting, valued flags, choices. */
 function sampleTree() {
-  const root = new Command("pmemctl").description("root").version(
-    "1",
-    "-V, --version",
-  );
-  root.command("list").description("list ranges")
-    .option("--json", "json output")
-    .option("--root <dir>", "read a captured tree")
-    .addOption(new Option("--mode <mode>", "how").choices(["scan", "rw"]));
-  const map = root.command("map").description("move bytes");
-  map.command("info").description("describe a target").argument("<path>")
-    .option("--json", "json");
-  map.command("read").description("read bytes").argument("<path>").option(
-    "--offset <n>",
-    "where",
-  );
-  return fromCommander(root);
+  const noop = () => {};
+  const root: GroupSpec = {
+    name: "pmemctl",
+    brief: "root",
+    commands: [
+      {
+        name: "list",
+        brief: "list ranges",
+        flags: [
+          { name: "json", brief: "json output", kind: "boolean" },
+          {
+            name: "root",
+            brief: "read a captured tree",
+            kind: "value",
+            placeholder: "dir",
+          },
+          {
+            name: "mode",
+            brief: "how",
+            kind: "value",
+            choices: ["scan", "rw"],
+          },
+        ],
+        args: [],
+        run: noop,
+      },
+      {
+        name: "map",
+        brief: "move bytes",
+        commands: [
+          {
+            name: "info",
+            brief: "describe a target",
+            flags: [{ name: "json", brief: "json", kind: "boolean" }],
+            args: [{ name: "path", brief: "target" }],
+            run: noop,
+          },
+          {
+            name: "read",
+            brief: "read bytes",
+            flags: [{
+              name: "offset",
+              brief: "where",
+              kind: "value",
+              placeholder: "n",
+            }],
+            args: [{ name: "path", brief: "target" }],
+            run: noop,
+          },
+        ],
+      },
+    ],
+  };
+  return fromSpec(root);
 }
 
 function haveShell(name: string): boolean {
@@ -36,15 +75,11 @@ function haveShell(name: string): boolean {
   }
 }
 
-/** Fails in CI and skips loudly elsewhere when a shell is missing. */
-function requireShell(name: string): boolean {
-  if (haveShell(name)) return true;
-  if (Deno.env.get("CI") === "true") {
-    throw new Error(`${name} is not installed; .ci/run installs it`);
-  }
-  console.warn(`SKIP: ${name} is not installed (apt-get install ${name})`);
-  return false;
-}
+/** Why a shell test cannot run here (the one skip helper decides). */
+const noShell = (name: string) =>
+  haveShell(name)
+    ? undefined
+    : `${name} is not installed (apt-get install ${name})`;
 
 /** Asks bash's completion function for the candidates after `line`. */
 async function bashComplete(script: string, line: string): Promise<string[]> {
@@ -94,56 +129,68 @@ const cases: [string, string[] | "files"][] = [
   ["pmemctl map info ", "files"],
 ];
 
-Deno.test("bash completion walks nested commands, valued flags and choices", async () => {
-  if (!requireShell("bash")) return;
-  const script = renderCompletions(sampleTree(), "bash");
-  for (const [line, want] of cases) {
-    const got = await bashComplete(script, line);
-    if (want === "files") assert.ok(got.includes("etc"), `${line}: ${got}`);
-    else assert.deepEqual(got, want, line);
-  }
-});
+requireThat(
+  noShell("bash"),
+  "bash completion walks nested commands, valued flags and choices",
+  async () => {
+    const script = renderCompletions(sampleTree(), "bash");
+    for (const [line, want] of cases) {
+      const got = await bashComplete(script, line);
+      if (want === "files") assert.ok(got.includes("etc"), `${line}: ${got}`);
+      else assert.deepEqual(got, want, line);
+    }
+  },
+);
 
-Deno.test("fish completion gives the same answers", async () => {
-  if (!requireShell("fish")) return;
-  const script = renderCompletions(sampleTree(), "fish");
-  for (const [line, want] of cases) {
-    const got = await fishComplete(script, line);
-    if (want === "files") assert.ok(got.includes("etc/"), `${line}: ${got}`);
-    else {assert.deepEqual(
-        got.filter((g) => g !== "-h" && g !== "-V"),
-        want,
-        line,
-      );}
-  }
-});
+requireThat(
+  noShell("fish"),
+  "fish completion gives the same answers",
+  async () => {
+    const script = renderCompletions(sampleTree(), "fish");
+    for (const [line, want] of cases) {
+      const got = await fishComplete(script, line);
+      if (want === "files") assert.ok(got.includes("etc/"), `${line}: ${got}`);
+      else {assert.deepEqual(
+          got.filter((g) => g !== "-h" && g !== "-V"),
+          want,
+          line,
+        );}
+    }
+  },
+);
 
-Deno.test("zsh completion script parses and defines its function", async () => {
-  if (!requireShell("zsh")) return;
-  const script = renderCompletions(sampleTree(), "zsh");
-  const program =
-    `compdef() { :; }\n${script}\nwhence -w _pmemctl\nprint -r -- "\${_pmemctl_choices[pmemctl list --mode]}"`;
-  const out = await new Deno.Command("zsh", { args: ["-f", "-c", program] })
-    .output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  assert.equal(
-    new TextDecoder().decode(out.stdout),
-    "_pmemctl: function\nscan rw\n",
-  );
-});
+requireThat(
+  noShell("zsh"),
+  "zsh completion script parses and defines its function",
+  async () => {
+    const script = renderCompletions(sampleTree(), "zsh");
+    const program =
+      `compdef() { :; }\n${script}\nwhence -w _pmemctl\nprint -r -- "\${_pmemctl_choices[pmemctl list --mode]}"`;
+    const out = await new Deno.Command("zsh", { args: ["-f", "-c", program] })
+      .output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.equal(
+      new TextDecoder().decode(out.stdout),
+      "_pmemctl: function\nscan rw\n",
+    );
+  },
+);
 
-Deno.test("pmemctl's own tree completes its commands and shells", async () => {
-  const tree = fromCommander(buildProgram() as unknown as Command);
-  assert.ok(tree.subcommands.some((c) => c.name === "completions"));
-  if (!requireShell("bash")) return;
-  const script = renderCompletions(tree, "bash" satisfies Shell);
-  assert.deepEqual(await bashComplete(script, "pmemctl completions "), [
-    "bash",
-    "fish",
-    "zsh",
-  ]);
-  assert.deepEqual(await bashComplete(script, "pmemctl co"), ["completions"]);
-});
+requireThat(
+  noShell("bash"),
+  "pmemctl's own tree completes its commands and shells",
+  async () => {
+    const tree = fromSpec(commandTree("0"));
+    assert.ok(tree.subcommands.some((c) => c.name === "completions"));
+    const script = renderCompletions(tree, "bash" satisfies Shell);
+    assert.deepEqual(await bashComplete(script, "pmemctl completions "), [
+      "bash",
+      "fish",
+      "zsh",
+    ]);
+    assert.deepEqual(await bashComplete(script, "pmemctl co"), ["completions"]);
+  },
+);
 
 Deno.test("quotes in descriptions do not break the scripts", async () => {
   const tree = sampleTree();

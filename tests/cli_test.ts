@@ -1,52 +1,176 @@
+/**
+ * The command line as a person meets it, tested in-process through the
+ * Output seam (`run(args, out)`): help, version, usage errors and their exit
+ * codes, the man page and completions. One test runs the real process, for
+ * its exit status.
+ */
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
+import { run } from "../cli.ts";
+import { captureOutput } from "../src/cli/output.ts";
+import { commandsOf } from "../src/cli/spec.ts";
+import { commandTree } from "../src/cli/tree.ts";
 import { pmemctl } from "./helpers.ts";
+import { have, requireThat } from "./require.ts";
 
-Deno.test("--version prints deno.json's version", async () => {
-  const r = await pmemctl("--version");
-  assert.equal(r.code, 0);
-  assert.equal(r.stdout.trim(), denoJson.version);
+async function cli(...args: string[]) {
+  const out = captureOutput();
+  const code = await run(args, out);
+  return { code, stdout: out.out, stderr: out.err };
+}
+
+Deno.test("--version and -V print deno.json's version (the process too)", async () => {
+  for (const flag of ["--version", "-V"]) {
+    const r = await cli(flag);
+    assert.deepEqual([r.code, r.stdout, r.stderr], [
+      0,
+      `${denoJson.version}\n`,
+      "",
+    ]);
+  }
+  const p = await pmemctl("--version");
+  assert.deepEqual([p.code, p.stdout.trim()], [0, denoJson.version]);
 });
 
 Deno.test("--help lists the commands on stdout", async () => {
-  const r = await pmemctl("--help");
+  const r = await cli("--help");
   assert.equal(r.code, 0);
-  assert.match(r.stdout, /^Usage: pmemctl/);
-  assert.match(r.stdout, /completions <shell>/);
+  assert.match(r.stdout, /^USAGE\n {2}pmemctl list /);
+  assert.match(r.stdout, /pmemctl completions <shell>/);
+  assert.match(r.stdout, /^ {2}verify +prove a range holds data/m);
   assert.equal(r.stderr, "");
+  const sub = await cli("verify", "--help");
+  assert.match(
+    sub.stdout,
+    /\[--mode\] +what to do +\[scan\|rw\|destructive\|stamp\|check, default = scan\]/,
+  );
+  assert.match(
+    sub.stdout,
+    /ARGUMENTS\n {2}path +\/dev\/pmemN, \/dev\/daxN\.M or a file/,
+  );
 });
 
 Deno.test("no command: help on stderr, exit 2", async () => {
-  const r = await pmemctl();
+  const r = await cli();
   assert.equal(r.code, 2);
   assert.equal(r.stdout, "");
-  assert.match(r.stderr, /Usage: pmemctl/);
+  assert.match(r.stderr, /^USAGE\n {2}pmemctl list /);
 });
 
 for (
   const [args, why] of [
-    [["--bogus"], "unknown option '--bogus'"],
-    [["frobnicate"], "unknown command 'frobnicate'"],
-    [["completions"], "missing required argument 'shell'"],
+    [["--bogus"], "No command registered for `--bogus`"],
+    [["frobnicate"], "No command registered for `frobnicate`"],
+    [["lst"], "did you mean `list`?"],
+    [["list", "--jsno"], "No flag registered for --jsno, did you mean --json?"],
+    [["completions"], "Expected argument for shell"],
     [["completions", "tcsh"], "'tcsh' is invalid for argument 'shell'"],
+    [["verify", "/x", "--mode", "bogus"], 'Expected "bogus" to be one of'],
   ] as const
 ) {
   Deno.test(`usage error '${args.join(" ")}': one line, exit 2, no stack`, async () => {
-    const r = await pmemctl(...args);
+    const r = await cli(...args);
     assert.equal(r.code, 2);
     assert.equal(r.stdout, "");
     const lines = r.stderr.trimEnd().split("\n");
     assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0], /^pmemctl: usage: /);
+    assert.match(lines[0], /^pmemctl: usage: .* \(see 'pmemctl --help'\)$/);
     assert.ok(lines[0].includes(why), lines[0]);
-    assert.doesNotMatch(r.stderr, /\bat .*\.ts:\d+/);
   });
 }
 
+Deno.test("errors of the commands themselves: one pmemctl line and the spec's exit code", async () => {
+  for (
+    const [args, code, message] of [
+      [
+        ["map", "read", "/nonexistent-pmemctl"],
+        3,
+        /^pmemctl: statx \/nonexistent-pmemctl: ENOENT/,
+      ],
+      [
+        ["map", "zero", "/dev/null", "--offset", "4X"],
+        2,
+        /^pmemctl: --offset: '4X' is not a size/,
+      ],
+      [
+        ["list", "--root", "/nonexistent-pmemctl"],
+        2,
+        /^pmemctl: --root \/nonexistent-pmemctl: not a directory/,
+      ],
+      [
+        ["kmod", "build", "--kver", "a", "--kdir", "b"],
+        2,
+        /--kver and --kdir exclude each other/,
+      ],
+    ] as const
+  ) {
+    const r = await cli(...args);
+    assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+  }
+});
+
+Deno.test("map read and write refuse terminals (the seam answers the TTY question)", async () => {
+  const tty = captureOutput({ stdin: true, stdout: true });
+  assert.equal(await run(["map", "read", "/dev/null"], tty), 2);
+  assert.match(tty.err, /stdout is a terminal/);
+  const tty2 = captureOutput({ stdin: true });
+  assert.equal(await run(["map", "write", "/dev/null"], tty2), 2);
+  assert.match(tty2.err, /stdin is a terminal/);
+});
+
 Deno.test("completions print a script for each shell", async () => {
   for (const shell of ["bash", "zsh", "fish"]) {
-    const r = await pmemctl("completions", shell);
+    const r = await cli("completions", shell);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /completions/);
   }
 });
+
+Deno.test("the man page names every command, flag and exit code of the tree", async () => {
+  const r = await cli("man");
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^\.TH PMEMCTL 1 /);
+  for (const { path, command } of commandsOf(commandTree("0"))) {
+    assert.ok(r.stdout.includes(`.SS "${path.join(" ")}"`), path.join(" "));
+    for (const f of command.flags) {
+      assert.ok(
+        r.stdout.includes(`\\fB\\-\\-${f.name}\\fR`),
+        `${path.join(" ")} --${f.name}`,
+      );
+    }
+  }
+  for (const code of [0, 1, 2, 3]) {
+    assert.match(r.stdout, new RegExp(`^\\\\fB${code}\\\\fR$`, "m"));
+  }
+  assert.match(r.stdout, /^\.SH EXAMPLES$/m);
+});
+
+requireThat(
+  have("groff", ["--version"])
+    ? undefined
+    : "no groff (apt-get install groff-base)",
+  "man -l renders pmemctl.1 without a warning (groff -ww)",
+  async () => {
+    const r = await cli("man");
+    const dir = Deno.makeTempDirSync();
+    try {
+      Deno.writeTextFileSync(`${dir}/pmemctl.1`, r.stdout);
+      const out = await new Deno.Command("groff", {
+        args: ["-ww", "-man", "-Tutf8", `${dir}/pmemctl.1`],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.ok(out.success);
+      assert.equal(new TextDecoder().decode(out.stderr), "");
+      // Bold is overstruck (X\bX) or SGR: read the plain letters.
+      const page = new TextDecoder().decode(out.stdout)
+        .replace(new RegExp(".\b", "g"), "")
+        .replace(new RegExp(String.fromCharCode(27) + "\\[[0-9;]*m", "g"), "");
+      assert.match(page, /EXIT STATUS/);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);

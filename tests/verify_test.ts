@@ -304,7 +304,7 @@ Deno.test("verify usage errors", async () => {
         ],
         [
           ["--mode", "bogus"],
-          /'bogus' is invalid\. Allowed choices are scan, rw, destructive, stamp, check/,
+          /Expected "bogus" to be one of \(scan\|rw\|destructive\|stamp\|check\)/,
         ],
         [["--length", "2M"], /past the end/],
         [

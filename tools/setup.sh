@@ -9,7 +9,7 @@
 # --vm needs root (or sudo) for apt-get.
 set -euo pipefail
 
-DENO_VERSION=2.9.6
+DENO_VERSION=$(cat "$(dirname "$0")/deno-version")
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools=$root/.tools
 deno=$tools/node_modules/@deno/linux-x64-glibc/deno

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { klogReadAll, kmsgReadAll, OsError } from "../../ffi/mod.ts";
+// From libc.ts itself, not the ffi barrel: list needs no mapping code.
+import { klogReadAll, kmsgReadAll, OsError } from "../../ffi/libc.ts";
 import { CAPS, readUserFile } from "../safety/bounded.ts";
 import { parseMemmap } from "../parse/cmdline.ts";
 import { parseE820 } from "../parse/e820.ts";

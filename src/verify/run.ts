@@ -41,9 +41,8 @@ import {
   STAMP_SIZE,
 } from "./stamp.ts";
 
-/** The stable modes. */
-export const MODES = ["scan", "rw", "destructive", "stamp", "check"] as const;
-export type VerifyMode = typeof MODES[number];
+import type { VerifyMode } from "./modes.ts";
+export { MODES, type VerifyMode } from "./modes.ts";
 
 /** What `verify` is asked to do. */
 export interface VerifyOptions {

@@ -1,0 +1,73 @@
+/**
+ * Start-up, as a person pays it: whole processes, run side by side and
+ * alternating in one run, against `deno run` of an empty script. Targets
+ * (issue 16): `pmemctl --version` ≤ 1.2×, `pmemctl list` on an empty
+ * `--root` ≤ 1.5×, `bin/pmemctl --version` ≤ 1.3× the empty run. Prints
+ * medians with min and max, in ms. Run with `deno task bench:startup`.
+ */
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 21);
+
+const empty = Deno.makeTempFileSync({ suffix: ".ts" });
+Deno.writeTextFileSync(empty, "\n");
+const tree = Deno.makeTempDirSync();
+globalThis.addEventListener("unload", () => {
+  Deno.removeSync(empty);
+  Deno.removeSync(tree, { recursive: true });
+});
+
+const deno = Deno.execPath();
+const cases: [string, string, string[]][] = [
+  ["empty deno run", deno, ["run", "-A", empty]],
+  ["pmemctl --version", deno, ["run", "-A", `${ROOT}cli.ts`, "--version"]],
+  ["pmemctl list (empty --root)", deno, [
+    "run",
+    "-A",
+    `${ROOT}cli.ts`,
+    "list",
+    "--root",
+    tree,
+    "--dmesg",
+    "/dev/null",
+    "--cmdline",
+    "/dev/null",
+  ]],
+  ["bin/pmemctl --version", `${ROOT}bin/pmemctl`, ["--version"]],
+];
+
+function once(command: string, args: string[]): number {
+  const t0 = performance.now();
+  const out = new Deno.Command(command, {
+    args,
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "null",
+  }).outputSync();
+  const ms = performance.now() - t0;
+  if (out.code > 1) {
+    throw new Error(`${command} ${args.join(" ")}: exit ${out.code}`);
+  }
+  return ms;
+}
+
+// Warm the module and npm caches first: a user's second call is the one that counts.
+for (const [, command, args] of cases) once(command, args);
+const samples = cases.map(() => [] as number[]);
+for (let r = 0; r < ROUNDS; r++) {
+  cases.forEach(([, command, args], i) => samples[i].push(once(command, args)));
+}
+const median = (xs: number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const base = median(samples[0]);
+console.log(
+  `start-up, ${ROUNDS} alternating rounds, ms: median (min-max), ratio to the empty run`,
+);
+cases.forEach(([name], i) => {
+  const m = median(samples[i]);
+  console.log(
+    `${name.padEnd(30)} ${m.toFixed(1).padStart(6)} (${
+      Math.min(...samples[i]).toFixed(1)
+    }-${Math.max(...samples[i]).toFixed(1)})  ${(m / base).toFixed(2)}x`,
+  );
+});

@@ -1,0 +1,172 @@
+/**
+ * The handlers of `pmemctl map`, loaded when a map command runs (their
+ * modules would otherwise cost every command's start-up).
+ *
+ * @module
+ */
+
+import {
+  constants as C,
+  FileHandle,
+  fstatx,
+  lseek,
+  OsError,
+} from "../../ffi/mod.ts";
+import { UsageError } from "../errors.ts";
+import { ProgressReporter } from "../map/progress.ts";
+import { Target } from "../map/target.ts";
+import {
+  readRange,
+  type Stream,
+  writeRange,
+  zeroRange,
+} from "../map/transfer.ts";
+import { refuseStream, refuseTarget } from "../safety/identity.ts";
+import { Interrupts, interruptsFor } from "../safety/interrupt.ts";
+import { rangeFlags } from "./map.ts";
+import { type Output, printJson, warn } from "./output.ts";
+import type { Invocation } from "./spec.ts";
+
+function warnNotDurable(out: Output, path: string, durable: boolean): void {
+  if (!durable) {
+    warn(
+      out,
+      `${path}: no CPU cache flush available (install libpmem1): writes may not be durable`,
+    );
+  }
+}
+
+/** `pmemctl map info`. */
+export function info({ flags, args: [path], out }: Invocation) {
+  using target = Target.open(path, "read", "map info", false);
+  const info = target.info();
+  if (flags.json) printJson(out, info);
+  else {
+    for (const [k, v] of Object.entries(info)) {
+      if (k !== "warnings") out.stdout(`${k}: ${v}\n`);
+    }
+  }
+  for (const w of info.warnings) warn(out, w);
+}
+
+/** `pmemctl map read`. */
+export async function read({ flags, args: [path], out }: Invocation) {
+  const { offset, length } = rangeFlags(flags);
+  const output = flags.output as string | undefined;
+  if (!output && out.isTerminal(1)) {
+    throw new UsageError(
+      "map read",
+      "stdout is a terminal: redirect it or pass --output FILE",
+    );
+  }
+  using target = Target.open(path, "read", "map read");
+  const todo = length ?? Math.max(0, target.size - offset);
+  target.checkRange(offset, todo);
+  // Before the output is opened (and truncated): it must not be the target.
+  if (output) refuseTarget(target, output, "--output");
+  else refuseStream(target, 1, "stdout");
+  using file = output
+    ? new FileHandle(output, C.O_WRONLY | C.O_CREAT | C.O_TRUNC, 0o644)
+    : undefined;
+  const stream: Stream = file
+    ? { fd: file.fd, path: output! }
+    : { fd: 1, path: "stdout" };
+  const progress = new ProgressReporter(todo);
+  try {
+    using signals = interruptsFor(stream.fd, stream.path);
+    await readRange(
+      target,
+      offset,
+      todo,
+      stream,
+      (n) => progress.update(n),
+      signals && (() => signals.poll()),
+    );
+  } catch (e) {
+    // The reader went away (a closed pipe): not an error of ours.
+    if (!(e instanceof OsError && e.code === "EPIPE" && !file)) throw e;
+  } finally {
+    progress.finish();
+  }
+}
+
+/** `pmemctl map write`. */
+export async function write({ flags, args: [path], out }: Invocation) {
+  const range = rangeFlags(flags);
+  const { offset } = range;
+  let length = range.length;
+  const inputPath = flags.input as string | undefined;
+  if (!inputPath && out.isTerminal(0)) {
+    throw new UsageError(
+      "map write",
+      "stdin is a terminal: pipe the data in or pass --input FILE",
+    );
+  }
+  using input = inputPath ? new FileHandle(inputPath, C.O_RDONLY) : undefined;
+  const stream: Stream = input
+    ? { fd: input.fd, path: inputPath! }
+    : { fd: 0, path: "stdin" };
+  // A regular file's size is known up front: check the whole range before
+  // writing anything. Stdin may be a file a reader already took bytes of.
+  // Files of size 0 (/proc's) are read like pipes, to their end.
+  const st = fstatx(stream.fd, stream.path);
+  if (st.isFile && st.size > 0) {
+    const at = lseek(stream.fd, 0, C.SEEK_CUR, stream.path);
+    const left = st.size - at;
+    if (length === undefined) length = left;
+    else if (left < length) {
+      throw new UsageError(
+        stream.path,
+        `holds ${left} bytes${
+          at ? ` past its position ${at}` : ""
+        }, --length asks for ${length}; nothing was written`,
+      );
+    }
+  }
+  using target = Target.open(path, "write", "map write");
+  if (inputPath) refuseTarget(target, inputPath, "--input");
+  else refuseStream(target, 0, "stdin");
+  target.checkRange(offset, length ?? 0);
+  if (!flags.force) target.checkSignature();
+  const progress = new ProgressReporter(length ?? target.size - offset);
+  let report;
+  try {
+    using signals = interruptsFor(stream.fd, stream.path);
+    report = await writeRange(
+      target,
+      offset,
+      length,
+      stream,
+      (n) => progress.update(n),
+      signals && (() => signals.poll()),
+    );
+  } finally {
+    progress.finish();
+  }
+  warnNotDurable(out, path, report.durable);
+}
+
+/** `pmemctl map zero`. */
+export async function zero({ flags, args: [path], out }: Invocation) {
+  const { offset, length } = rangeFlags(flags);
+  if (!flags.force) {
+    throw new UsageError("map zero", "destroys data: pass --force");
+  }
+  using target = Target.open(path, "write", "map zero");
+  const todo = length ?? Math.max(0, target.size - offset);
+  const progress = new ProgressReporter(todo);
+  let report;
+  try {
+    using signals = new Interrupts();
+    report = await zeroRange(
+      target,
+      offset,
+      todo,
+      (n) => progress.update(n),
+      () => signals.poll(),
+    );
+  } finally {
+    progress.finish();
+  }
+  warnNotDurable(out, path, report.durable);
+}

@@ -1,0 +1,66 @@
+/**
+ * Where the CLI writes, as a seam: the process's own streams, or a capture
+ * in tests (`run(args, out)`). Only the CLI layer prints.
+ *
+ * @module
+ */
+
+import { escapeControls } from "../parse/numbers.ts";
+
+/** The CLI's outputs and what it asks of the terminal. */
+export interface Output {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Whether descriptor 0, 1 or 2 is a terminal. */
+  isTerminal: (fd: 0 | 1 | 2) => boolean;
+}
+
+const encoder = new TextEncoder();
+
+function writeAll(
+  file: { writeSync(p: Uint8Array): number },
+  text: string,
+): void {
+  const bytes = encoder.encode(text);
+  for (let done = 0; done < bytes.length;) {
+    done += file.writeSync(bytes.subarray(done));
+  }
+}
+
+/** The process's own stdout and stderr. */
+export const processOutput: Output = {
+  stdout: (text) => writeAll(Deno.stdout, text),
+  stderr: (text) => writeAll(Deno.stderr, text),
+  isTerminal: (fd) =>
+    (fd === 0 ? Deno.stdin : fd === 1 ? Deno.stdout : Deno.stderr)
+      .isTerminal(),
+};
+
+/** A capture for tests: what was written, and terminals as asked. */
+export function captureOutput(
+  terminals: { stdin?: boolean; stdout?: boolean; stderr?: boolean } = {},
+): Output & { out: string; err: string } {
+  const o = {
+    out: "",
+    err: "",
+    stdout: (text: string) => {
+      o.out += text;
+    },
+    stderr: (text: string) => {
+      o.err += text;
+    },
+    isTerminal: (fd: 0 | 1 | 2) =>
+      [terminals.stdin, terminals.stdout, terminals.stderr][fd] ?? false,
+  };
+  return o;
+}
+
+/** Prints a warning line (`pmemctl: warning: …`), control characters escaped. */
+export function warn(out: Output, text: string): void {
+  out.stderr(`pmemctl: warning: ${escapeControls(text)}\n`);
+}
+
+/** Prints one JSON document. */
+export function printJson(out: Output, doc: unknown): void {
+  out.stdout(JSON.stringify(doc, null, 2) + "\n");
+}
