@@ -174,3 +174,29 @@ requireThat(
     }
   },
 );
+
+Deno.test("verify draws its progress on the Output's stderr when that is a terminal, and the report on stdout", async () => {
+  const path = Deno.makeTempFileSync({
+    dir: "/dev/shm",
+    prefix: "pmemctl-cli-",
+  });
+  try {
+    Deno.truncateSync(path, 32 * 2 ** 20);
+    const tty = captureOutput({ stderr: true });
+    assert.equal(
+      await run(
+        ["verify", path, "--mode", "destructive", "--force", "--json"],
+        tty,
+      ),
+      0,
+      tty.err,
+    );
+    assert.match(tty.err, /\r\[=+\] 100% 32\.0 MiB \/ 32\.0 MiB/);
+    assert.equal(JSON.parse(tty.out).result, "pass");
+    const plain = captureOutput();
+    assert.equal(await run(["verify", path, "--json"], plain), 0, plain.err);
+    assert.equal(plain.err, "");
+  } finally {
+    Deno.removeSync(path);
+  }
+});

@@ -24,7 +24,7 @@ import {
 import { refuseStream, refuseTarget } from "../safety/identity.ts";
 import { Interrupts, interruptsFor } from "../safety/interrupt.ts";
 import { rangeFlags } from "./map.ts";
-import { type Output, printJson, warn } from "./output.ts";
+import { type Output, printJson, progressSink, warn } from "./output.ts";
 import type { Invocation } from "./spec.ts";
 
 function warnNotDurable(out: Output, path: string, durable: boolean): void {
@@ -71,7 +71,7 @@ export async function read({ flags, args: [path], out }: Invocation) {
   const stream: Stream = file
     ? { fd: file.fd, path: output! }
     : { fd: 1, path: "stdout" };
-  const progress = new ProgressReporter(todo);
+  const progress = new ProgressReporter(todo, progressSink(out));
   try {
     using signals = interruptsFor(stream.fd, stream.path);
     await readRange(
@@ -128,7 +128,10 @@ export async function write({ flags, args: [path], out }: Invocation) {
   else refuseStream(target, 0, "stdin");
   target.checkRange(offset, length ?? 0);
   if (!flags.force) target.checkSignature();
-  const progress = new ProgressReporter(length ?? target.size - offset);
+  const progress = new ProgressReporter(
+    length ?? target.size - offset,
+    progressSink(out),
+  );
   let report;
   try {
     using signals = interruptsFor(stream.fd, stream.path);
@@ -154,7 +157,7 @@ export async function zero({ flags, args: [path], out }: Invocation) {
   }
   using target = Target.open(path, "write", "map zero");
   const todo = length ?? Math.max(0, target.size - offset);
-  const progress = new ProgressReporter(todo);
+  const progress = new ProgressReporter(todo, progressSink(out));
   let report;
   try {
     using signals = new Interrupts();

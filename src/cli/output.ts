@@ -64,3 +64,8 @@ export function warn(out: Output, text: string): void {
 export function printJson(out: Output, doc: unknown): void {
   out.stdout(JSON.stringify(doc, null, 2) + "\n");
 }
+
+/** The progress bar's sink: stderr of `out`, drawn only when it is a terminal. */
+export function progressSink(out: Output) {
+  return { write: out.stderr, isTerminal: () => out.isTerminal(2) };
+}

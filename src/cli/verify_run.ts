@@ -10,7 +10,7 @@ import { Interrupts } from "../safety/interrupt.ts";
 import { parseSize } from "../units.ts";
 import { verify, type VerifyMode, type VerifyReport } from "../verify/run.ts";
 import { rangeFlags } from "./map.ts";
-import { type Output, printJson, warn } from "./output.ts";
+import { type Output, printJson, progressSink, warn } from "./output.ts";
 import type { Invocation } from "./spec.ts";
 import { verifyText } from "./verify.ts";
 
@@ -63,7 +63,7 @@ export async function runVerify({ flags, args: [path], out }: Invocation) {
       resume: flags.resume === true,
       force: flags.force === true,
       progress: (done, total) => {
-        progress ??= new ProgressReporter(total);
+        progress ??= new ProgressReporter(total, progressSink(out));
         progress.update(done);
       },
       interrupted: () => signals.reason,

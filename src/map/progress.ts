@@ -55,14 +55,30 @@ export function renderProgress(state: ProgressState, width = 80): string {
 }
 
 /** Draws progress on a terminal; does nothing when stderr is not one. */
+/** Where a progress bar is drawn: a writer, and whether it is a terminal. */
+export interface ProgressSink {
+  write: (text: string) => void;
+  isTerminal: () => boolean;
+}
+
+/** The process's stderr. */
+export const stderrSink: ProgressSink = {
+  write: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
+  isTerminal: () => Deno.stderr.isTerminal(),
+};
+
 export class ProgressReporter {
   #started = performance.now();
   #last = 0;
   #drawn = false;
   readonly enabled: boolean;
 
-  constructor(readonly total: number, enabled = Deno.stderr.isTerminal()) {
-    this.enabled = enabled && total > 0;
+  /** Draws on `sink` (the CLI's Output), only when it is a terminal. */
+  constructor(
+    readonly total: number,
+    private readonly sink: ProgressSink = stderrSink,
+  ) {
+    this.enabled = sink.isTerminal() && total > 0;
   }
 
   /** Redraws if a tenth of a second has passed. */
@@ -83,13 +99,13 @@ export class ProgressReporter {
       total: this.total,
       seconds: (now - this.#started) / 1000,
     }, columns - 1);
-    Deno.stderr.writeSync(new TextEncoder().encode(`\r${line}`));
+    this.sink.write(`\r${line}`);
     this.#drawn = true;
   }
 
   /** Ends the progress line. */
   finish(): void {
-    if (this.#drawn) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+    if (this.#drawn) this.sink.write("\n");
     this.#drawn = false;
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { renderProgress } from "./progress.ts";
+import { ProgressReporter, renderProgress } from "./progress.ts";
 
 const GiB = 2 ** 30;
 
@@ -37,4 +37,22 @@ Deno.test("progress: long ETAs in hours; narrow terminals drop the bar", () => {
     renderProgress({ done: GiB / 4, total: GiB, seconds: 1 }, 20),
     "25% 256.0 MiB / 1.0 GiB  256.0 MiB/s  ETA 0:03",
   );
+});
+
+Deno.test("the reporter draws on its sink only when the sink is a terminal", () => {
+  let drawn = "";
+  const sink = (tty: boolean) => ({
+    write: (t: string) => {
+      drawn += t;
+    },
+    isTerminal: () => tty,
+  });
+  const off = new ProgressReporter(100, sink(false));
+  off.update(50);
+  off.finish();
+  assert.equal(drawn, "");
+  const on = new ProgressReporter(100, sink(true));
+  on.update(100);
+  on.finish();
+  assert.match(drawn, /^\r\[=+\] 100% 100 B \/ 100 B .*\n$/);
 });

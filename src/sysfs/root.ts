@@ -31,7 +31,7 @@ interface Resolved {
  */
 export class SystemRoot {
   /** Paths that exist but could not be read (permission). */
-  readonly denied = new Set<string>();
+  readonly denied: Set<string> = new Set<string>();
   /** What was left out and why: impossible numbers, links out of the tree, non-regular files. */
   readonly warnings: string[] = [];
   /** The tree's real path, for a captured tree. */
