@@ -1,0 +1,108 @@
+/**
+ * The window walk every verify mode shares: a run's mismatch log,
+ * progress, durability and interruption, and the pattern passes (fill,
+ * compare) over a range, window by window, stopping between two windows
+ * once a signal came.
+ *
+ * @module
+ */
+
+import { dropCache } from "../../ffi/mod.ts";
+import { type Target, type Window, windows } from "../map/target.ts";
+import {
+  checkPattern,
+  fillPattern,
+  MismatchLog,
+  type Pattern,
+} from "./pattern.ts";
+
+/** What a run reports to and asks of its caller. */
+export interface RunHooks {
+  progress?: (done: number, total: number) => void;
+  /** Polled between windows: a reason (`interrupted by SIGINT`) stops the run there. */
+  interrupted?: () => string | undefined;
+}
+
+/** A byte range of the target. */
+export interface Range {
+  offset: number;
+  length: number;
+}
+
+/** One run's shared state: the mismatch log, progress, durability, interruption. */
+export class Run {
+  readonly log: MismatchLog = new MismatchLog();
+  checked = 0;
+  total = 0;
+  durable = true;
+  stopped: string | undefined;
+
+  constructor(private readonly o: RunHooks) {}
+
+  tick = (n: number): void => {
+    this.checked += n;
+    this.o.progress?.(this.checked, this.total);
+  };
+
+  /** Lets signal handlers run; the reason to stop, once there is one. */
+  async poll(): Promise<string | undefined> {
+    await new Promise((r) => setTimeout(r, 0));
+    return this.stopped ??= this.o.interrupted?.();
+  }
+
+  persisted(ok: boolean): void {
+    this.durable &&= ok;
+  }
+
+  /**
+   * Calls `fn` on each window of the range; between windows, lets signal
+   * handlers run and stops (returning false) once interrupted.
+   */
+  async each(
+    t: Target,
+    offset: number,
+    length: number,
+    fn: (w: Window) => void | Promise<void>,
+  ): Promise<boolean> {
+    for (const w of windows(offset, length, t.align)) {
+      if (this.stopped) return false;
+      await fn(w);
+      await this.poll();
+    }
+    return this.stopped === undefined;
+  }
+}
+
+/** Fills the range with pattern `p`, window by window, each made durable. */
+export async function fill(
+  t: Target,
+  p: Pattern,
+  range: Range,
+  run: Run,
+  tick: (n: number) => void,
+): Promise<boolean> {
+  const done = await run.each(t, range.offset, range.length, (w) => {
+    using m = t.map(w);
+    fillPattern(p, m.bytes(w.start - w.mapStart, w.length), w.start);
+    run.persisted(t.persist(m, w.start, w.length));
+    tick(w.length);
+  });
+  t.flush();
+  // Read back from the device, not from the page cache the writes went through.
+  if (t.kind !== "devdax") dropCache(t.file.fd, t.path);
+  return done;
+}
+
+/** Compares the range with pattern `p`. */
+export function compare(
+  t: Target,
+  p: Pattern,
+  range: Range,
+  run: Run,
+): Promise<boolean> {
+  return run.each(t, range.offset, range.length, (w) => {
+    using m = t.map(w);
+    checkPattern(p, m.bytes(w.start - w.mapStart, w.length), w.start, run.log);
+    run.tick(w.length);
+  });
+}
