@@ -5,9 +5,6 @@
  */
 
 import { UsageError } from "../errors.ts";
-import type { KmodStatus } from "../kmod/kmod.ts";
-import { escapeControls } from "../parse/numbers.ts";
-import { hex } from "../units.ts";
 import { printJson, warn } from "./output.ts";
 import {
   type CommandSpec,
@@ -15,23 +12,6 @@ import {
   jsonFlag,
   rootFlag,
 } from "./spec.ts";
-
-/** `kmod status` as text: each module, then each type-12 range and its holder. */
-export function statusText(status: KmodStatus): string {
-  const lines = status.modules.map((m) => {
-    const users = m.loaded && m.used_by.length > 0
-      ? ` (used by ${m.used_by.join(", ")})`
-      : "";
-    return `${m.name.padEnd(12)} ${m.loaded ? "loaded" : "-"}${users}`;
-  });
-  for (const r of status.ranges) {
-    lines.push(
-      `${hex(r.start)}-${hex(r.end)} type 12: ${r.claimed_by ?? "unclaimed"}`,
-    );
-  }
-  if (status.ranges.length === 0) lines.push("no type-12 range");
-  return escapeControls(lines.join("\n") + "\n");
-}
 
 const status: CommandSpec = {
   name: "status",
@@ -41,7 +21,10 @@ const status: CommandSpec = {
   args: [],
   examples: ["pmemctl kmod status --json"],
   async run({ flags, out }) {
-    const { kmodStatus } = await import("../kmod/kmod.ts");
+    const [{ kmodStatus }, { statusText }] = await Promise.all([
+      import("../kmod/kmod.ts"),
+      import("../kmod/render.ts"),
+    ]);
     const s = kmodStatus(flags.root as string ?? "/");
     if (flags.json) printJson(out, s);
     else out.stdout(statusText(s));

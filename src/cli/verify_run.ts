@@ -12,7 +12,7 @@ import { verify, type VerifyMode, type VerifyReport } from "../verify/run.ts";
 import { rangeFlags } from "./map.ts";
 import { type Output, printJson, progressSink, warn } from "./output.ts";
 import type { Invocation } from "./spec.ts";
-import { verifyText } from "./verify.ts";
+import { verifyText } from "../verify/render.ts";
 
 function finish(out: Output, path: string, report: VerifyReport): void {
   if (!report.durable) {
