@@ -216,6 +216,19 @@ export class Journal implements Disposable {
       file.close();
       throw new UsageError(`--journal ${path}`, "is not a regular file");
     }
+    if (create && st.size === 0) {
+      // A new file's name must survive a power cut too: sync its directory.
+      const dir = path.includes("/")
+        ? path.slice(0, path.lastIndexOf("/")) || "/"
+        : ".";
+      try {
+        using d = new FileHandle(dir, C.O_RDONLY | C.O_DIRECTORY);
+        fsync(d.fd, dir);
+      } catch (e) {
+        file.close();
+        throw e;
+      }
+    }
     if (!flock(file.fd, path, true)) {
       file.close();
       throw new SystemError(
