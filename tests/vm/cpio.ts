@@ -70,7 +70,7 @@ export function encodeCpio(entries: CpioEntry[]): Uint8Array {
   return out;
 }
 
-/** Every member under `dir` on the host, as `prefix/...`, skipping names in `skip`. */
+/** Every member under `dir` on the host, as `prefix/...`, skipping the top-level names in `skip`. */
 export function treeEntries(
   dir: string,
   prefix: string,
@@ -87,8 +87,10 @@ export function treeEntries(
     const path = `${prefix}/${entry.name}`;
     if (entry.isSymlink) {
       out.push({ path, type: "symlink", target: Deno.readLinkSync(host) });
-    } else if (entry.isDirectory) out.push(...treeEntries(host, path, skip));
-    else if (entry.isFile) {
+    } else if (entry.isDirectory) {
+      // `skip` names top-level entries only: a package's own dist/ stays.
+      out.push(...treeEntries(host, path, new Set()));
+    } else if (entry.isFile) {
       const mode = Deno.statSync(host).mode ?? 0o644;
       out.push({
         path,
