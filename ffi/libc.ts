@@ -468,6 +468,21 @@ export function holes(
   return out;
 }
 
+/** Private anonymous read-write memory (`mmap`), or null when refused; errno says why. */
+export function mmapAnonymous(length: number): Deno.PointerObject | null {
+  const ptr = libc().mmap(
+    null,
+    BigInt(length),
+    C.PROT_READ | C.PROT_WRITE,
+    C.MAP_PRIVATE | C.MAP_ANONYMOUS,
+    -1,
+    0n,
+  );
+  return ptr === null || Deno.UnsafePointer.value(ptr) === C.MAP_FAILED
+    ? null
+    : ptr;
+}
+
 /** `fsync(2)`. */
 export function fsync(fd: number, path: string): void {
   if (libc().fsync(fd) !== 0) fail("fsync", path);

@@ -8,7 +8,7 @@
 
 import { SystemError, UsageError } from "./errors.ts";
 import * as C from "./constants.ts";
-import { errno, libc, OsError, pageSize } from "./libc.ts";
+import { errno, libc, mmapAnonymous, OsError, pageSize } from "./libc.ts";
 import { type FaultGuard, guardFaults } from "./sigbus.ts";
 
 /**
@@ -136,17 +136,8 @@ export class Mapping implements Disposable {
   /** Page-aligned anonymous memory (for O_DIRECT buffers), unmapped like any mapping. */
   static anonymous(length: number): Mapping {
     checkLength("anonymous mapping: length", length);
-    const ptr = libc().mmap(
-      null,
-      BigInt(length),
-      C.PROT_READ | C.PROT_WRITE,
-      C.MAP_PRIVATE | C.MAP_ANONYMOUS,
-      -1,
-      0n,
-    );
-    if (Deno.UnsafePointer.value(ptr) === C.MAP_FAILED || ptr === null) {
-      throw new OsError("mmap", "anonymous memory", errno());
-    }
+    const ptr = mmapAnonymous(length);
+    if (ptr === null) throw new OsError("mmap", "anonymous memory", errno());
     return new Mapping(ptr, "anonymous memory", 0, length, true, false);
   }
 

@@ -17,7 +17,7 @@
  */
 
 import * as C from "./constants.ts";
-import { libc } from "./libc.ts";
+import { libc, mmapAnonymous } from "./libc.ts";
 
 /** `as ffi/sigbus_handler.S` then `objcopy -O binary -j .text`, in hex. */
 export const HANDLER_CODE =
@@ -46,20 +46,6 @@ interface Installed {
 }
 
 let installed: Installed | null | undefined;
-
-function anonymous(length: number): Deno.PointerObject | null {
-  const ptr = libc().mmap(
-    null,
-    BigInt(length),
-    C.PROT_READ | C.PROT_WRITE,
-    C.MAP_PRIVATE | C.MAP_ANONYMOUS,
-    -1,
-    0n,
-  );
-  return ptr === null || Deno.UnsafePointer.value(ptr) === C.MAP_FAILED
-    ? null
-    : ptr;
-}
 
 function bytesAt(ptr: Deno.PointerObject, length: number): Uint8Array {
   return new Uint8Array(
@@ -98,9 +84,9 @@ function install(): Installed | null {
   if (installed !== undefined) return installed;
   installed = null;
   if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") return null;
-  const table = anonymous(PAGE);
-  const strings = anonymous(STRING_AREA * SLOTS + 1024);
-  const code = anonymous(PAGE);
+  const table = mmapAnonymous(PAGE);
+  const strings = mmapAnonymous(STRING_AREA * SLOTS + 1024);
+  const code = mmapAnonymous(PAGE);
   if (!table || !strings || !code) return null;
   const bytes = new Uint8Array(
     HANDLER_CODE.match(/../g)!.map((h) => parseInt(h, 16)),

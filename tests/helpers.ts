@@ -72,3 +72,49 @@ export async function waitForLock(
   }
   return false;
 }
+
+const MiB = 2 ** 20;
+
+/**
+ * A temporary file of `size` bytes in /dev/shm (tmpfs: no disk writeback in
+ * the timings), zeros or random bytes.
+ */
+export function shmFile(
+  size: number,
+  random = false,
+  prefix = "pmemctl-test-",
+): string {
+  const path = Deno.makeTempFileSync({ dir: "/dev/shm", prefix });
+  Deno.truncateSync(path, size);
+  if (random) {
+    using f = Deno.openSync(path, { write: true });
+    const chunk = new Uint8Array(MiB);
+    for (let i = 0; i < size; i += MiB) {
+      for (let j = 0; j < MiB; j += 65536) {
+        crypto.getRandomValues(chunk.subarray(j, j + 65536));
+      }
+      f.writeSync(chunk.subarray(0, Math.min(MiB, size - i)));
+    }
+  }
+  return path;
+}
+
+/** The SHA-256 of a file, in hex. */
+export async function sha256File(path: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", Deno.readFileSync(path));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+/** `pmemctl verify PATH --mode rw --journal JOURNAL --resume`. */
+export function resumeRw(path: string, journal: string) {
+  return pmemctl(
+    "verify",
+    path,
+    "--mode",
+    "rw",
+    "--journal",
+    journal,
+    "--resume",
+  );
+}

@@ -6,36 +6,24 @@
  * (vm_safety_test.ts).
  */
 import assert from "node:assert/strict";
-import { CLI, journalActive, pmemctl, waitForLock } from "./helpers.ts";
+import {
+  CLI,
+  journalActive,
+  pmemctl,
+  resumeRw,
+  sha256File,
+  shmFile as shmTemp,
+  waitForLock,
+} from "./helpers.ts";
 import { have, requireThat } from "./require.ts";
 
 const MiB = 2 ** 20;
 
 function shmFile(size: number, random = true): string {
-  const path = Deno.makeTempFileSync({
-    dir: "/dev/shm",
-    prefix: "pmemctl-safety-",
-  });
-  Deno.truncateSync(path, size);
-  if (random) {
-    const f = Deno.openSync(path, { write: true });
-    const chunk = new Uint8Array(MiB);
-    for (let i = 0; i < size; i += MiB) {
-      for (let j = 0; j < MiB; j += 65536) {
-        crypto.getRandomValues(chunk.subarray(j, j + 65536));
-      }
-      f.writeSync(chunk.subarray(0, Math.min(MiB, size - i)));
-    }
-    f.close();
-  }
-  return path;
+  return shmTemp(size, random, "pmemctl-safety-");
 }
 
-async function sha256(path: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", Deno.readFileSync(path));
-  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
-}
+const sha256 = sha256File;
 
 function spawn(...args: string[]) {
   return new Deno.Command(Deno.execPath(), {
@@ -64,6 +52,14 @@ async function waitActive(journal: string, limit = 30000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error("no window went under test");
+}
+
+/** Starts rw with `journal` and SIGKILLs it while a window is under test. */
+async function killMidWindow(path: string, journal: string): Promise<void> {
+  const child = spawn("verify", path, "--mode", "rw", "--journal", journal);
+  await waitActive(journal);
+  child.kill("SIGKILL");
+  await child.output();
 }
 
 function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
@@ -163,10 +159,7 @@ Deno.test("an interrupted rw journal is never overwritten by a new run; --resume
   const journal = `${path}.journal`;
   try {
     const before = await sha256(path);
-    const child = spawn("verify", path, "--mode", "rw", "--journal", journal);
-    await waitActive(journal);
-    child.kill("SIGKILL");
-    await child.output();
+    await killMidWindow(path, journal);
     const saved = await sha256(journal);
     const again = await pmemctl(
       "verify",
@@ -180,15 +173,7 @@ Deno.test("an interrupted rw journal is never overwritten by a new run; --resume
     assert.match(again.stderr, /interrupted run .*pass --resume/);
     oneLine(again.stderr);
     assert.equal(await sha256(journal), saved, "the journal is untouched");
-    const resumed = await pmemctl(
-      "verify",
-      path,
-      "--mode",
-      "rw",
-      "--journal",
-      journal,
-      "--resume",
-    );
+    const resumed = await resumeRw(path, journal);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(await sha256(path), before);
     // A finished journal of the same run may be used again.
@@ -213,10 +198,7 @@ Deno.test("a truncated or garbled journal is refused by --resume, and the target
   const path = shmFile(64 * MiB);
   const journal = `${path}.journal`;
   try {
-    const child = spawn("verify", path, "--mode", "rw", "--journal", journal);
-    await waitActive(journal);
-    child.kill("SIGKILL");
-    await child.output();
+    await killMidWindow(path, journal);
     const good = Deno.readFileSync(journal);
     const killed = await sha256(path);
     const cases: [string, Uint8Array][] = [
@@ -257,15 +239,7 @@ Deno.test("a truncated or garbled journal is refused by --resume, and the target
     ];
     for (const [name, bytes] of cases) {
       Deno.writeFileSync(journal, bytes);
-      const r = await pmemctl(
-        "verify",
-        path,
-        "--mode",
-        "rw",
-        "--journal",
-        journal,
-        "--resume",
-      );
+      const r = await resumeRw(path, journal);
       assert.equal(r.code, 2, `${name}: ${r.stderr}`);
       assert.match(r.stderr, /--journal /, name);
       oneLine(r.stderr);
@@ -277,15 +251,7 @@ Deno.test("a truncated or garbled journal is refused by --resume, and the target
     }
     // The intact journal still restores everything.
     Deno.writeFileSync(journal, good);
-    const r = await pmemctl(
-      "verify",
-      path,
-      "--mode",
-      "rw",
-      "--journal",
-      journal,
-      "--resume",
-    );
+    const r = await resumeRw(path, journal);
     assert.equal(r.code, 0, r.stderr);
   } finally {
     Deno.removeSync(path);
@@ -298,33 +264,14 @@ Deno.test("--resume refuses a journal of another target, or a target that shrank
   const other = shmFile(64 * MiB);
   const journal = `${path}.journal`;
   try {
-    const child = spawn("verify", path, "--mode", "rw", "--journal", journal);
-    await waitActive(journal);
-    child.kill("SIGKILL");
-    await child.output();
+    await killMidWindow(path, journal);
     const otherBefore = await sha256(other);
-    const r = await pmemctl(
-      "verify",
-      other,
-      "--mode",
-      "rw",
-      "--journal",
-      journal,
-      "--resume",
-    );
+    const r = await resumeRw(other, journal);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /belongs to /);
     assert.equal(await sha256(other), otherBefore);
     Deno.truncateSync(path, 4 * MiB);
-    const shrunk = await pmemctl(
-      "verify",
-      path,
-      "--mode",
-      "rw",
-      "--journal",
-      journal,
-      "--resume",
-    );
+    const shrunk = await resumeRw(path, journal);
     assert.equal(shrunk.code, 2, shrunk.stderr);
     oneLine(shrunk.stderr);
     assert.equal(Deno.statSync(path).size, 4 * MiB);

@@ -5,35 +5,22 @@
  * injected bad blocks are tested in the guests (vm_verify_test.ts).
  */
 import assert from "node:assert/strict";
-import { CLI, journalActive, pmemctl } from "./helpers.ts";
+import {
+  CLI,
+  journalActive,
+  pmemctl,
+  resumeRw,
+  sha256File,
+  shmFile as shmTemp,
+} from "./helpers.ts";
 
 const MiB = 2 ** 20;
 
 function shmFile(size: number, random = false): string {
-  const path = Deno.makeTempFileSync({
-    dir: "/dev/shm",
-    prefix: "pmemctl-verify-",
-  });
-  Deno.truncateSync(path, size);
-  if (random) {
-    const f = Deno.openSync(path, { write: true });
-    const chunk = new Uint8Array(MiB);
-    for (let i = 0; i < size; i += MiB) {
-      for (let j = 0; j < MiB; j += 65536) {
-        crypto.getRandomValues(chunk.subarray(j, j + 65536));
-      }
-      f.writeSync(chunk.subarray(0, Math.min(MiB, size - i)));
-    }
-    f.close();
-  }
-  return path;
+  return shmTemp(size, random, "pmemctl-verify-");
 }
 
-async function sha256(path: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", Deno.readFileSync(path));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
-}
+const sha256 = sha256File;
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -252,15 +239,7 @@ Deno.test("verify rw killed with SIGKILL at many instants, then --resume: bit-id
       await killedRw("SIGKILL", after, path, journal);
       // Killed while a window was under test: the journal holds its bytes.
       if (journalActive(journal)) midWindow++;
-      const r = await pmemctl(
-        "verify",
-        path,
-        "--mode",
-        "rw",
-        "--journal",
-        journal,
-        "--resume",
-      );
+      const r = await resumeRw(path, journal);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(await sha256(path), before, `killed after ${after} ms`);
     }
