@@ -488,6 +488,11 @@ export function fsync(fd: number, path: string): void {
   if (libc().fsync(fd) !== 0) fail("fsync", path);
 }
 
+/** `fdatasync(2)`: the data (and the size) reach the device. */
+export function fdatasync(fd: number, path: string): void {
+  if (libc().fdatasync(fd) !== 0) fail("fdatasync", path);
+}
+
 /** Drops the page cache of `[offset, offset+length)` of `fd` (length 0: to the end). */
 export function dropCache(
   fd: number,

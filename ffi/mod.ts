@@ -16,6 +16,7 @@ export {
   dropCache,
   errno,
   fallocate,
+  fdatasync,
   FileHandle,
   flock,
   fsGetXattr,

@@ -39,6 +39,8 @@ export const libcSymbols = {
   posix_fadvise: { parameters: ["i32", "i64", "i64", "i32"], result: "i32" },
   /** int fsync(int fd); */
   fsync: { parameters: ["i32"], result: "i32" },
+  /** int fdatasync(int fd); */
+  fdatasync: { parameters: ["i32"], result: "i32" },
   /** ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset); */
   pwrite: { parameters: ["i32", "pointer", "usize", "i64"], result: "isize" },
   /** off_t lseek(int fd, off_t offset, int whence); */

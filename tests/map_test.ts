@@ -103,6 +103,7 @@ Deno.test("map info on a tmpfs file: page cache, no MAP_SYNC, msync", async () =
       map_sync: false,
       align: 4096,
       persistence: "msync",
+      io: "pwrite",
       cache_flush: "msync",
       warnings: [],
     });

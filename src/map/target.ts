@@ -54,6 +54,8 @@ export interface TargetInfo {
   map_sync: boolean;
   align: number;
   persistence: Persistence;
+  /** How bytes move: non-temporal stores or plain ones through a DAX mapping, or pread/pwrite through the page cache. */
+  io: "mmap-nt" | "mmap" | "pwrite";
   /** The kernel's name for it (`pmem0`, `dax0.0`), for devices. */
   device?: string;
   /** How CPU caches are flushed after writes: by the kernel (msync), libpmem, or not at all. */
@@ -321,6 +323,11 @@ export class Target implements Disposable {
       map_sync: mapSync,
       align: this.align,
       persistence,
+      io: this.kind === "devdax" && flush === "libpmem"
+        ? "mmap-nt"
+        : this.dax
+        ? "mmap"
+        : "pwrite",
       ...(this.device ? { device: this.device } : {}),
       cache_flush: flush,
       ...(domain ? { persistence_domain: domain } : {}),
@@ -410,6 +417,8 @@ export class Target implements Disposable {
   ): Promise<string | undefined> {
     if (this.kind !== "file" || length === 0) return undefined;
     const before = holes(this.file.fd, offset, length);
+    // Every block is there already (SEEK_HOLE finds none): nothing to give.
+    if (before.length === 0) return await poll?.();
     // Some filesystems (ext4) keep what they allocated before running out:
     // give the holes back, so the file is as it was.
     const giveBack = () => {

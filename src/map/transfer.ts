@@ -1,8 +1,10 @@
 /**
- * `map read`, `map write` and `map zero`: bytes move window by window
- * between a file descriptor and the target's mapping with read(2) and
- * write(2) straight into and out of the mapped memory, so no copy is made in
- * JavaScript and memory stays flat whatever the size.
+ * `map read`, `map write` and `map zero`. On DAX targets bytes move window
+ * by window between a file descriptor and the target's mapping (read(2) and
+ * write(2) straight into and out of the mapped memory, or a mapped input
+ * file copied with non-temporal stores), so no copy is made in JavaScript
+ * and memory stays flat whatever the size. Page-cache targets (files,
+ * tmpfs, /dev/pmemN) use pread/pwrite instead (pagecache.ts).
  *
  * @module
  */
@@ -19,6 +21,7 @@ import {
 } from "../../ffi/mod.ts";
 import { SystemError, UsageError } from "../errors.ts";
 import type { Poll } from "../safety/interrupt.ts";
+import { readPageCache, writePageCache } from "./pagecache.ts";
 import { type Target, windows } from "./target.ts";
 
 /** Reports how many bytes are done. */
@@ -66,6 +69,18 @@ export async function readRange(
 ): Promise<number> {
   target.checkRange(offset, length);
   target.checkBadBlocks(offset, length);
+  if (!target.dax) {
+    const r = await readPageCache(target, offset, length, out, progress, poll);
+    if (r.stopped) {
+      throw new Interrupted(
+        "map read",
+        r.stopped,
+        r.bytes,
+        "all of them written out",
+      );
+    }
+    return r.bytes;
+  }
   let done = 0;
   for (const w of windows(offset, length, target.align)) {
     const why = await poll?.();
@@ -175,59 +190,80 @@ export async function writeRange(
   let done = 0;
   let durable = true;
   let ended = false;
-  for (const w of windows(offset, limit, target.align)) {
-    const why = await poll?.();
-    if (why) {
+  if (!target.dax) {
+    const r = await writePageCache(
+      target,
+      offset,
+      limit,
+      input,
+      progress,
+      poll,
+      length === undefined ? (s, l) => target.reserve(s, l) : undefined,
+    );
+    done = r.bytes;
+    ended = r.ended;
+    if (r.stopped) {
       target.flush();
-      if (mapped) lseek(input.fd, mapped.at, C.SEEK_SET, input.path);
       throw new Interrupted(
         "map write",
-        why,
+        r.stopped,
         done,
         `written at offset ${offset} and made durable`,
       );
     }
-    if (length === undefined) await target.reserve(w.start, w.length);
-    using m = target.map(w);
-    let filled = 0;
-    if (mapped) {
-      const n = Math.min(w.length, mapped.size - mapped.at);
-      const copied = n === 0
-        ? true
-        : copyFromInput(target, m, w.start, input, mapped, n);
-      if (copied === undefined) {
-        // The file cannot be mapped after all: read(2) on from where the
-        // copy stands, which the descriptor's position does not know yet.
-        lseek(input.fd, mapped.at, C.SEEK_SET, input.path);
-        mapped = undefined;
-      } else {
-        durable = copied && durable;
-        mapped.at += n;
-        filled = n;
-        ended = n < w.length;
-        progress?.(done + filled);
-      }
-    }
-    if (!mapped) {
-      while (filled < w.length) {
-        const n = readInto(
-          input.fd,
-          m.pointer(w.start - w.mapStart + filled),
-          w.length - filled,
-          input.path,
+  } else {for (const w of windows(offset, limit, target.align)) {
+      const why = await poll?.();
+      if (why) {
+        target.flush();
+        if (mapped) lseek(input.fd, mapped.at, C.SEEK_SET, input.path);
+        throw new Interrupted(
+          "map write",
+          why,
+          done,
+          `written at offset ${offset} and made durable`,
         );
-        if (n === 0) {
-          ended = true;
-          break;
-        }
-        filled += n;
-        progress?.(done + filled);
       }
-      durable = target.persist(m, w.start, filled) && durable;
-    }
-    done += filled;
-    if (ended) break;
-  }
+      if (length === undefined) await target.reserve(w.start, w.length);
+      using m = target.map(w);
+      let filled = 0;
+      if (mapped) {
+        const n = Math.min(w.length, mapped.size - mapped.at);
+        const copied = n === 0
+          ? true
+          : copyFromInput(target, m, w.start, input, mapped, n);
+        if (copied === undefined) {
+          // The file cannot be mapped after all: read(2) on from where the
+          // copy stands, which the descriptor's position does not know yet.
+          lseek(input.fd, mapped.at, C.SEEK_SET, input.path);
+          mapped = undefined;
+        } else {
+          durable = copied && durable;
+          mapped.at += n;
+          filled = n;
+          ended = n < w.length;
+          progress?.(done + filled);
+        }
+      }
+      if (!mapped) {
+        while (filled < w.length) {
+          const n = readInto(
+            input.fd,
+            m.pointer(w.start - w.mapStart + filled),
+            w.length - filled,
+            input.path,
+          );
+          if (n === 0) {
+            ended = true;
+            break;
+          }
+          filled += n;
+          progress?.(done + filled);
+        }
+        durable = target.persist(m, w.start, filled) && durable;
+      }
+      done += filled;
+      if (ended) break;
+    }}
   target.flush();
   // Leave the descriptor where read(2) would have: a shell's next reader
   // of the same file starts after the bytes written.
@@ -270,6 +306,26 @@ export async function zeroRange(
   target.checkBadBlocks(offset, length);
   const why = await target.reserve(offset, length, poll);
   if (why) throw new Interrupted("map zero", why, 0, "nothing was written");
+  if (!target.dax) {
+    const r = await writePageCache(
+      target,
+      offset,
+      length,
+      undefined,
+      progress,
+      poll,
+    );
+    target.flush();
+    if (r.stopped) {
+      throw new Interrupted(
+        "map zero",
+        r.stopped,
+        r.bytes,
+        `zeroed from offset ${offset} and made durable`,
+      );
+    }
+    return { bytes: r.bytes, durable: true };
+  }
   let done = 0;
   let durable = true;
   for (const w of windows(offset, length, target.align)) {
