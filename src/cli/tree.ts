@@ -8,6 +8,7 @@
 import { kmod } from "./kmod.ts";
 import { list } from "./list.ts";
 import { map } from "./map.ts";
+import { planGroup } from "./plan.ts";
 import type { GroupSpec } from "./spec.ts";
 import { verifyCommand } from "./verify.ts";
 
@@ -24,6 +25,7 @@ export function commandTree(version: string): GroupSpec {
     map,
     verifyCommand,
     kmod,
+    planGroup,
     {
       name: "completions",
       brief: "print a shell completion script",

@@ -79,7 +79,7 @@ function kernelLog(
 /** Reads every source; returns what they said and warnings about what they did not. */
 export function gather(
   options: GatherOptions,
-): { obs: Observations; warnings: string[] } {
+): { obs: Observations; warnings: string[]; logText?: string } {
   const sys = new SystemRoot(options.root ?? "/");
   const warnings: string[] = [];
   const where = options.root ? ` under ${options.root}` : "";
@@ -152,5 +152,5 @@ export function gather(
     warnings.push("libnvdimm region addresses are readable by root only");
   }
   warnings.push(...sys.warnings);
-  return { obs, warnings };
+  return { obs, warnings, logText: log.text };
 }

@@ -26,7 +26,7 @@ export const PROJECT = new URL("../../", import.meta.url).pathname.replace(
 const CACHE = `${PROJECT}/.vm-cache`;
 
 /** The named guest configurations. */
-export type VmConfig = "legacy" | "legacy2" | "nfit" | "nfit+legacy";
+export type VmConfig = "plain" | "legacy" | "legacy2" | "nfit" | "nfit+legacy";
 
 /** What one configuration adds to qemu and the kernel command line. */
 interface ConfigSpec {
@@ -37,6 +37,8 @@ interface ConfigSpec {
 }
 
 const CONFIGS: Record<VmConfig, ConfigSpec> = {
+  // No pmem: memmap= comes from the test (`append`), nd_e820 is loaded.
+  plain: { memmap: [], nvdimm: false, waitFor: [] },
   legacy: { memmap: ["256M!1G"], nvdimm: false, waitFor: ["/dev/pmem0"] },
   legacy2: {
     memmap: ["128M!1G", "64M!0x60000000"],
@@ -184,7 +186,7 @@ function runArchive(spec: ConfigSpec, options: VmOptions): Uint8Array {
   const modules = options.modules ??
     [
       ...COMMON_MODULES,
-      ...(spec.memmap.length ? ["nd_e820"] : []),
+      ...(spec.memmap.length || !spec.nvdimm ? ["nd_e820"] : []),
       ...(spec.nvdimm ? ["nfit"] : []),
     ];
   const env = `MODULES="${modules.join(" ")}"\nWAIT_FOR="${

@@ -1,0 +1,152 @@
+/**
+ * `pmemctl plan memmap`: propose `memmap=` ranges from the machine's own
+ * e820 table.
+ *
+ * @module
+ */
+
+import { CheckFailedError, UsageError } from "../errors.ts";
+import { parseSize } from "../units.ts";
+import { checkRootDir } from "./list.ts";
+import { printJson, warn } from "./output.ts";
+import {
+  type CommandSpec,
+  type GroupSpec,
+  jsonFlag,
+  rootFlag,
+} from "./spec.ts";
+
+const memmap: CommandSpec = {
+  name: "memmap",
+  brief:
+    "propose memmap=SIZE!START ranges inside usable RAM of this machine's e820 table",
+  flags: [
+    {
+      name: "count",
+      brief: "how many ranges of SIZE",
+      kind: "value",
+      placeholder: "n",
+      default: "1",
+    },
+    {
+      name: "align",
+      brief:
+        "alignment of start and size: 128M (a memory section, the default), 1G (safest), 2M (denser, shares sections with RAM)",
+      kind: "value",
+      placeholder: "size",
+      default: "128M",
+    },
+    {
+      name: "start",
+      brief: "where the first range must start (the rest follow it)",
+      kind: "value",
+      placeholder: "addr",
+    },
+    {
+      name: "keep",
+      brief:
+        "RAM the system keeps (default: 2 GiB or a quarter of RAM, whichever is larger)",
+      kind: "value",
+      placeholder: "size",
+    },
+    jsonFlag,
+    rootFlag("read proc/ and the kernel log under DIR (a captured tree)"),
+    {
+      name: "dmesg",
+      brief: "read the kernel log from FILE, or - for stdin",
+      kind: "value",
+      placeholder: "file",
+    },
+    {
+      name: "cmdline",
+      brief: "read the kernel command line from FILE",
+      kind: "value",
+      placeholder: "file",
+    },
+  ],
+  args: [{ name: "size", brief: "the size of each range (4G, 512M…)" }],
+  examples: [
+    "pmemctl plan memmap 4G",
+    "pmemctl plan memmap 1G --count 2 --align 1G --json",
+  ],
+  async run({ flags, args: [sizeText], out }) {
+    const size = parseSize(sizeText, "SIZE");
+    const count = parseSize(flags.count as string ?? "1", "--count");
+    const align = parseSize(flags.align as string ?? "128M", "--align");
+    if (size === 0) throw new UsageError("SIZE", "must be more than 0");
+    if (count < 1) throw new UsageError("--count", "must be at least 1");
+    if (align < 4096 || (align & (align - 1)) !== 0) {
+      throw new UsageError("--align", "must be a power of two of at least 4K");
+    }
+    const start = flags.start !== undefined
+      ? parseSize(flags.start as string, "--start")
+      : undefined;
+    const keep = flags.keep !== undefined
+      ? parseSize(flags.keep as string, "--keep")
+      : undefined;
+    const root = flags.root as string | undefined;
+    checkRootDir(root);
+    const [{ gather }, { finalTable }, { iomemNodes }, plan, bounded] =
+      await Promise.all([
+        import("../list/gather.ts"),
+        import("../parse/e820.ts"),
+        import("../parse/iomem.ts"),
+        import("../plan/memmap.ts"),
+        import("../safety/bounded.ts"),
+      ]);
+    const dmesg = flags.dmesg as string | undefined;
+    const g = gather({
+      root,
+      dmesg,
+      cmdline: flags.cmdline as string | undefined,
+      stdinText: dmesg === "-"
+        ? bounded.readStdinCapped(bounded.CAPS.log, "--dmesg -")
+        : undefined,
+    });
+    for (const w of g.warnings) warn(out, w);
+    const table = g.obs.e820 ? finalTable(g.obs.e820) : [];
+    if (table.length === 0) {
+      throw new CheckFailedError(
+        "plan memmap",
+        "no e820 table to plan from: the kernel log has none (pass --dmesg FILE with the boot log)",
+      );
+    }
+    const kernel = g.obs.iomem
+      ? iomemNodes(g.obs.iomem).filter((n) =>
+        /^(Kernel (code|rodata|data|bss)|Crash kernel)$/.test(n.name)
+      )
+      : [];
+    const existing =
+      (g.obs.memmap?.requests ?? []).filter((r) => r.kind === "pmem").length;
+    const result = plan.planMemmap(
+      table,
+      { size, count, align, start, keep },
+      plan.rangesToAvoid(g.logText, kernel),
+      existing,
+    );
+    if ("reason" in result) {
+      throw new CheckFailedError("plan memmap", result.reason);
+    }
+    if (flags.json) printJson(out, result);
+    else {
+      out.stdout(
+        [
+          `kernel parameter: ${result.param}`,
+          `/etc/default/grub: ${result.grub}`,
+          `grubby: ${result.grubby}`,
+          `RAM left: ${plan.amount(result.ram_left)} of ${
+            plan.amount(result.ram_total)
+          }`,
+          `struct pages of an fsdax namespace with map=mem: ${result.struct_page_bytes} bytes of RAM (map=dev puts them on the device)`,
+        ].join("\n") + "\n",
+      );
+    }
+    for (const w of result.warnings) warn(out, w);
+  },
+};
+
+export const planGroup: GroupSpec = {
+  name: "plan",
+  brief: "plan persistent memory for this machine",
+  commands: [memmap],
+};
