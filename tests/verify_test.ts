@@ -191,8 +191,6 @@ function shmJournal(): string {
   return Deno.makeTempFileSync({ dir: "/dev/shm", prefix: "pmemctl-journal-" });
 }
 
-const windowActive = journalActive;
-
 /**
  * Starts rw with a journal, waits until a window is under test (however slow
  * the machine), waits `after` ms more, and sends `signal`.
@@ -219,7 +217,7 @@ async function killedRw(
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  for (let waited = 0; !windowActive(journal) && waited < 30000; waited += 5) {
+  for (let waited = 0; !journalActive(journal) && waited < 30000; waited += 5) {
     await new Promise((r) => setTimeout(r, 5));
   }
   await new Promise((r) => setTimeout(r, after));

@@ -3,15 +3,9 @@
  * promises, on both kernels, and the NVDIMM keeps its content across boots.
  */
 import assert from "node:assert/strict";
-import { installedKernels, runVm, vmTest } from "./vm/vm.ts";
+import { assertGuestOk, installedKernels, runVm, vmTest } from "./vm/vm.ts";
 
-function check(r: { code: number; console: string }): void {
-  assert.equal(
-    r.code,
-    0,
-    `guest script failed:\n${r.console.split("\n").slice(-30).join("\n")}`,
-  );
-}
+const check = (r: { code: number; console: string }) => assertGuestOk(r);
 
 const SIZES =
   `for d in /sys/block/pmem*; do echo "$(basename $d) $(cat $d/size)"; done`;

@@ -10,7 +10,13 @@
  */
 import assert from "node:assert/strict";
 import { type Kernel, kernelLines } from "./vm/kernels.ts";
-import { COMMON_MODULES, resolveKernel, runVm, vmTest } from "./vm/vm.ts";
+import {
+  assertGuestOk,
+  COMMON_MODULES,
+  resolveKernel,
+  runVm,
+  vmTest,
+} from "./vm/vm.ts";
 
 const KMOD = new URL("../kmod/", import.meta.url).pathname;
 const P = "deno run -A --cached-only cli.ts";
@@ -116,11 +122,7 @@ if insmod /root/pmem_legacy.ko 2>/dev/null; then echo @@loaded-while-held; else 
 dmesg | grep 'pmem_legacy:' | sed 's/^\\[[ 0-9.]*\\] /@@log /'
 `,
       });
-      assert.equal(
-        r.code,
-        0,
-        `guest script failed:\n${r.console.split("\n").slice(-30).join("\n")}`,
-      );
+      assertGuestOk(r);
       // Loading, DAX, rmmod and reloading must leave no kernel complaint.
       assert.doesNotMatch(
         r.console,

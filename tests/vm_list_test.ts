@@ -4,7 +4,7 @@
  * blockdev/chardev, in every configuration, and as a non-root user.
  */
 import assert from "node:assert/strict";
-import { runVm, type VmResult, vmTest } from "./vm/vm.ts";
+import { assertGuestOk, runVm, type VmResult, vmTest } from "./vm/vm.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -28,11 +28,7 @@ interface Step {
 }
 
 function steps(r: VmResult): Map<string, Step> {
-  assert.equal(
-    r.code,
-    0,
-    `guest script failed:\n${r.console.split("\n").slice(-30).join("\n")}`,
-  );
+  assertGuestOk(r);
   const out = new Map<string, Step>();
   for (
     const m of r.stdout.matchAll(

@@ -5,7 +5,7 @@
  * every refusal, with bad blocks injected through sysfs.
  */
 import assert from "node:assert/strict";
-import { runVm, type VmResult, vmTest } from "./vm/vm.ts";
+import { assertGuestOk, runVm, type VmResult, vmTest } from "./vm/vm.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -27,11 +27,7 @@ interface Outcome {
 }
 
 function outcome(r: VmResult): Outcome {
-  assert.equal(
-    r.code,
-    0,
-    `guest script failed:\n${r.console.split("\n").slice(-30).join("\n")}`,
-  );
+  assertGuestOk(r);
   const rc = new Map<string, { code: number; message: string }>();
   for (const m of r.stdout.matchAll(/^@@rc (\S+) (\d+) ?(.*)$/gm)) {
     rc.set(m[1], { code: Number(m[2]), message: m[3] });

@@ -5,18 +5,12 @@
  * the planned size, and `list` shows the request realised.
  */
 import assert from "node:assert/strict";
-import { runVm, type VmResult, vmTest } from "./vm/vm.ts";
+import { assertGuestOk, runVm, vmTest } from "./vm/vm.ts";
 
 const P = "deno run -A --cached-only cli.ts";
 const MiB = 2 ** 20;
 
-function ok(r: VmResult): void {
-  assert.equal(
-    r.code,
-    0,
-    `guest script failed:\n${r.console.split("\n").slice(-30).join("\n")}`,
-  );
-}
+const ok = (r: { code: number; console: string }) => assertGuestOk(r);
 
 vmTest(
   "plan memmap: the planned parameter boots into exactly that pmem",

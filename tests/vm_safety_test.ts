@@ -8,17 +8,11 @@
  */
 import assert from "node:assert/strict";
 import { HELPERS } from "./vm/guest_sh.ts";
-import { runVm, type VmResult, vmTest } from "./vm/vm.ts";
+import { assertGuestOk, runVm, type VmResult, vmTest } from "./vm/vm.ts";
 
 const P = "deno run -A --cached-only cli.ts";
 
-function ok(r: VmResult): void {
-  assert.equal(
-    r.code,
-    0,
-    `guest script failed:\n${r.console.split("\n").slice(-40).join("\n")}`,
-  );
-}
+const ok = (r: { code: number; console: string }) => assertGuestOk(r, 40);
 
 /** `@@name value` lines of the guest's stdout. */
 function lines(r: VmResult): Map<string, string> {

@@ -3,7 +3,7 @@
  * memmap= block device, a device-DAX character device and DAX-mounted ext4.
  */
 import assert from "node:assert/strict";
-import { runVm, vmTest } from "./vm/vm.ts";
+import { assertGuestOk, runVm, vmTest } from "./vm/vm.ts";
 
 const PROBE = "deno run -A --cached-only tests/vm/probe.ts";
 
@@ -14,13 +14,7 @@ function jsonLines(stdout: string): Record<string, unknown>[] {
   );
 }
 
-function check(r: { code: number; console: string }): void {
-  assert.equal(
-    r.code,
-    0,
-    `guest script failed:\n${r.console.split("\n").slice(-30).join("\n")}`,
-  );
-}
+const check = (r: { code: number; console: string }) => assertGuestOk(r);
 
 vmTest(
   "legacy: BLKGETSIZE64 on /dev/pmem0 equals sysfs size x 512; klogctl; the CLI runs offline",

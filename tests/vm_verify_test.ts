@@ -6,18 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { HELPERS } from "./vm/guest_sh.ts";
-import { runVm, type VmResult, vmTest } from "./vm/vm.ts";
+import { assertGuestOk, runVm, type VmResult, vmTest } from "./vm/vm.ts";
 
 const P = "deno run -A --cached-only cli.ts";
 const MiB = 2 ** 20;
 
-function ok(r: VmResult): void {
-  assert.equal(
-    r.code,
-    0,
-    `guest script failed:\n${r.console.split("\n").slice(-30).join("\n")}`,
-  );
-}
+const ok = (r: { code: number; console: string }) => assertGuestOk(r);
 
 /** The JSON documents between `@@NAME` and `@@end` markers. */
 // deno-lint-ignore no-explicit-any

@@ -6,7 +6,13 @@
 
 import { CheckFailedError, UsageError } from "../errors.ts";
 import { escapeControls } from "../parse/numbers.ts";
-import { type CommandSpec, jsonFlag, rootFlag } from "./spec.ts";
+import {
+  type CommandSpec,
+  type FlagSpec,
+  type Invocation,
+  jsonFlag,
+  rootFlag,
+} from "./spec.ts";
 import { printJson, warn } from "./output.ts";
 
 /** Usage error unless `dir` is a directory (`--root`). */
@@ -17,6 +23,46 @@ export function checkRootDir(dir: string | undefined): void {
     isDir = Deno.statSync(dir).isDirectory;
   } catch { /* reported below */ }
   if (!isDir) throw new UsageError(`--root ${dir}`, "not a directory");
+}
+
+/** `--dmesg FILE|-` and `--cmdline FILE`: where list and plan read the kernel's words. */
+export const sourceFlags: FlagSpec[] = [
+  {
+    name: "dmesg",
+    brief: "read the kernel log from FILE, or - for stdin",
+    kind: "value",
+    placeholder: "file",
+  },
+  {
+    name: "cmdline",
+    brief: "read the kernel command line from FILE",
+    kind: "value",
+    placeholder: "file",
+  },
+];
+
+/**
+ * Reads every source `--root`, `--dmesg` and `--cmdline` name (stdin for
+ * `--dmesg -`, capped), as list and plan do.
+ */
+export async function gatherFrom(
+  flags: Invocation["flags"],
+): Promise<ReturnType<typeof import("../list/gather.ts").gather>> {
+  const root = flags.root as string | undefined;
+  checkRootDir(root);
+  const [{ gather }, { CAPS, readStdinCapped }] = await Promise.all([
+    import("../list/gather.ts"),
+    import("../safety/bounded.ts"),
+  ]);
+  const dmesg = flags.dmesg as string | undefined;
+  return gather({
+    root,
+    dmesg,
+    cmdline: flags.cmdline as string | undefined,
+    stdinText: dmesg === "-"
+      ? readStdinCapped(CAPS.log, "--dmesg -")
+      : undefined,
+  });
 }
 
 export const list: CommandSpec = {
@@ -34,18 +80,7 @@ export const list: CommandSpec = {
     rootFlag(
       "read proc/, sys/ and dev/ under DIR (a captured tree, a sosreport)",
     ),
-    {
-      name: "dmesg",
-      brief: "read the kernel log from FILE, or - for stdin",
-      kind: "value",
-      placeholder: "file",
-    },
-    {
-      name: "cmdline",
-      brief: "read the kernel command line from FILE",
-      kind: "value",
-      placeholder: "file",
-    },
+    ...sourceFlags,
   ],
   args: [],
   examples: [
@@ -56,26 +91,12 @@ export const list: CommandSpec = {
   ],
   async run({ flags, out }) {
     // The work's modules load when the command runs: start-up stays small.
-    const [{ gather }, { joinRegions }, { listDocument, listTable }, bounded] =
+    const [gathered, { joinRegions }, { listDocument, listTable }] =
       await Promise.all([
-        import("../list/gather.ts"),
+        gatherFrom(flags),
         import("../list/join.ts"),
         import("../list/render.ts"),
-        import("../safety/bounded.ts"),
       ]);
-    const { CAPS, readStdinCapped } = bounded;
-    const root = flags.root as string | undefined;
-    checkRootDir(root);
-    const dmesg = flags.dmesg as string | undefined;
-    const stdinText = dmesg === "-"
-      ? readStdinCapped(CAPS.log, "--dmesg -")
-      : undefined;
-    const gathered = gather({
-      root,
-      dmesg,
-      cmdline: flags.cmdline as string | undefined,
-      stdinText,
-    });
     const result = joinRegions(gathered.obs);
     result.warnings.unshift(...gathered.warnings);
     if (flags.json) printJson(out, listDocument(result, flags.human === true));

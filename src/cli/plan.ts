@@ -7,7 +7,7 @@
 
 import { CheckFailedError, UsageError } from "../errors.ts";
 import { parseSize } from "../units.ts";
-import { checkRootDir } from "./list.ts";
+import { gatherFrom, sourceFlags } from "./list.ts";
 import { printJson, warn } from "./output.ts";
 import {
   type CommandSpec,
@@ -51,18 +51,7 @@ const memmap: CommandSpec = {
     },
     jsonFlag,
     rootFlag("read proc/ and the kernel log under DIR (a captured tree)"),
-    {
-      name: "dmesg",
-      brief: "read the kernel log from FILE, or - for stdin",
-      kind: "value",
-      placeholder: "file",
-    },
-    {
-      name: "cmdline",
-      brief: "read the kernel command line from FILE",
-      kind: "value",
-      placeholder: "file",
-    },
+    ...sourceFlags,
   ],
   args: [{ name: "size", brief: "the size of each range (4G, 512M…)" }],
   examples: [
@@ -84,25 +73,12 @@ const memmap: CommandSpec = {
     const keep = flags.keep !== undefined
       ? parseSize(flags.keep as string, "--keep")
       : undefined;
-    const root = flags.root as string | undefined;
-    checkRootDir(root);
-    const [{ gather }, { finalTable }, { iomemNodes }, plan, bounded] =
-      await Promise.all([
-        import("../list/gather.ts"),
-        import("../parse/e820.ts"),
-        import("../parse/iomem.ts"),
-        import("../plan/memmap.ts"),
-        import("../safety/bounded.ts"),
-      ]);
-    const dmesg = flags.dmesg as string | undefined;
-    const g = gather({
-      root,
-      dmesg,
-      cmdline: flags.cmdline as string | undefined,
-      stdinText: dmesg === "-"
-        ? bounded.readStdinCapped(bounded.CAPS.log, "--dmesg -")
-        : undefined,
-    });
+    const [g, { finalTable }, { iomemNodes }, plan] = await Promise.all([
+      gatherFrom(flags),
+      import("../parse/e820.ts"),
+      import("../parse/iomem.ts"),
+      import("../plan/memmap.ts"),
+    ]);
     for (const w of g.warnings) warn(out, w);
     const table = g.obs.e820 ? finalTable(g.obs.e820) : [];
     if (table.length === 0) {

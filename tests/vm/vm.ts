@@ -230,6 +230,20 @@ function runArchive(spec: ConfigSpec, options: VmOptions): Uint8Array {
   return encodeCpio(entries);
 }
 
+/** Asserts the guest script exited 0; the message ends with the console's last `tail` lines. */
+export function assertGuestOk(
+  r: { code: number; console: string },
+  tail = 30,
+): void {
+  if (r.code !== 0) {
+    throw new Error(
+      `guest script failed (exit ${r.code}):\n${
+        r.console.split("\n").slice(-tail).join("\n")
+      }`,
+    );
+  }
+}
+
 /** Boots a guest, runs `options.script` in it, and returns what it printed and its exit code. */
 export async function runVm(options: VmOptions): Promise<VmResult> {
   const started = performance.now();
