@@ -28,19 +28,11 @@ export async function run(
     out.stdout(`${VERSION}\n`);
     return 0;
   }
-  const [{ commandTree }, { buildApp, runApp }] = await Promise.all([
+  const [{ commandTree }, { runTree }] = await Promise.all([
     import("./src/cli/tree.ts"),
     import("./src/cli/app.ts"),
   ]);
-  const app = buildApp(commandTree(VERSION), VERSION);
-  if (args.length === 0) {
-    // No command: the help, on stderr, and a usage exit.
-    let help = "";
-    await runApp(app, ["--help"], { ...out, stdout: (t) => (help += t) });
-    out.stderr(help);
-    return 2;
-  }
-  return await runApp(app, args, out);
+  return await runTree(commandTree(VERSION), VERSION, args, out);
 }
 
 if (import.meta.main) {

@@ -34,6 +34,15 @@ const cases: [string, string, string[]][] = [
     "/dev/null",
   ]],
   ["bin/pmemctl --version", `${ROOT}bin/pmemctl`, ["--version"]],
+  ["bin/pmemctl list (empty --root)", `${ROOT}bin/pmemctl`, [
+    "list",
+    "--root",
+    tree,
+    "--dmesg",
+    "/dev/null",
+    "--cmdline",
+    "/dev/null",
+  ]],
 ];
 
 function once(command: string, args: string[]): number {

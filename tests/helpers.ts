@@ -7,7 +7,8 @@ export const CLI = new URL("../cli.ts", import.meta.url).pathname;
 /** Runs pmemctl as a user would, in its own process. */
 export async function pmemctl(...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
+    // As bin/pmemctl runs it: no deno.json, so nothing at run time may need it.
+    args: ["run", "-A", "--no-config", CLI, ...args],
     stdin: "null",
     env: { NO_COLOR: "1" },
   }).output();

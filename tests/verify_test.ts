@@ -281,7 +281,7 @@ Deno.test("verify usage errors", async () => {
         ],
         [
           ["--mode", "bogus"],
-          /Expected "bogus" to be one of \(scan\|rw\|destructive\|stamp\|check\)/,
+          /--mode: 'bogus' is not one of scan, rw, destructive, stamp, check/,
         ],
         [["--length", "2M"], /past the end/],
         [

@@ -1,6 +1,6 @@
 /**
  * The command tree as data: each command family declares its commands,
- * flags and arguments once here, and the parser (app.ts, on @stricli/core),
+ * flags and arguments once here, and the parser (argv.ts), the help (help.ts),
  * the shell completions and the man page are all generated from it.
  *
  * @module
