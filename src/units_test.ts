@@ -79,7 +79,7 @@ Deno.test("humanSize agrees with every size ndctl -u printed in the captured gue
     }
   };
   for (const dir of Deno.readDirSync(fixtures)) {
-    if (!dir.isDirectory) continue;
+    if (!dir.isDirectory || dir.name === "faults") continue;
     try {
       walk(
         JSON.parse(

@@ -55,7 +55,10 @@ function deviceNames(dir: string, list: string): string[] {
   }
 }
 
-for (const name of Object.keys(SCENARIOS)) {
+// The doctor-* scenarios hold faults (no libnvdimm region at all, for one).
+for (
+  const name of Object.keys(SCENARIOS).filter((n) => !n.startsWith("doctor-"))
+) {
   Deno.test(`fixture ${name} holds the kernel's pmem view, laid out like /`, () => {
     const dir = `${FIXTURES}${name}`;
     for (const f of REQUIRED) {

@@ -8,7 +8,7 @@ import { CLI, pmemctl } from "./helpers.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 const SCENARIOS = [...Deno.readDirSync(FIXTURES)]
-  .filter((e) => e.isDirectory && e.name !== "logs")
+  .filter((e) => e.isDirectory && e.name !== "logs" && e.name !== "faults")
   .map((e) => e.name)
   .sort();
 

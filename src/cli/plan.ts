@@ -114,6 +114,15 @@ const memmap: CommandSpec = {
             plan.amount(result.ram_total)
           }`,
           `struct pages of an fsdax namespace with map=mem: ${result.struct_page_bytes} bytes of RAM (map=dev puts them on the device)`,
+          ...(result.avoided.length
+            ? [
+              `kept clear of: ${
+                result.avoided.map((a) =>
+                  `${a.why} 0x${a.start.toString(16)}-0x${a.end.toString(16)}`
+                ).join(", ")
+              }`,
+            ]
+            : []),
         ].join("\n") + "\n",
       );
     }
@@ -121,8 +130,65 @@ const memmap: CommandSpec = {
   },
 };
 
+const check: CommandSpec = {
+  name: "check",
+  brief:
+    "compare a planned memmap= parameter with what the booted kernel made of it",
+  flags: [
+    jsonFlag,
+    rootFlag("read proc/ and sys/ under DIR (a captured tree)"),
+    ...sourceFlags,
+  ],
+  args: [{
+    name: "param",
+    brief: "the planned parameter, e.g. 'memmap=512M!4G memmap=1G!8G'",
+  }],
+  examples: [
+    "pmemctl plan check 'memmap=4G!12G'",
+    'pmemctl plan check "$(pmemctl plan memmap 4G --json | jq -r .param)" --json',
+  ],
+  async run({ flags, args: [param], out }) {
+    const [g, { parseMemmap }, { joinRegions }, { checkPlan }] = await Promise
+      .all([
+        gatherFrom(flags),
+        import("../parse/cmdline.ts"),
+        import("../list/join.ts"),
+        import("../plan/check.ts"),
+      ]);
+    const planned = parseMemmap(param);
+    for (const e of planned.errors) {
+      throw new UsageError("PARAM", `${e.text}: ${e.reason}`);
+    }
+    if (!planned.requests.some((r) => r.kind === "pmem")) {
+      throw new UsageError(
+        "PARAM",
+        `no memmap=SIZE!START in '${param}' (pass the parameter plan memmap printed)`,
+      );
+    }
+    for (const w of g.warnings) warn(out, w);
+    const verdicts = checkPlan(planned, g.obs.memmap, joinRegions(g.obs));
+    const failed = verdicts.filter((v) => !v.realised).length;
+    if (flags.json) printJson(out, { requests: verdicts, failed });
+    else {
+      out.stdout(
+        verdicts.map((v) =>
+          v.realised
+            ? `ok    ${v.param}: ${v.region} (${v.devices!.join(", ")})\n`
+            : `fail  ${v.param}: ${v.reason}\n`
+        ).join(""),
+      );
+    }
+    if (failed > 0) {
+      throw new CheckFailedError(
+        "plan check",
+        `${failed} planned request${failed > 1 ? "s" : ""} not realised`,
+      );
+    }
+  },
+};
+
 export const planGroup: GroupSpec = {
   name: "plan",
-  brief: "plan persistent memory for this machine",
-  commands: [memmap],
+  brief: "plan persistent memory for this machine, and check the plan booted",
+  commands: [memmap, check],
 };

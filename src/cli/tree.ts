@@ -5,6 +5,7 @@
  * @module
  */
 
+import { doctor } from "./doctor.ts";
 import { kmod } from "./kmod.ts";
 import { list } from "./list.ts";
 import { map } from "./map.ts";
@@ -26,6 +27,7 @@ export function commandTree(version: string): GroupSpec {
     verifyCommand,
     kmod,
     planGroup,
+    doctor,
     {
       name: "completions",
       brief: "print a shell completion script",

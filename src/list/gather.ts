@@ -79,7 +79,12 @@ function kernelLog(
 /** Reads every source; returns what they said and warnings about what they did not. */
 export function gather(
   options: GatherOptions,
-): { obs: Observations; warnings: string[]; logText?: string } {
+): {
+  obs: Observations;
+  warnings: string[];
+  logText?: string;
+  cmdline?: string;
+} {
   const sys = new SystemRoot(options.root ?? "/");
   const warnings: string[] = [];
   const where = options.root ? ` under ${options.root}` : "";
@@ -152,5 +157,5 @@ export function gather(
     warnings.push("libnvdimm region addresses are readable by root only");
   }
   warnings.push(...sys.warnings);
-  return { obs, warnings, logText: log.text };
+  return { obs, warnings, logText: log.text, cmdline };
 }

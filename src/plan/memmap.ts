@@ -43,6 +43,8 @@ export interface MemmapPlan {
   ram_total: number;
   ram_left: number;
   struct_page_bytes: number;
+  /** What the ranges keep clear of: the kernel image, the initrd, crashkernel. */
+  avoided: Avoid[];
   warnings: string[];
 }
 
@@ -238,6 +240,7 @@ export function planMemmap(
     ram_total: total,
     ram_left: total - used,
     struct_page_bytes: (used / 4096) * 64,
+    avoided: avoid,
     warnings,
   };
 }

@@ -126,6 +126,30 @@ export class SystemRoot {
   }
 
   /**
+   * A regular file's bytes (a compressed `/proc/config.gz`), or undefined
+   * when it is absent, refused, or larger than `cap`.
+   */
+  bytes(path: string, cap: number = CAPS.text): Uint8Array | undefined {
+    const host = this.#file(path);
+    if (host === undefined) return undefined;
+    try {
+      using f = Deno.openSync(host, { read: true });
+      const buf = new Uint8Array(cap + 1);
+      let total = 0;
+      for (;;) {
+        const n = f.readSync(buf.subarray(total));
+        if (n === null || n === 0) break;
+        total += n;
+        if (total > cap) return undefined;
+      }
+      return buf.slice(0, total);
+    } catch (e) {
+      if (e instanceof Deno.errors.PermissionDenied) this.denied.add(path);
+      return undefined;
+    }
+  }
+
+  /**
    * A file's text, or undefined when it is absent or unreadable; read up to
    * `cap` bytes (more is exit 2, naming the file).
    */

@@ -11,7 +11,7 @@ import { naturalCompare, SystemRoot } from "./root.ts";
 
 const FIXTURES = new URL("../../tests/fixtures/", import.meta.url).pathname;
 const SCENARIOS = [...Deno.readDirSync(FIXTURES)]
-  .filter((e) => e.isDirectory && e.name !== "logs")
+  .filter((e) => e.isDirectory && e.name !== "logs" && e.name !== "faults")
   .map((e) => e.name)
   .sort();
 

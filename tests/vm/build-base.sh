@@ -84,6 +84,10 @@ for f in modules.builtin modules.builtin.modinfo modules.order; do
   [ -e "$moddir/$f" ] && cp "$moddir/$f" "$root/lib/modules/$kver/"
 done
 depmod -b "$root" "$kver"
+# The kernel's configuration where Debian keeps it, for pmemctl doctor.
+for cfg in "$base/boot/config-$kver" "$moddir/config"; do
+  if [ -e "$cfg" ]; then install -D -m 0644 "$cfg" "$root/boot/config-$kver"; break; fi
+done
 
 mkdir -p "$(dirname "$out")"
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$out.$$.tmp"

@@ -1,0 +1,72 @@
+/**
+ * `pmemctl doctor`: a checklist of why pmem is missing, disabled or not
+ * DAX, one line per finding with its fix.
+ *
+ * @module
+ */
+
+import { CheckFailedError } from "../errors.ts";
+import { escapeControls } from "../parse/numbers.ts";
+import { gatherFrom, sourceFlags } from "./list.ts";
+import { printJson } from "./output.ts";
+import { type CommandSpec, jsonFlag, rootFlag } from "./spec.ts";
+
+export const doctor: CommandSpec = {
+  name: "doctor",
+  brief:
+    "check why persistent memory is missing, disabled or not DAX, and say how to fix it",
+  flags: [
+    jsonFlag,
+    rootFlag(
+      "read proc/, sys/, boot/ and lib/modules/ under DIR (a captured tree)",
+    ),
+    ...sourceFlags,
+  ],
+  args: [],
+  examples: [
+    "pmemctl doctor",
+    "pmemctl doctor --json | jq '.checks[] | select(.status != \"ok\")'",
+    "pmemctl doctor --root sosreport-host/ --dmesg sosreport-host/dmesg.txt",
+  ],
+  async run({ flags, out }) {
+    const [gathered, { joinRegions }, { diagnose }, inputs, { SystemRoot }] =
+      await Promise.all([
+        gatherFrom(flags),
+        import("../list/join.ts"),
+        import("../doctor/checks.ts"),
+        import("../doctor/inputs.ts"),
+        import("../sysfs/root.ts"),
+      ]);
+    const sys = new SystemRoot((flags.root as string | undefined) ?? "/");
+    const list = joinRegions(gathered.obs);
+    const checks = diagnose({
+      list,
+      obs: gathered.obs,
+      log: gathered.logText,
+      cmdline: gathered.cmdline,
+      inputs: await inputs.readDoctorInputs(sys),
+      sourceWarnings: [...gathered.warnings, ...sys.warnings],
+    });
+    const failed = checks.filter((c) => c.status === "fail").length;
+    const warned = checks.filter((c) => c.status === "warn").length;
+    if (flags.json) printJson(out, { checks, failed, warned });
+    else {
+      const width = Math.max(...checks.map((c) => c.check.length));
+      out.stdout(
+        checks.map((c) =>
+          escapeControls(
+            `${c.status.padEnd(4)}  ${c.check.padEnd(width)}  ${c.found}${
+              c.fix ? ` — fix: ${c.fix}` : ""
+            }`,
+          ).replace(/\n/g, " ") + "\n"
+        ).join(""),
+      );
+    }
+    if (failed > 0) {
+      throw new CheckFailedError(
+        "doctor",
+        `${failed} check${failed > 1 ? "s" : ""} failed`,
+      );
+    }
+  },
+};

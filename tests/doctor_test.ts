@@ -1,0 +1,186 @@
+/**
+ * `pmemctl doctor` and `pmemctl plan check` on trees captured from the
+ * guests (tests/fixtures): each injected fault is named with its fix, a
+ * healthy tree is all ok, and the exit code follows the failures.
+ */
+import assert from "node:assert/strict";
+import { run } from "../cli.ts";
+import { captureOutput } from "../src/cli/output.ts";
+
+const FIX = new URL("./fixtures/", import.meta.url).pathname;
+
+interface Check {
+  check: string;
+  status: string;
+  found: string;
+  fix?: string;
+}
+
+async function doctor(tree: string, ...extra: string[]) {
+  const out = captureOutput();
+  const code = await run(
+    ["doctor", "--root", `${FIX}${tree}`, "--json", ...extra],
+    out,
+  );
+  const doc = JSON.parse(out.out) as {
+    checks: Check[];
+    failed: number;
+    warned: number;
+  };
+  return { code, doc, err: out.err };
+}
+
+const find = (checks: Check[], check: string, status: string, found: RegExp) =>
+  checks.find((c) =>
+    c.check === check && c.status === status && found.test(c.found)
+  );
+
+Deno.test("doctor: a healthy legacy tree is ok in every check about its pmem", async () => {
+  const { code, doc } = await doctor("legacy");
+  assert.equal(code, 0);
+  assert.equal(doc.failed, 0);
+  // The captured tree holds no kernel config: that, and only that, warns.
+  assert.deepEqual(
+    doc.checks.filter((c) => c.status !== "ok").map((c) => c.check),
+    ["kernel-config"],
+  );
+  assert.ok(
+    find(
+      doc.checks,
+      "memmap",
+      "ok",
+      /memmap=256M!1G became region0 \(\/dev\/pmem0\)/,
+    ),
+  );
+  assert.ok(find(doc.checks, "modules", "ok", /nd_e820/));
+});
+
+Deno.test("doctor: nd_e820 not loaded and a memmap= across the PCI hole", async () => {
+  const { code, doc } = await doctor("faults/doctor-hole");
+  assert.equal(code, 1);
+  const hole = find(
+    doc.checks,
+    "memmap",
+    "fail",
+    /memmap=1G!2560M covers more than usable RAM: 0xbffe0000-0xbfffffff is reserved .* 0xc0000000-0xdfffffff is no RAM at all/,
+  );
+  assert.ok(hole, JSON.stringify(doc.checks, null, 1));
+  assert.match(hole.fix!, /pmemctl plan memmap/);
+  const mod = find(
+    doc.checks,
+    "modules",
+    "fail",
+    /^nd_e820 is not loaded \(available in 6\.1\.0-56-amd64\)/,
+  );
+  assert.ok(mod);
+  assert.match(mod.fix!, /modprobe nd_e820/);
+  assert.ok(
+    find(
+      doc.checks,
+      "claimed",
+      "fail",
+      /^0x40000000-0x4fffffff \(type 12\) is not claimed/,
+    ),
+  );
+  // The request that fits is still ok.
+  assert.ok(find(doc.checks, "memmap", "ok", /^memmap=256M!1G became/));
+});
+
+Deno.test("doctor: DAX refused for a 1 KiB-block ext4, and injected bad blocks", async () => {
+  const { code, doc } = await doctor("faults/doctor-faults");
+  assert.equal(code, 1);
+  const dax = find(
+    doc.checks,
+    "dax",
+    "fail",
+    /refused DAX on pmem0, now mounted on \/mnt\/pmem without it: EXT4-fs \(pmem0\): unsupported blocksize for DAX/,
+  );
+  assert.ok(dax, JSON.stringify(doc.checks, null, 1));
+  assert.match(dax.fix!, /mkfs\.ext4 -b 4096/);
+  assert.ok(
+    find(
+      doc.checks,
+      "dax",
+      "warn",
+      /\/mnt\/pmem \(ext4 on pmem0\) is mounted dax=inode/,
+    ),
+  );
+  assert.ok(
+    find(
+      doc.checks,
+      "badblocks",
+      "fail",
+      /^pmem0 has 8 known bad 512-byte sectors/,
+    ),
+  );
+  assert.ok(
+    find(doc.checks, "persistence", "warn", /a filesystem is mounted on it/),
+  );
+});
+
+Deno.test("doctor: a mounted fsdax NVDIMM namespace is DAX", async () => {
+  const { doc } = await doctor("nfit-fsdax-mounted");
+  assert.ok(
+    find(
+      doc.checks,
+      "dax",
+      "ok",
+      /^\/mnt\/pmem \(ext4 on pmem0\) is mounted dax=always/,
+    ),
+  );
+  assert.ok(find(doc.checks, "modules", "ok", /nfit/));
+});
+
+Deno.test("doctor: the text form is one line per check, with the fix", async () => {
+  const out = captureOutput();
+  assert.equal(
+    await run(["doctor", "--root", `${FIX}faults/doctor-faults`], out),
+    1,
+  );
+  const lines = out.out.trimEnd().split("\n");
+  assert.ok(lines.every((l) => /^(ok  |warn|fail)  \S+ +\S/.test(l)), out.out);
+  assert.ok(
+    lines.some((l) => /^fail  badblocks .* — fix: pmemctl verify/.test(l)),
+  );
+  assert.equal(out.err, "pmemctl: doctor: 2 checks failed\n");
+});
+
+Deno.test("plan check: realised, not on the command line, and split requests", async () => {
+  const check = async (tree: string, param: string) => {
+    const out = captureOutput();
+    const code = await run(
+      ["plan", "check", param, "--root", `${FIX}${tree}`, "--json"],
+      out,
+    );
+    return { code, doc: JSON.parse(out.out) };
+  };
+  const ok = await check("legacy", "memmap=256M!1G");
+  assert.equal(ok.code, 0);
+  assert.deepEqual(ok.doc.requests[0], {
+    param: "memmap=256M!1G",
+    start: 2 ** 30,
+    size: 256 * 2 ** 20,
+    on_cmdline: true,
+    realised: true,
+    region: "region0",
+    devices: ["/dev/pmem0"],
+  });
+  const missing = await check("legacy", "memmap=512M!2G");
+  assert.equal(missing.code, 1);
+  assert.equal(missing.doc.requests[0].on_cmdline, false);
+  const unclaimed = await check("faults/doctor-hole", "memmap=256M!1G");
+  assert.equal(unclaimed.code, 1);
+  assert.match(unclaimed.doc.requests[0].reason, /no driver holds it/);
+  const split = await check("faults/doctor-hole", "memmap=1G!2560M");
+  assert.equal(split.code, 1);
+  assert.equal(split.doc.requests[0].realised, false);
+});
+
+Deno.test("plan check: a parameter without memmap=SIZE!START is a usage error", async () => {
+  const out = captureOutput();
+  assert.equal(
+    await run(["plan", "check", "quiet", "--root", `${FIX}legacy`], out),
+    2,
+  );
+  assert.match(out.err, /^pmemctl: PARAM: no memmap=SIZE!START in 'quiet'/);
+});
