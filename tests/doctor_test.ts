@@ -138,9 +138,9 @@ Deno.test("doctor: the text form is one line per check, with the fix", async () 
     1,
   );
   const lines = out.out.trimEnd().split("\n");
-  assert.ok(lines.every((l) => /^(ok  |warn|fail)  \S+ +\S/.test(l)), out.out);
+  assert.ok(lines.every((l) => /^(ok {2}|warn|fail) {2}\S+ +\S/.test(l)), out.out);
   assert.ok(
-    lines.some((l) => /^fail  badblocks .* — fix: pmemctl verify/.test(l)),
+    lines.some((l) => /^fail {2}badblocks .* — fix: pmemctl verify/.test(l)),
   );
   assert.equal(out.err, "pmemctl: doctor: 2 checks failed\n");
 });
