@@ -138,7 +138,10 @@ Deno.test("doctor: the text form is one line per check, with the fix", async () 
     1,
   );
   const lines = out.out.trimEnd().split("\n");
-  assert.ok(lines.every((l) => /^(ok {2}|warn|fail) {2}\S+ +\S/.test(l)), out.out);
+  assert.ok(
+    lines.every((l) => /^(ok {2}|warn|fail) {2}\S+ +\S/.test(l)),
+    out.out,
+  );
   assert.ok(
     lines.some((l) => /^fail {2}badblocks .* — fix: pmemctl verify/.test(l)),
   );
