@@ -1,65 +1,147 @@
 /**
  * `pmemctl plan memmap` proven by booting: planned inside a guest without
- * pmem (4 GiB of RAM, split by the PCI hole), then a second boot with
- * exactly the planned parameter gives /dev/pmem0 at the planned start with
- * the planned size, and `list` shows the request realised.
+ * pmem, then a second boot with exactly the planned parameter gives each
+ * planned /dev/pmemN at the planned start with the planned size, `list`
+ * shows every request realised, `plan check` agrees, and `doctor` is all
+ * ok. Plans: one range on a guest whose RAM the PCI hole splits (4 GiB),
+ * two ranges beside a crashkernel reservation, and `--align 1G`.
  */
 import assert from "node:assert/strict";
 import { assertGuestOk, runVm, vmTest } from "./vm/vm.ts";
 
 const P = "deno run -A --cached-only cli.ts";
 const MiB = 2 ** 20;
+const GiB = 2 ** 30;
 
-const ok = (r: { code: number; console: string }) => assertGuestOk(r);
+interface Plan {
+  ranges: { start: number; size: number }[];
+  param: string;
+  avoided: { start: number; end: number; why: string }[];
+}
+
+const section = (stdout: string, name: string) =>
+  stdout.match(new RegExp(`^@@${name}\\n([\\s\\S]*?)^@@end$`, "m"))![1];
+
+/** Plans with `args` in a first boot, boots the plan, and checks it became exactly that. */
+async function planAndBoot(
+  args: string,
+  options: { memoryMiB: number; append?: string[] },
+): Promise<Plan> {
+  const first = await runVm({
+    config: "plain",
+    memoryMiB: options.memoryMiB,
+    append: options.append,
+    script: `set -e
+${P} plan memmap ${args} --json
+`,
+  });
+  assertGuestOk(first);
+  const plan: Plan = JSON.parse(first.stdout);
+  const devices = plan.ranges.map((_, i) => `/dev/pmem${i}`);
+
+  const second = await runVm({
+    config: "plain",
+    memoryMiB: options.memoryMiB,
+    append: [...(options.append ?? []), plan.param],
+    waitFor: [devices.at(-1)!],
+    script: `set -e
+for b in /sys/block/pmem*; do echo "@@size $(cat $b/size)"; done
+grep -i 'persistent memory (legacy)' /proc/iomem | sed 's/^ */@@iomem /'
+echo @@list; ${P} list --json; echo @@end
+echo @@check; ${P} plan check '${plan.param}' --json; echo @@end
+echo @@doctor; ${P} doctor --json; echo @@end
+`,
+  });
+  assertGuestOk(second);
+  const iomem = [
+    ...second.stdout.matchAll(/^@@iomem ([0-9a-f]+)-([0-9a-f]+) :/gm),
+  ].map((m) => ({
+    start: parseInt(m[1], 16),
+    size: parseInt(m[2], 16) - parseInt(m[1], 16) + 1,
+  }));
+  assert.deepEqual(
+    iomem,
+    plan.ranges,
+    "iomem holds exactly the planned ranges",
+  );
+  const sizes = [...second.stdout.matchAll(/^@@size (\d+)$/gm)].map((m) =>
+    Number(m[1]) * 512
+  );
+  assert.deepEqual(sizes.sort(), plan.ranges.map((r) => r.size).sort());
+
+  const list = JSON.parse(section(second.stdout, "list"));
+  assert.deepEqual(
+    list.regions.map((
+      r: { start: number; size: number; sources: string[] },
+    ) => [
+      r.start,
+      r.size,
+      r.sources.includes("cmdline"),
+    ]),
+    plan.ranges.map((r) => [r.start, r.size, true]),
+  );
+  assert.deepEqual(list.warnings, []);
+
+  const check = JSON.parse(section(second.stdout, "check"));
+  assert.equal(check.failed, 0, JSON.stringify(check));
+  assert.ok(
+    check.requests.every((v: { realised: boolean }) => v.realised),
+  );
+  const doctor = JSON.parse(section(second.stdout, "doctor"));
+  assert.deepEqual(
+    doctor.checks.filter((c: { status: string }) => c.status !== "ok"),
+    [],
+    "doctor is all ok on the planned pmem",
+  );
+  return plan;
+}
 
 vmTest(
-  "plan memmap: the planned parameter boots into exactly that pmem",
+  "plan memmap: one range above the PCI hole boots into exactly that pmem",
   async () => {
-    const first = await runVm({
-      config: "plain",
-      memoryMiB: 4096,
-      script: `set -e
-${P} plan memmap 512M --keep 1G --json
-`,
-    });
-    ok(first);
-    const plan = JSON.parse(first.stdout);
+    const plan = await planAndBoot("512M --keep 1G", { memoryMiB: 4096 });
     assert.equal(plan.ranges.length, 1);
     const [{ start, size }] = plan.ranges;
     assert.equal(size, 512 * MiB);
     assert.equal(start % (128 * MiB), 0);
     // qemu puts RAM above 4 GiB when the guest has more than the low window.
-    assert.ok(start >= 4 * 2 ** 30, `planned above 4 GiB: ${start}`);
+    assert.ok(start >= 4 * GiB, `planned above 4 GiB: ${start}`);
     assert.match(plan.param, /^memmap=512M!\d+[GM]$/);
+  },
+);
 
-    const second = await runVm({
-      config: "plain",
-      memoryMiB: 4096,
-      append: [plan.param],
-      waitFor: ["/dev/pmem0"],
-      script: `set -e
-echo "@@size $(cat /sys/block/pmem0/size)"
-grep -i 'persistent memory (legacy)' /proc/iomem | sed 's/^ */@@iomem /'
-echo @@list; ${P} list --json; echo @@end
-`,
+vmTest(
+  "plan memmap: two ranges clear of a crashkernel reservation",
+  async () => {
+    const plan = await planAndBoot("256M --count 2 --keep 512M", {
+      memoryMiB: 2048,
+      append: ["crashkernel=256M"],
     });
-    ok(second);
-    assert.match(second.stdout, new RegExp(`^@@size ${size / 512}$`, "m"));
-    const iomem = second.stdout.match(/^@@iomem ([0-9a-f]+)-([0-9a-f]+) :/m);
-    assert.ok(iomem, second.stdout);
-    assert.equal(parseInt(iomem[1], 16), start);
-    assert.equal(parseInt(iomem[2], 16), start + size - 1);
-    const list = JSON.parse(
-      second.stdout.match(/^@@list\n([\s\S]*?)^@@end$/m)![1],
+    assert.equal(plan.ranges.length, 2);
+    const crash = plan.avoided.find((a) =>
+      a.why === "the crashkernel reservation"
     );
-    assert.deepEqual(
-      [
-        list.regions[0].start,
-        list.regions[0].size,
-        list.regions[0].sources.includes("cmdline"),
-      ],
-      [start, size, true],
-    );
-    assert.deepEqual(list.warnings, []);
+    assert.ok(crash, JSON.stringify(plan.avoided));
+    for (const r of plan.ranges) {
+      assert.equal(r.size, 256 * MiB);
+      assert.ok(
+        r.start + r.size - 1 < crash.start || r.start > crash.end,
+        `${r.start} clear of the crashkernel range`,
+      );
+    }
+    assert.match(plan.param, /^memmap=256M!\S+ memmap=256M!\S+$/);
+  },
+);
+
+vmTest(
+  "plan memmap --align 1G: a whole gibibyte on a gibibyte boundary",
+  async () => {
+    const plan = await planAndBoot("1G --align 1G --keep 1G", {
+      memoryMiB: 4096,
+    });
+    assert.deepEqual(plan.ranges.map((r) => [r.start % GiB, r.size]), [[
+      0,
+      GiB,
+    ]]);
   },
 );
