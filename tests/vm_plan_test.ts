@@ -3,8 +3,9 @@
  * pmem, then a second boot with exactly the planned parameter gives each
  * planned /dev/pmemN at the planned start with the planned size, `list`
  * shows every request realised, `plan check` agrees, and `doctor` is all
- * ok. Plans: one range on a guest whose RAM the PCI hole splits (4 GiB),
- * two ranges beside a crashkernel reservation, and `--align 1G`.
+ * ok. Plans: two ranges on a guest whose RAM the PCI hole splits (4 GiB),
+ * one on each side, two beside a crashkernel reservation, and one with
+ * `--align 1G`.
  */
 import assert from "node:assert/strict";
 import { assertGuestOk, runVm, vmTest } from "./vm/vm.ts";
@@ -97,16 +98,19 @@ echo @@doctor; ${P} doctor --json; echo @@end
 }
 
 vmTest(
-  "plan memmap: one range above the PCI hole boots into exactly that pmem",
+  "plan memmap: RAM split by the PCI hole, one range on each side of it",
   async () => {
-    const plan = await planAndBoot("512M --keep 1G", { memoryMiB: 4096 });
-    assert.equal(plan.ranges.length, 1);
-    const [{ start, size }] = plan.ranges;
-    assert.equal(size, 512 * MiB);
-    assert.equal(start % (128 * MiB), 0);
-    // qemu puts RAM above 4 GiB when the guest has more than the low window.
-    assert.ok(start >= 4 * GiB, `planned above 4 GiB: ${start}`);
-    assert.match(plan.param, /^memmap=512M!\d+[GM]$/);
+    // 4 GiB of guest RAM: 3 GiB below the hole, 1 GiB above 4 GiB.
+    const plan = await planAndBoot("1G --count 2 --keep 1G", {
+      memoryMiB: 4096,
+    });
+    assert.equal(plan.ranges.length, 2);
+    const [low, high] = plan.ranges;
+    assert.deepEqual([low.size, high.size], [GiB, GiB]);
+    assert.ok(low.start % (128 * MiB) === 0 && high.start % (128 * MiB) === 0);
+    assert.ok(low.start + low.size <= 3 * GiB, `below the hole: ${low.start}`);
+    assert.equal(high.start, 4 * GiB, "RAM above 4 GiB first");
+    assert.match(plan.param, /^memmap=1G!\d+M memmap=1G!4G$/);
   },
 );
 

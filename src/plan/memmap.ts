@@ -69,7 +69,9 @@ export function rangesToAvoid(
   const out: Avoid[] = iomemKernel.map((r) => ({
     start: r.start,
     end: r.end,
-    why: r.name.toLowerCase(),
+    why: r.name === "Crash kernel"
+      ? "the crashkernel reservation"
+      : r.name.toLowerCase(),
   }));
   for (const line of kernelLogLines(log ?? "", /RAMDISK|crashkernel/i)) {
     const ramdisk = line.match(/RAMDISK: \[mem 0x([0-9a-f]+)-0x([0-9a-f]+)\]/i);
@@ -102,7 +104,11 @@ export function rangesToAvoid(
       });
     }
   }
-  return out.filter((a) => Number.isSafeInteger(a.start) && a.end >= a.start);
+  // iomem's "Crash kernel" and the log's reservation are one range: once.
+  return out.filter((a, i) =>
+    Number.isSafeInteger(a.start) && a.end >= a.start &&
+    out.findIndex((b) => b.start === a.start && b.end === a.end) === i
+  );
 }
 
 const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
@@ -169,7 +175,12 @@ export function planMemmap(
     }))
   ).filter((s) => s.end > s.start);
   const high = spans.filter((s) => s.start >= FOUR_GIB);
-  const pool = (high.length > 0 ? high : spans).sort((a, b) => b.end - a.end);
+  // Above 4 GiB first; what does not fit there goes below, highest first.
+  const byEnd = (a: { end: number }, b: { end: number }) => b.end - a.end;
+  const pool = [
+    ...high.sort(byEnd),
+    ...spans.filter((s) => s.start < FOUR_GIB).sort(byEnd),
+  ];
   if (high.length === 0 && spans.length > 0) {
     warnings.push("no usable RAM above 4 GiB: the ranges lie below it");
   }
@@ -212,6 +223,14 @@ export function planMemmap(
       };
     }
     ranges.sort((a, b) => a.start - b.start);
+    const low = ranges.filter((r) => r.start < FOUR_GIB).length;
+    if (high.length > 0 && low > 0) {
+      warnings.push(
+        `${low} of the ${count} ranges ${
+          low > 1 ? "lie" : "lies"
+        } below 4 GiB (not enough usable RAM above it)`,
+      );
+    }
   }
   if (existingRequests + ranges.length > 4) {
     warnings.push(

@@ -46,11 +46,16 @@ Deno.test("plan memmap: several ranges, 1 GiB alignment, never across the PCI ho
   });
   assert.ok("reason" in q);
   assert.match(q.reason, /is not inside one usable-RAM entry/);
-  const r = plan(SIXTEEN, { size: 2 * GiB, count: 7, align: GiB, keep: 0 });
+  // Six fit above 4 GiB, the seventh below it.
+  const six = plan(SIXTEEN, { size: 2 * GiB, count: 7, align: GiB, keep: 0 });
+  assert.ok(!("reason" in six));
+  assert.deepEqual(six.ranges[0], { start: GiB, size: 2 * GiB });
+  assert.match(six.warnings.join(";"), /1 of the 7 ranges lies below 4 GiB/);
+  const r = plan(SIXTEEN, { size: 3 * GiB, count: 5, align: GiB, keep: 0 });
   assert.ok("reason" in r);
   assert.match(
     r.reason,
-    /only 6 of 7 ranges of 2G fit: the largest free 1G-aligned span of usable RAM is 13 GiB/,
+    /only 4 of 5 ranges of 3G fit: the largest free 1G-aligned span of usable RAM is 13 GiB/,
   );
   const s = plan(SIXTEEN, { size: 4 * GiB, count: 4, align: GiB, keep: 0 });
   assert.ok("reason" in s);
@@ -83,4 +88,23 @@ Deno.test("plan memmap on the captured legacy guest: below 4 GiB, clear of the i
   // RAMDISK sits at 0x74a35000-0x7ffdffff; the existing memmap at 1G-1.25G.
   assert.equal(p.param, "memmap=256M!1536M");
   assert.match(p.warnings.join(), /no usable RAM above 4 GiB/);
+});
+
+Deno.test("plan memmap: ranges that do not all fit above 4 GiB go below it, with a warning", () => {
+  // qemu's 4 GiB guest: 3 GiB below the PCI hole, 1 GiB above 4 GiB.
+  const FOUR = `BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable
+BIOS-e820: [mem 0x0000000000100000-0x00000000bffdffff] usable
+BIOS-e820: [mem 0x00000000bffe0000-0x00000000bfffffff] reserved
+BIOS-e820: [mem 0x0000000100000000-0x000000013fffffff] usable
+`;
+  const p = plan(FOUR, { size: GiB, count: 2, align: 128 * MiB, keep: GiB });
+  assert.ok(!("reason" in p), JSON.stringify(p));
+  assert.deepEqual(p.ranges, [
+    { start: 0x80000000 - 128 * MiB, size: GiB },
+    { start: 4 * GiB, size: GiB },
+  ]);
+  assert.ok(
+    p.warnings.some((w) => /1 of the 2 ranges lies? below 4 GiB/.test(w)),
+    p.warnings.join("; "),
+  );
 });
