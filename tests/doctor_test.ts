@@ -187,3 +187,127 @@ Deno.test("plan check: a parameter without memmap=SIZE!START is a usage error", 
   );
   assert.match(out.err, /^pmemctl: PARAM: no memmap=SIZE!START in 'quiet'/);
 });
+
+/** A copy of a fixture tree (links kept) to change. */
+function copyTree(name: string): string {
+  const dir = Deno.makeTempDirSync({ prefix: "pmemctl-doctor-" });
+  const cp = new Deno.Command("cp", {
+    args: ["-a", `${FIX}${name}/.`, dir],
+  }).outputSync();
+  assert.ok(cp.success);
+  return dir;
+}
+
+async function doctorIn(dir: string) {
+  const out = captureOutput();
+  const code = await run(["doctor", "--root", dir, "--json"], out);
+  return { code, doc: JSON.parse(out.out) as { checks: Check[] } };
+}
+
+Deno.test("doctor on changed copies of the legacy tree: each remaining check fires", async (t) => {
+  const release = Deno.readTextFileSync(`${FIX}legacy/uname-r`).trim();
+  const cases: [string, (dir: string) => void, string, string, RegExp][] = [
+    [
+      "a kernel without CONFIG_X86_PMEM_LEGACY",
+      (dir) => {
+        Deno.mkdirSync(`${dir}/boot`);
+        Deno.writeTextFileSync(
+          `${dir}/boot/config-${release}`,
+          "CONFIG_LIBNVDIMM=m\nCONFIG_BLK_DEV_PMEM=m\n# CONFIG_X86_PMEM_LEGACY is not set\nCONFIG_FS_DAX=y\nCONFIG_DEV_DAX=m\n",
+        );
+      },
+      "kernel-config",
+      "fail",
+      /^CONFIG_X86_PMEM_LEGACY is not set in \/boot\/config-/,
+    ],
+    [
+      "a disabled region (ndctl disable-region)",
+      (dir) => {
+        const region = Deno.realPathSync(
+          `${dir}/sys/bus/nd/devices/region0`,
+        );
+        Deno.removeSync(`${region}/driver`);
+      },
+      "namespace",
+      "fail",
+      /^region0 is disabled: no driver is bound/,
+    ],
+    [
+      "more than 4 memmap= entries with KASLR",
+      (dir) =>
+        Deno.writeTextFileSync(
+          `${dir}/proc/cmdline`,
+          "console=ttyS0 memmap=256M!1G memmap=1M$2G memmap=1M$3G memmap=1M$5G memmap=1M$6G\n",
+        ),
+      "memmap",
+      "warn",
+      /^5 memmap= entries: the x86 decompressor tracks at most 4/,
+    ],
+    [
+      "the kernel image inside a memmap= range",
+      (dir) =>
+        Deno.writeTextFileSync(
+          `${dir}/proc/cmdline`,
+          "console=ttyS0 memmap=256M!1G memmap=16M$16M\n",
+        ),
+      "kernel-image",
+      "fail",
+      /^Kernel code \(0x1000000-0x1e01d31\) lies inside memmap=16M\$16M/,
+    ],
+    [
+      "a memmap= the kernel refuses",
+      (dir) =>
+        Deno.writeTextFileSync(
+          `${dir}/proc/cmdline`,
+          "console=ttyS0 memmap=256M!1G memmap=12Q!1G\n",
+        ),
+      "memmap",
+      "fail",
+      /^12Q!1G is refused by the kernel/,
+    ],
+    [
+      "a block device without its /dev node",
+      (dir) => Deno.removeSync(`${dir}/dev/pmem0`),
+      "namespace",
+      "warn",
+      /^\/sys\/block\/pmem0 exists but \/dev\/pmem0 does not/,
+    ],
+    [
+      "a module the kernel does not have",
+      (dir) => {
+        const dep = `${dir}/lib/modules/${release}/modules.dep`;
+        Deno.writeTextFileSync(
+          dep,
+          Deno.readTextFileSync(dep).split("\n").filter((l) =>
+            !l.includes("nd_e820")
+          ).join("\n"),
+        );
+        Deno.writeTextFileSync(
+          `${dir}/proc/modules`,
+          Deno.readTextFileSync(`${dir}/proc/modules`).split("\n").filter((
+            l,
+          ) => !l.startsWith("nd_e820 ")).join("\n"),
+        );
+      },
+      "modules",
+      "fail",
+      /^nd_e820 is neither loaded nor in this kernel's modules/,
+    ],
+  ];
+  for (const [name, change, check, status, found] of cases) {
+    await t.step(name, async () => {
+      const dir = copyTree("legacy");
+      try {
+        change(dir);
+        const { code, doc } = await doctorIn(dir);
+        assert.ok(
+          find(doc.checks, check, status, found),
+          JSON.stringify(doc.checks, null, 1),
+        );
+        assert.equal(code, status === "fail" ? 1 : 0);
+      } finally {
+        Deno.removeSync(dir, { recursive: true });
+      }
+    });
+  }
+});

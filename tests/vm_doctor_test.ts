@@ -72,6 +72,8 @@ ${
           `su -s /bin/sh tester -c 'DENO_DIR=/tmp/deno-tester ${P} doctor --json'`,
         )
       }
+echo @@plan-output
+su -s /bin/sh tester -c 'DENO_DIR=/tmp/deno-tester ${P} plan memmap 128M' 2>&1 || echo "@@plan-rc $?"
 `,
     });
     assertGuestOk(r);
@@ -129,6 +131,16 @@ ${
 
     // Without root: the disabled namespace is still found, and what it
     // could not read is said, not guessed.
+    // plan, without root, cannot read the log it plans from, and says so.
+    assert.match(r.stdout, /^@@plan-rc 1$/m);
+    assert.match(
+      r.stdout,
+      /kernel log is not readable \(klogctl: EPERM\): run as root or pass --dmesg FILE/,
+    );
+    assert.match(
+      r.stdout,
+      /^pmemctl: plan memmap: no e820 table to plan from/m,
+    );
     const user = all.nonroot;
     assert.equal(user.rc, 1);
     has(user, "sources", "warn", /kernel log is not readable/);
