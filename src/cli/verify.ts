@@ -54,6 +54,19 @@ export const verifyCommand: CommandSpec = {
       brief: "rw: restore what the journal holds, then finish the run",
       kind: "boolean",
     },
+    {
+      name: "record",
+      brief:
+        "keep this run's result in pmemctl's state file, for export and list",
+      kind: "boolean",
+    },
+    {
+      name: "state",
+      brief:
+        "the state file (default: $PMEMCTL_STATE or /var/lib/pmemctl/state.json)",
+      kind: "value",
+      placeholder: "file",
+    },
     jsonFlag,
     forceFlag("required by destructive and stamp, which overwrite the range"),
   ],
@@ -63,6 +76,7 @@ export const verifyCommand: CommandSpec = {
     "pmemctl verify /dev/pmem0 --mode stamp --force --length 1G",
     "pmemctl verify /dev/pmem0 --mode check --json",
     "pmemctl verify /dev/dax0.0 --mode rw --journal /var/tmp/pmem.journal",
+    "pmemctl verify /dev/pmem0 --record && pmemctl export prometheus",
   ],
   async run(call) {
     await (await import("./verify_run.ts")).runVerify(call);

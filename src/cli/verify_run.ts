@@ -42,6 +42,90 @@ function finish(out: Output, path: string, report: VerifyReport): void {
   }
 }
 
+/** `path` with its directory's links resolved, for comparing names of files that may not exist yet. */
+function resolvedName(path: string): string {
+  const slash = path.lastIndexOf("/");
+  const dir = slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
+  try {
+    return `${Deno.realPathSync(dir)}/${path.slice(slash + 1)}`;
+  } catch {
+    return path;
+  }
+}
+
+/** Before anything runs: the state file must be a regular file, and neither the target nor the journal. */
+async function checkStatePath(
+  path: string,
+  stateFlag: string | undefined,
+  journal: string | undefined,
+): Promise<void> {
+  const [{ statePath }, { identityOfPath, sameBytes }] = await Promise.all([
+    import("../state/results.ts"),
+    import("../safety/identity.ts"),
+  ]);
+  const file = statePath(stateFlag);
+  try {
+    if (!Deno.statSync(file).isFile) {
+      throw new UsageError(`--state ${file}`, "is not a regular file");
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const state = identityOfPath(file);
+  for (
+    const [other, role] of [[path, "the target"], [journal, "the journal"]]
+  ) {
+    if (!other) continue;
+    const id = identityOfPath(other);
+    // The journal may not exist yet: then its resolved name must differ.
+    if (
+      (state && id && sameBytes(state, id)) ||
+      resolvedName(file) === resolvedName(other)
+    ) {
+      throw new UsageError(
+        `--state ${file}`,
+        `is ${role} ${other} itself: nothing was run`,
+      );
+    }
+  }
+}
+
+/** Keeps the result in the state file; trouble there is a warning, the run's result stands. */
+async function record(
+  out: Output,
+  path: string,
+  report: VerifyReport,
+  stateFlag: string | undefined,
+): Promise<void> {
+  const { recordVerify, statePath } = await import("../state/results.ts");
+  const file = statePath(stateFlag);
+  let target = path;
+  try {
+    target = Deno.realPathSync(path);
+  } catch { /* recorded as given */ }
+  try {
+    const w = recordVerify(file, {
+      target,
+      mode: report.mode,
+      result: report.result,
+      time: new Date().toISOString(),
+      offset: report.offset,
+      length: report.length,
+      bytes_checked: report.bytes_checked,
+      mismatch_count: report.mismatch_count,
+      ...(report.seed !== undefined ? { seed: report.seed } : {}),
+    });
+    if (w) warn(out, w);
+  } catch (e) {
+    warn(
+      out,
+      `${file}: the result was not recorded: ${
+        (e as Error).message.split("\n")[0]
+      }`,
+    );
+  }
+}
+
 /** `pmemctl verify`: runs the verifier and reports. */
 export async function runVerify({ flags, args: [path], out }: Invocation) {
   const { offset, length } = rangeFlags(flags);
@@ -50,6 +134,13 @@ export async function runVerify({ flags, args: [path], out }: Invocation) {
     : undefined;
   const passes = parseSize(flags.passes as string ?? "1", "--passes");
   if (passes < 1) throw new UsageError("--passes", "must be at least 1");
+  if (flags.record) {
+    await checkStatePath(
+      path,
+      flags.state as string | undefined,
+      flags.journal as string | undefined,
+    );
+  }
   using signals = new Interrupts();
   let progress: ProgressReporter | undefined;
   try {
@@ -71,6 +162,9 @@ export async function runVerify({ flags, args: [path], out }: Invocation) {
     progress?.finish();
     if (flags.json) printJson(out, report);
     else out.stdout(verifyText(path, report));
+    if (flags.record && !report.interrupted) {
+      await record(out, path, report, flags.state as string | undefined);
+    }
     finish(out, path, report);
   } finally {
     progress?.finish();
