@@ -9,14 +9,13 @@
  * @module
  */
 
-import denoJson from "./deno.json" with { type: "json" };
 import { type Output, processOutput } from "./src/cli/output.ts";
+import { VERSION } from "./src/version.ts";
 
 export type { Output };
 export { processOutput };
 
-/** pmemctl's version, from deno.json. */
-export const VERSION: string = denoJson.version;
+export { VERSION };
 
 /** Runs the CLI on `args` (without the program name) and returns the exit code. */
 export async function run(

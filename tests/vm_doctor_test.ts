@@ -197,12 +197,28 @@ modprobe kmem
 echo offline > /sys/devices/system/memory/auto_online_blocks
 daxctl reconfigure-device --mode=system-ram --no-online dax0.0 >/dev/null
 ${doctorAs("offline")}
+${P} export prometheus --state /tmp/none.json | grep '^pmem_system_ram' | sed 's/^/@@prom-offline /'
 daxctl online-memory dax0.0 >/dev/null 2>&1
 ${doctorAs("online")}
+${P} export prometheus --state /tmp/none.json | grep '^pmem_system_ram' | sed 's/^/@@prom-online /'
 `,
     });
     assertGuestOk(r);
     const all = reports(r.stdout);
+    // The same blocks, as the Prometheus export counts them.
+    const blocks = (when: string, state: string) =>
+      Number(
+        r.stdout.match(
+          new RegExp(
+            `^@@prom-${when} pmem_system_ram_memory_blocks\\{device="dax0\\.0",state="${state}"\\} (\\d+)$`,
+            "m",
+          ),
+        )?.[1],
+      );
+    assert.ok(blocks("offline", "offline") > 0, r.stdout);
+    assert.equal(blocks("offline", "online"), 0);
+    assert.equal(blocks("online", "offline"), 0);
+    assert.equal(blocks("online", "online"), blocks("offline", "offline"));
     assert.equal(all.offline.rc, 0, "a warning, not a failure");
     has(
       all.offline,

@@ -81,6 +81,13 @@ export const list: CommandSpec = {
       "read proc/, sys/ and dev/ under DIR (a captured tree, a sosreport)",
     ),
     ...sourceFlags,
+    {
+      name: "state",
+      brief:
+        "with --json, the recorded verify results from FILE (default: $PMEMCTL_STATE or /var/lib/pmemctl/state.json)",
+      kind: "value",
+      placeholder: "file",
+    },
   ],
   args: [],
   examples: [
@@ -99,8 +106,20 @@ export const list: CommandSpec = {
       ]);
     const result = joinRegions(gathered.obs);
     result.warnings.unshift(...gathered.warnings);
-    if (flags.json) printJson(out, listDocument(result, flags.human === true));
-    else out.stdout(escapeControls(listTable(result)));
+    if (flags.json) {
+      const { readState, statePath } = await import("../state/results.ts");
+      const { state, warning } = readState(
+        statePath(
+          flags.state as string | undefined,
+          flags.root as string | undefined,
+        ),
+      );
+      if (warning) result.warnings.push(warning);
+      printJson(
+        out,
+        listDocument(result, flags.human === true, Object.values(state.verify)),
+      );
+    } else out.stdout(escapeControls(listTable(result)));
     for (const w of result.warnings) warn(out, w);
     if (result.failed > 0) {
       const n = result.failed;

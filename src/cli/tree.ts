@@ -6,6 +6,7 @@
  */
 
 import { doctor } from "./doctor.ts";
+import { exportGroup } from "./export.ts";
 import { kmod } from "./kmod.ts";
 import { list } from "./list.ts";
 import { map } from "./map.ts";
@@ -28,6 +29,7 @@ export function commandTree(version: string): GroupSpec {
     kmod,
     planGroup,
     doctor,
+    exportGroup,
     {
       name: "completions",
       brief: "print a shell completion script",

@@ -6,11 +6,20 @@
  */
 
 import { hex, humanSize } from "../units.ts";
+import type { VerifyRecord } from "../state/results.ts";
 import type { ListNamespace, ListRegion, ListResult } from "./join.ts";
 
 /** The JSON document: `{ regions, warnings }`; with `human`, ndctl -u style sizes and hex addresses. */
-export function listDocument(result: ListResult, human = false): unknown {
+export function listDocument(
+  result: ListResult,
+  human = false,
+  verify: VerifyRecord[] = [],
+): unknown {
   const size = (n: number) => human ? humanSize(n) : n;
+  const last = (n: ListNamespace) =>
+    verify.filter((v) =>
+      v.target === `/dev/${n.blockdev}` || v.target === `/dev/${n.chardev}`
+    );
   const addr = (n: number | null) => n === null ? null : human ? hex(n) : n;
   return {
     regions: result.regions.map((r) => ({
@@ -18,7 +27,11 @@ export function listDocument(result: ListResult, human = false): unknown {
       start: addr(r.start),
       end: addr(r.end),
       size: size(r.size),
-      namespaces: r.namespaces.map((n) => ({ ...n, size: size(n.size) })),
+      namespaces: r.namespaces.map((n) => ({
+        ...n,
+        size: size(n.size),
+        ...(last(n).length ? { verify: last(n) } : {}),
+      })),
       ...(r.claims
         ? {
           claims: r.claims.map((c) => ({
@@ -29,6 +42,7 @@ export function listDocument(result: ListResult, human = false): unknown {
         }
         : {}),
     })),
+    ...(verify.length ? { verify } : {}),
     warnings: result.warnings,
   };
 }

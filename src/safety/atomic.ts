@@ -7,18 +7,46 @@
  * @module
  */
 
-import { SystemError } from "../errors.ts";
+import { SystemError, UsageError } from "../errors.ts";
 
-/** Writes `data` to `path` atomically, with `mode` for a new file (an existing file keeps its mode). */
+/** Usage error unless `path` is a regular file or absent: an output never replaces a device, a directory or a link's target type. */
+export function refuseNonRegular(path: string, role: string): void {
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isFile) {
+    throw new UsageError(
+      `${role} ${path}`,
+      `is not a regular file (${
+        st.isDirectory
+          ? "a directory"
+          : st.isSymlink
+          ? "a symbolic link"
+          : "a device or special file"
+      }): nothing was written`,
+    );
+  }
+}
+
+/**
+ * Writes `data` to `path` atomically, with `mode` for a new file (an
+ * existing file keeps its mode). The temporary file goes in `tmpDir`
+ * (default: beside `path`; it must be on the same filesystem), for readers
+ * that read every file of a directory (NFD's features.d).
+ */
 export function writeFileAtomic(
   path: string,
   data: string | Uint8Array,
   mode = 0o644,
+  tmpDir?: string,
 ): void {
   const slash = path.lastIndexOf("/");
   const dir = slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
   const base = path.slice(slash + 1);
-  const tmp = `${dir}/.${base}.${Deno.pid}.${
+  const tmp = `${tmpDir ?? dir}/.${base}.${Deno.pid}.${
     crypto.getRandomValues(new Uint32Array(1))[0].toString(16)
   }.tmp`;
   const bytes = typeof data === "string"

@@ -36,9 +36,14 @@ export interface State {
   verify: Record<string, VerifyRecord>;
 }
 
-/** The state file to use: the flag, else `PMEMCTL_STATE`, else the default. */
-export function statePath(flag?: string): string {
-  return flag ?? Deno.env.get("PMEMCTL_STATE") ?? DEFAULT_STATE;
+/**
+ * The state file to use: the flag; else, for a captured tree (`--root`),
+ * the tree's own; else `PMEMCTL_STATE`, else the default.
+ */
+export function statePath(flag?: string, root?: string): string {
+  if (flag !== undefined) return flag;
+  if (root !== undefined) return `${root.replace(/\/+$/, "")}${DEFAULT_STATE}`;
+  return Deno.env.get("PMEMCTL_STATE") ?? DEFAULT_STATE;
 }
 
 const empty = (): State => ({ version: 1, verify: {} });

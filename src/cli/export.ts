@@ -1,0 +1,135 @@
+/**
+ * `pmemctl export prometheus|ansible|nfd`: this host's pmem in the fleet's
+ * formats, to stdout or replacing `--output` atomically.
+ *
+ * @module
+ */
+
+import { gatherFrom, sourceFlags } from "./list.ts";
+import { warn } from "./output.ts";
+import {
+  type CommandSpec,
+  type GroupSpec,
+  type Invocation,
+  rootFlag,
+} from "./spec.ts";
+
+type Format = "prometheus" | "ansible" | "nfd";
+
+async function runExport(format: Format, { flags, out }: Invocation) {
+  const output = flags.output as string | undefined;
+  const [
+    { refuseNonRegular, writeFileAtomic },
+    { joinRegions },
+    { readDoctorInputs },
+    { SystemRoot },
+    { readState, statePath },
+    { pmemFacts },
+    render,
+    { VERSION },
+  ] = await Promise.all([
+    import("../safety/atomic.ts"),
+    import("../list/join.ts"),
+    import("../doctor/inputs.ts"),
+    import("../sysfs/root.ts"),
+    import("../state/results.ts"),
+    import("../export/facts.ts"),
+    format === "prometheus"
+      ? import("../export/prometheus.ts").then((m) => m.renderPrometheus)
+      : format === "ansible"
+      ? import("../export/ansible.ts").then((m) => m.renderAnsible)
+      : import("../export/nfd.ts").then((m) => m.renderNfd),
+    import("../version.ts"),
+  ]);
+  if (output) refuseNonRegular(output, "--output");
+  const gathered = await gatherFrom(flags);
+  const sys = new SystemRoot((flags.root as string | undefined) ?? "/");
+  const inputs = await readDoctorInputs(sys);
+  const { state, warning } = readState(
+    statePath(
+      flags.state as string | undefined,
+      flags.root as string | undefined,
+    ),
+  );
+  const warnings = [...gathered.warnings, ...sys.warnings];
+  if (warning) warnings.push(warning);
+  const facts = pmemFacts(
+    VERSION,
+    joinRegions(gathered.obs),
+    gathered.obs.memmap,
+    inputs.kmem,
+    state,
+    warnings,
+  );
+  for (const w of facts.warnings) warn(out, w);
+  const text = render(facts);
+  if (!output) {
+    out.stdout(text);
+    return;
+  }
+  // NFD reads every file of features.d: its temporary file goes one level up.
+  const dir = output.includes("/")
+    ? output.slice(0, output.lastIndexOf("/"))
+    : ".";
+  const tmpDir = format === "nfd" && dir.includes("/")
+    ? dir.slice(0, dir.lastIndexOf("/")) || "/"
+    : undefined;
+  writeFileAtomic(output, text, 0o644, tmpDir);
+}
+
+const common = (what: string) => [
+  {
+    name: "output",
+    brief: `replace FILE atomically instead of printing (${what})`,
+    kind: "value" as const,
+    placeholder: "file",
+  },
+  {
+    name: "state",
+    brief:
+      "pmemctl's state file with recorded verify results (default: $PMEMCTL_STATE or /var/lib/pmemctl/state.json)",
+    kind: "value" as const,
+    placeholder: "file",
+  },
+  rootFlag("read proc/ and sys/ under DIR (a captured tree)"),
+  ...sourceFlags,
+];
+
+const prometheus: CommandSpec = {
+  name: "prometheus",
+  brief: "metrics for node_exporter's textfile collector",
+  flags: common("a .prom file in the collector's directory"),
+  args: [],
+  examples: [
+    "pmemctl export prometheus --output /var/lib/prometheus/node-exporter/pmem.prom",
+  ],
+  run: (call) => runExport("prometheus", call),
+};
+
+const ansible: CommandSpec = {
+  name: "ansible",
+  brief: "an Ansible local fact (ansible_local.pmem)",
+  flags: common("/etc/ansible/facts.d/pmem.fact"),
+  args: [],
+  examples: [
+    "pmemctl export ansible --output /etc/ansible/facts.d/pmem.fact",
+  ],
+  run: (call) => runExport("ansible", call),
+};
+
+const nfd: CommandSpec = {
+  name: "nfd",
+  brief: "a Node Feature Discovery feature file (Kubernetes node labels)",
+  flags: common("/etc/kubernetes/node-feature-discovery/features.d/pmem"),
+  args: [],
+  examples: [
+    "pmemctl export nfd --output /etc/kubernetes/node-feature-discovery/features.d/pmem",
+  ],
+  run: (call) => runExport("nfd", call),
+};
+
+export const exportGroup: GroupSpec = {
+  name: "export",
+  brief: "this host's pmem for Prometheus, Ansible and Kubernetes (NFD)",
+  commands: [prometheus, ansible, nfd],
+};
