@@ -117,9 +117,16 @@ vmTest(
         withoutSeedNumbers(listTree(dir)),
         withoutSeedNumbers(listTree(`${FIXTURES}legacy`)),
       );
+      // SeaBIOS places option ROMs below 1 MiB differently from boot to boot
+      // (an "Adapter ROM" at 0xe8000 comes and goes, seen in CI): those lines
+      // aside, iomem is the same.
+      const iomem = (path: string) =>
+        Deno.readTextFileSync(path).split("\n").filter((l) =>
+          !/^\s*000[0-9a-f]{5}-000[0-9a-f]{5} : Adapter ROM$/.test(l)
+        ).join("\n");
       assert.equal(
-        Deno.readTextFileSync(`${dir}/proc/iomem`),
-        Deno.readTextFileSync(`${FIXTURES}legacy/proc/iomem`),
+        iomem(`${dir}/proc/iomem`),
+        iomem(`${FIXTURES}legacy/proc/iomem`),
       );
     } finally {
       Deno.removeSync(tmp, { recursive: true });
