@@ -447,3 +447,4 @@ module_init(pmem_legacy_init);
 module_exit(pmem_legacy_exit);
 MODULE_DESCRIPTION("Block devices over e820 type-12 (legacy) persistent memory");
 MODULE_LICENSE("GPL");
+MODULE_VERSION("0.1.0");

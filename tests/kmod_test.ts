@@ -27,7 +27,7 @@ requireThat(
     );
     const dir = Deno.makeTempDirSync({ prefix: "pmemctl-dkms-" });
     try {
-      const src = `${dir}/src/pmem_legacy-0.1.0`;
+      const src = `${dir}/src/pmem-legacy-0.1.0`;
       Deno.mkdirSync(src, { recursive: true });
       Deno.mkdirSync(`${dir}/tree`);
       for (const f of ["pmem_legacy.c", "Kbuild", "Makefile", "dkms.conf"]) {
@@ -42,13 +42,13 @@ requireThat(
           new TextDecoder().decode(out.stderr);
         assert.ok(out.success, `dkms ${args.join(" ")}:\n${text}`);
       };
-      await run("add", "-m", "pmem_legacy", "-v", "0.1.0");
+      await run("add", "-m", "pmem-legacy", "-v", "0.1.0");
       for (const k of kernels) {
-        await run("build", "-m", "pmem_legacy", "-v", "0.1.0", "-k", k!);
+        await run("build", "-m", "pmem-legacy", "-v", "0.1.0", "-k", k!);
         // 6.12 compresses modules: pmem_legacy.ko.xz.
         const built = [
           ...Deno.readDirSync(
-            `${dir}/tree/pmem_legacy/0.1.0/${k}/x86_64/module`,
+            `${dir}/tree/pmem-legacy/0.1.0/${k}/x86_64/module`,
           ),
         ].map((e) => e.name);
         assert.ok(

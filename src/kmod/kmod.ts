@@ -21,12 +21,35 @@ export const KMOD_FILES = [
   "README.md",
 ];
 
+/**
+ * Where the shipped source is: kmod/ of the checkout (or of a `deno compile`
+ * binary, which embeds it), or kmod/ beside a bundle (the Debian package's
+ * /usr/lib/pmemctl/kmod).
+ */
+function sourceDir(): URL {
+  const candidates = [
+    new URL("../../kmod/", import.meta.url),
+    new URL("./kmod/", import.meta.url),
+  ];
+  for (const dir of candidates) {
+    try {
+      Deno.statSync(new URL("pmem_legacy.c", dir));
+      return dir;
+    } catch { /* the next */ }
+  }
+  throw new SystemError(
+    "kmod",
+    `the module's source is not installed with pmemctl (looked in ${
+      candidates.map((u) => u.pathname).join(", ")
+    })`,
+  );
+}
+
 /** The shipped source, file name → content. */
 export function moduleSource(): Map<string, Uint8Array> {
+  const dir = sourceDir();
   const out = new Map<string, Uint8Array>();
-  for (const f of KMOD_FILES) {
-    out.set(f, Deno.readFileSync(new URL(`../../kmod/${f}`, import.meta.url)));
-  }
+  for (const f of KMOD_FILES) out.set(f, Deno.readFileSync(new URL(f, dir)));
   return out;
 }
 
