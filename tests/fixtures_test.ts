@@ -74,8 +74,9 @@ for (
     assert.ok(Deno.lstatSync(`${dir}/sys/bus/nd/devices/region0`).isSymlink);
     assert.ok(exists(`${dir}/sys/bus/nd/devices/region0/size`));
     const blocks = deviceNames(dir, "sys/block");
-    if (name.startsWith("nfit-devdax")) assert.deepEqual(blocks, []);
-    else {
+    if (name.startsWith("nfit-devdax") || name === "nfit-system-ram") {
+      assert.deepEqual(blocks, []);
+    } else {
       assert.ok(blocks.length > 0);
       for (const b of blocks) {
         assert.ok(exists(`${dir}/sys/block/${b}/size`), b);
@@ -90,6 +91,12 @@ for (
         // "persistent (type 12)"; from the 2025 wording on (7.3) "persistent RAM (type 12)".
         /user: \[mem 0x[0-9a-f]+-0x[0-9a-f]+\]\s+persistent (RAM )?\(type 12\)/,
       );
+    }
+    if (name === "nfit-system-ram") {
+      // Given to the kernel: its node stays (opening it fails with ENXIO),
+      // its memory is System RAM.
+      assert.ok(exists(`${dir}/dev/dax0.0`));
+      assert.match(text("proc/iomem"), /: System RAM \(kmem\)$/m);
     }
     if (name.startsWith("nfit-devdax")) {
       assert.equal(text("sys/bus/dax/devices/dax0.0/size").trim(), "526385152");

@@ -316,3 +316,38 @@ Deno.test("list table: one row per namespace, warnings on stderr", async () => {
   );
   assert.equal(r.stderr, "");
 });
+
+for (const scenario of SCENARIOS) {
+  const file = `${FIXTURES}${scenario}/daxctl-list.json`;
+  let daxctl: Json[] = [];
+  try {
+    const text = Deno.readTextFileSync(file).trim();
+    daxctl = text ? JSON.parse(text) : [];
+  } catch { /* no daxctl output */ }
+  if (daxctl.length === 0) continue;
+  Deno.test(`list --root ${scenario}: every device daxctl listed, with daxctl's keys and values`, async () => {
+    const { doc } = await listJson("--root", `${FIXTURES}${scenario}`);
+    const ours = doc.regions.flatMap((r: Json) => r.namespaces)
+      .map((n: Json) => n.daxdev).filter(Boolean);
+    const keys = [
+      "chardev",
+      "size",
+      "target_node",
+      "align",
+      "mode",
+      "online_memblocks",
+      "total_memblocks",
+      "movable",
+    ];
+    const pick = (d: Json) =>
+      Object.fromEntries(keys.filter((k) => k in d).map((k) => [k, d[k]]));
+    assert.deepEqual(
+      daxctl.map(pick),
+      ours.map((d: Json) =>
+        pick(Object.fromEntries(
+          Object.entries(d).filter(([k]) => daxctl.some((x) => k in x)),
+        ))
+      ),
+    );
+  });
+}

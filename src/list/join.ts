@@ -16,7 +16,7 @@ import {
   isPmemType,
 } from "../parse/e820_types.ts";
 import type { FirmwareMemmapEntry } from "../parse/firmware_memmap.ts";
-import type { Iomem } from "../parse/iomem.ts";
+import { type Iomem, iomemNodes } from "../parse/iomem.ts";
 import type { MemmapParse } from "../parse/cmdline.ts";
 import type { DaxOption, Mount } from "../parse/mountinfo.ts";
 import type { DaxDevice, PmemBlock } from "../sysfs/block.ts";
@@ -66,6 +66,23 @@ export interface ListNamespace {
   dax: boolean;
   badblock_count: number;
   mounts?: NamespaceMount[];
+  /** A device-DAX namespace's device as `daxctl list` shows it (its keys). */
+  daxdev?: DaxDevView;
+}
+
+/** A device-DAX, in daxctl's words: `mode` is `devdax`, or `system-ram` for memory given to the kernel (kmem). */
+export interface DaxDevView {
+  chardev: string;
+  size: number;
+  target_node?: number;
+  numa_node?: number;
+  align?: number;
+  mode: "devdax" | "system-ram";
+  online_memblocks?: number;
+  total_memblocks?: number;
+  movable?: boolean;
+  /** What /proc/iomem says holds its range: `System RAM (kmem)` in system-ram mode. */
+  claimed_by?: string;
 }
 
 /** A region as `list --json` prints it (spec keys, then extras). */
@@ -290,6 +307,29 @@ export function joinRegions(obs: Observations): ListResult {
   return { regions, warnings, failed };
 }
 
+function daxView(dax: DaxDevice, obs: Observations): DaxDevView {
+  const kmem = dax.driver === "kmem";
+  const node = obs.iomem && !obs.iomem.hidden
+    ? iomemNodes(obs.iomem).find((n) => n.name === dax.name)
+    : undefined;
+  return {
+    chardev: dax.name,
+    size: dax.size,
+    ...(dax.targetNode !== undefined ? { target_node: dax.targetNode } : {}),
+    ...(dax.numaNode !== undefined ? { numa_node: dax.numaNode } : {}),
+    ...(dax.align !== undefined ? { align: dax.align } : {}),
+    mode: kmem ? "system-ram" : "devdax",
+    ...(kmem && dax.memory
+      ? {
+        online_memblocks: dax.memory.online,
+        total_memblocks: dax.memory.total,
+        movable: dax.memory.movable,
+      }
+      : {}),
+    ...(node?.children[0] ? { claimed_by: node.children[0].name } : {}),
+  };
+}
+
 function finishRegion(
   d: Draft,
   obs: Observations,
@@ -321,6 +361,7 @@ function finishRegion(
       badblock_count: block?.badblockCount ??
         (ns.chardev ? d.nd!.badblockCount : 0),
     };
+    if (dax) out.daxdev = daxView(dax, obs);
     if (block) {
       out.mounts = obs.mounts
         .filter((m) => m.major === block.major && m.minor === block.minor)

@@ -56,7 +56,18 @@ function namespaceText(n: ListNamespace): string {
   const parts = [n.dev, n.mode + (n.map ? `/${n.map}` : ""), sizeText(n.size)];
   if (n.blockdev) parts.push(n.blockdev);
   if (n.chardev) parts.push(n.chardev);
-  if (n.dax) parts.push("dax");
+  if (n.daxdev?.mode === "system-ram") {
+    const d = n.daxdev;
+    parts.push(
+      `system-ram (kmem${
+        d.total_memblocks !== undefined
+          ? `, ${d.online_memblocks}/${d.total_memblocks} blocks online${
+            d.movable ? ", movable" : ""
+          }`
+          : ""
+      }, node ${d.target_node ?? "?"})`,
+    );
+  } else if (n.dax) parts.push("dax");
   if (n.badblock_count > 0) parts.push(`badblocks=${n.badblock_count}`);
   for (const m of n.mounts ?? []) {
     parts.push(`on ${m.path} (${m.fstype}${m.dax ? `, dax=${m.dax}` : ""})`);

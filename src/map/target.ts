@@ -23,6 +23,7 @@ import {
   pmemCopyPersist,
   pmemPersist,
   pread,
+  type Statx,
   statx,
 } from "../../ffi/mod.ts";
 import { SystemError, UsageError } from "../errors.ts";
@@ -32,6 +33,7 @@ import {
   readDaxBadRanges,
   regionInPath,
 } from "../sysfs/nd.ts";
+import { kmemBlocks } from "../sysfs/block.ts";
 import { SystemRoot } from "../sysfs/root.ts";
 import { type FileIdentity, identityOf } from "../safety/identity.ts";
 import { lockTarget, refuseIfLocked } from "../safety/lock.ts";
@@ -72,6 +74,22 @@ const RESERVE_STEP = 256 * 2 ** 20;
 export const WINDOW = 16 * 2 ** 20;
 
 const sys = new SystemRoot("/");
+
+/**
+ * A device-DAX given to the kernel as System RAM (kmem) cannot be opened
+ * (ENXIO, or its node is gone): say so, and how to get it back (exit 3).
+ */
+function refuseKmem(path: string, name: string): void {
+  const dir = `/sys/bus/dax/devices/${name}`;
+  if (sys.linkName(`${dir}/driver`) !== "kmem") return;
+  const blocks = kmemBlocks(sys, dir);
+  throw new SystemError(
+    path,
+    `${name} is in use as System RAM (kmem${
+      blocks ? `, ${blocks.online} of ${blocks.total} memory blocks online` : ""
+    }), not a device to map; to give it back: daxctl offline-memory ${name} && daxctl reconfigure-device --mode=devdax ${name}`,
+  );
+}
 
 function alignDown(n: number, a: number): number {
   return n - (n % a);
@@ -162,7 +180,16 @@ export class Target implements Disposable {
   }
 
   static #open(path: string, mode: "read" | "write", op: string): Target {
-    const st = statx(path);
+    let st: Statx;
+    try {
+      st = statx(path);
+    } catch (e) {
+      const name = path.match(/^\/dev\/(dax\d+\.\d+)$/)?.[1];
+      if (e instanceof OsError && e.errno === Errno.ENOENT && name) {
+        refuseKmem(path, name);
+      }
+      throw e;
+    }
     const id = identityOf(st);
     const write = mode === "write";
     if (st.isBlockDevice) {
@@ -204,6 +231,7 @@ export class Target implements Disposable {
         throw new UsageError(path, "a character device that is not device-DAX");
       }
       const name = sys.realPath(dev)!.split("/").pop()!;
+      refuseKmem(path, name);
       const size = sys.number(`/sys/bus/dax/devices/${name}/size`);
       const align = sys.number(`/sys/bus/dax/devices/${name}/align`) ?? 2 ** 21;
       if (size === undefined) {

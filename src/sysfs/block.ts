@@ -51,9 +51,46 @@ export interface DaxDevice {
   size: number;
   align?: number;
   targetNode?: number;
+  numaNode?: number;
   /** The libnvdimm region it lives in, when it comes from one. */
   region?: string;
   node: boolean;
+  /** The driver bound to it: `device_dax`, or `kmem` for memory given to the kernel. */
+  driver?: string;
+  /** For kmem: its memory blocks, online ones, and whether all online ones are movable. */
+  memory?: { total: number; online: number; movable: boolean };
+}
+
+/**
+ * The memory blocks a kmem device-DAX covers (its `resource` and `size`,
+ * memory blocks of `block_size_bytes`): how many, how many online, and
+ * whether every online one is in ZONE_MOVABLE (as `daxctl list` says).
+ */
+export function kmemBlocks(
+  sys: SystemRoot,
+  dir: string,
+): { total: number; online: number; movable: boolean } | undefined {
+  const start = sys.number(`${dir}/resource`);
+  const size = sys.number(`${dir}/size`) ?? 0;
+  const text = sys.attr("/sys/devices/system/memory/block_size_bytes");
+  const block = text ? parseInt(text.trim(), 16) : NaN;
+  if (start === undefined || !Number.isSafeInteger(block) || block <= 0) {
+    return undefined;
+  }
+  let total = 0, online = 0, movable = true;
+  const last = Math.floor((start + size) / block) - 1;
+  for (let n = Math.ceil(start / block); n <= last; n++) {
+    const mem = `/sys/devices/system/memory/memory${n}`;
+    const state = sys.attr(`${mem}/state`)?.trim();
+    if (state === undefined) continue;
+    total++;
+    if (state !== "online") continue;
+    online++;
+    if (!/^Movable\b/.test(sys.attr(`${mem}/valid_zones`) ?? "")) {
+      movable = false;
+    }
+  }
+  return { total, online, movable: online > 0 && movable };
 }
 
 /** Every device-DAX instance under the root. */
@@ -61,13 +98,17 @@ export function readDaxDevices(sys: SystemRoot): DaxDevice[] {
   return sys.list("/sys/bus/dax/devices").map((name) => {
     const dir = `/sys/bus/dax/devices/${name}`;
     const region = regionInPath(sys.realPath(dir));
+    const driver = sys.linkName(`${dir}/driver`);
     return {
       name,
       size: sys.number(`${dir}/size`) ?? 0,
       align: sys.number(`${dir}/align`),
       targetNode: sys.number(`${dir}/target_node`),
+      numaNode: sys.number(`${dir}/numa_node`),
       region,
       node: sys.exists(`/dev/${name}`),
+      ...(driver ? { driver } : {}),
+      ...(driver === "kmem" ? { memory: kmemBlocks(sys, dir) } : {}),
     };
   });
 }

@@ -107,8 +107,10 @@ Deno.test("block and dax readers on the captured guests", () => {
     size: 526385152,
     align: 2097152,
     targetNode: 0,
+    numaNode: 0,
     region: "region0",
     node: true,
+    driver: "device_dax",
   }]);
   assert.deepEqual(
     readPmemBlocks(new SystemRoot(`${FIXTURES}nfit-devdax`)),
