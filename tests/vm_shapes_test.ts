@@ -4,6 +4,7 @@
  * (kmem) and back.
  */
 import assert from "node:assert/strict";
+import { LABELLED_SETUP } from "./vm/shapes.ts";
 import { assertGuestOk, runVm, vmTest } from "./vm/vm.ts";
 
 const P = "deno run -A --cached-only cli.ts";
@@ -81,5 +82,125 @@ ${P} map info /dev/dax0.0 --json >/dev/null && echo @@mappable-again
     assertSameAsDaxctl(daxctlBack, back);
     assert.equal(back.regions[0].namespaces[0].daxdev.mode, "devdax");
     assert.match(r.stdout, /^@@mappable-again$/m);
+  },
+);
+
+vmTest(
+  "labelled NVDIMM: named namespaces (fsdax, sector, devdax) as ndctl says, partitions with XFS and ext4, per-file DAX; map and verify on each",
+  async () => {
+    const r = await runVm({
+      config: "nfit",
+      nvdimmLabels: true,
+      nvdimmMiB: 1024,
+      waitFor: [],
+      script: `set -e
+${LABELLED_SETUP}
+echo @@ndctl; ndctl list -RN; echo @@end
+echo @@list; ${P} list --json; echo @@end
+${P} list | sed 's/^/@@table /'
+for f in /mnt/ext4/flagged /mnt/ext4/plain /mnt/xfs/file; do
+  echo "@@info $f $(${P} map info $f --json | tr -d '\\n')"
+done
+echo "@@info-sector $(${P} map info /dev/pmem0.1s --json | tr -d '\\n')"
+echo "@@sector-verify $(${P} verify /dev/pmem0.1s --mode destructive --force --length 8M --json | tr -d '\\n')"
+head -c 1048576 /dev/urandom > /tmp/in
+${P} map write /dev/pmem0.1s --input /tmp/in --offset 4096
+dd if=/dev/pmem0.1s bs=4096 skip=1 count=256 2>/dev/null | cmp - /tmp/in && echo @@sector-roundtrip
+rc=0; ${P} map write /dev/pmem0p1 --input /tmp/in 2>/tmp/err || rc=$?; echo "@@mounted-partition $rc $(cat /tmp/err)"
+umount /mnt/ext4
+# The ext4 signature is still there: overwriting it takes --force.
+${P} map write /dev/pmem0p2 --input /tmp/in --force
+dd if=/dev/pmem0p2 bs=1M count=1 2>/dev/null | cmp - /tmp/in && echo @@partition-roundtrip
+dd if=/dev/pmem0 bs=1M count=1 skip=320 2>/dev/null | cmp - /tmp/in 2>/dev/null && echo @@partition-offset-wrong || true
+echo "@@partition-verify $(${P} verify /dev/pmem0p2 --mode destructive --force --json | tr -d '\\n')"
+`,
+    });
+    assertGuestOk(r);
+    const ndctl = JSON.parse(section(r.stdout, "ndctl"));
+    const list = JSON.parse(section(r.stdout, "list"));
+    const [region] = list.regions;
+    const nd = (Array.isArray(ndctl) ? ndctl[0] : ndctl).regions?.[0] ??
+      ndctl.regions[0];
+    assert.equal(region.available_size, nd.available_size);
+    const keys = [
+      "dev",
+      "mode",
+      "size",
+      "uuid",
+      "name",
+      "sector_size",
+      "blockdev",
+      "chardev",
+    ];
+    const pick = (n: Json) =>
+      Object.fromEntries(keys.filter((k) => k in n).map((k) => [k, n[k]]));
+    const byDev = (a: Json, b: Json) => a.dev < b.dev ? -1 : 1;
+    assert.deepEqual(
+      region.namespaces.map(pick).sort(byDev),
+      nd.namespaces.map(pick).sort(byDev),
+    );
+    const alpha = region.namespaces.find((n: Json) => n.name === "alpha");
+    assert.deepEqual(
+      alpha.partitions.map((
+        p: Json,
+      ) => [
+        p.name,
+        p.start,
+        p.mounts.map((m: Json) => [m.path, m.fstype, m.dax, m.dax_effective]),
+      ]),
+      [
+        ["pmem0p1", 1048576, [["/mnt/xfs", "xfs", "always", "always"]]],
+        ["pmem0p2", 1048576 + 320 * 2 ** 20, [[
+          "/mnt/ext4",
+          "ext4",
+          "inode",
+          "inode",
+        ]]],
+      ],
+    );
+    const beta = region.namespaces.find((n: Json) => n.name === "beta");
+    assert.deepEqual([beta.mode, beta.blockdev, beta.dax, beta.sector_size], [
+      "sector",
+      "pmem0.1s",
+      false,
+      4096,
+    ]);
+    assert.match(
+      r.stdout,
+      /^@@table .*namespace0\.0 fsdax\/dev .* pmem0 dax \[pmem0p1 320\.00 MiB on \/mnt\/xfs \(xfs, dax=always\)\] \[pmem0p2 .* on \/mnt\/ext4 \(ext4, dax=inode\)\]/m,
+    );
+
+    const info = (f: string) =>
+      JSON.parse(r.stdout.match(new RegExp(`^@@info ${f} (.*)$`, "m"))![1]);
+    assert.deepEqual([
+      info("/mnt/ext4/flagged").dax,
+      info("/mnt/ext4/flagged").map_sync,
+    ], [true, true]);
+    assert.deepEqual([
+      info("/mnt/ext4/plain").dax,
+      info("/mnt/ext4/plain").map_sync,
+    ], [false, false]);
+    assert.deepEqual([
+      info("/mnt/xfs/file").dax,
+      info("/mnt/xfs/file").map_sync,
+    ], [true, true]);
+    const sector = JSON.parse(r.stdout.match(/^@@info-sector (.*)$/m)![1]);
+    assert.deepEqual([sector.dax, sector.io], [false, "pwrite"]);
+    assert.equal(
+      JSON.parse(r.stdout.match(/^@@sector-verify (.*)$/m)![1]).result,
+      "pass",
+    );
+    assert.match(r.stdout, /^@@sector-roundtrip$/m);
+    assert.match(
+      r.stdout,
+      /^@@mounted-partition 3 pmemctl: open \/dev\/pmem0p1: EBUSY .*mounted/m,
+    );
+    assert.match(r.stdout, /^@@partition-roundtrip$/m);
+    assert.doesNotMatch(r.stdout, /@@partition-offset-wrong/);
+    const pv = JSON.parse(r.stdout.match(/^@@partition-verify (.*)$/m)![1]);
+    assert.deepEqual([pv.result, pv.length], [
+      "pass",
+      alpha.partitions[1].size,
+    ]);
   },
 );

@@ -49,7 +49,14 @@ export interface Observations {
 export interface NamespaceMount {
   path: string;
   fstype: string;
+  /** What the mount asks for (its dax option, or the filesystem's default). */
   dax: DaxOption | null;
+  /**
+   * What files get: `always` or `inode` where the device can map its pages
+   * directly, `never` where it cannot (sector mode, a partition of a device
+   * without DAX) or the mount says so.
+   */
+  dax_effective: DaxOption | null;
 }
 
 /** A namespace as `list --json` prints it. */
@@ -59,6 +66,9 @@ export interface ListNamespace {
   map?: "mem" | "dev";
   size: number;
   uuid?: string;
+  /** The label's name, as ndctl shows it. */
+  name?: string;
+  sector_size?: number;
   blockdev?: string;
   chardev?: string;
   align?: number;
@@ -68,6 +78,13 @@ export interface ListNamespace {
   mounts?: NamespaceMount[];
   /** A device-DAX namespace's device as `daxctl list` shows it (its keys). */
   daxdev?: DaxDevView;
+  /** Partitions of its block device, each with its mounts. */
+  partitions?: {
+    name: string;
+    start: number;
+    size: number;
+    mounts: NamespaceMount[];
+  }[];
 }
 
 /** A device-DAX, in daxctl's words: `mode` is `devdax`, or `system-ram` for memory given to the kernel (kmem). */
@@ -102,6 +119,9 @@ export interface ListRegion {
   claims?: { name: string; start: number; end: number }[];
   /** The `memmap=` items that asked for this range. */
   memmap?: string[];
+  /** Labelled regions: capacity no namespace holds yet, and its largest extent. */
+  available_size?: number;
+  max_available_extent?: number;
 }
 
 /** The whole answer. */
@@ -352,6 +372,8 @@ function finishRegion(
       ...(ns.map ? { map: ns.map } : {}),
       size: ns.size,
       ...(ns.uuid ? { uuid: ns.uuid } : {}),
+      ...(ns.name ? { name: ns.name } : {}),
+      ...(ns.sectorSize !== undefined ? { sector_size: ns.sectorSize } : {}),
       ...(ns.blockdev ? { blockdev: ns.blockdev } : {}),
       ...(ns.chardev ? { chardev: ns.chardev } : {}),
       ...(ns.align !== undefined && (ns.holder || ns.chardev)
@@ -363,9 +385,24 @@ function finishRegion(
     };
     if (dax) out.daxdev = daxView(dax, obs);
     if (block) {
-      out.mounts = obs.mounts
-        .filter((m) => m.major === block.major && m.minor === block.minor)
-        .map((m) => ({ path: m.mountPoint, fstype: m.fsType, dax: m.dax }));
+      const mountsOf = (major: number, minor: number) =>
+        obs.mounts
+          .filter((m) => m.major === major && m.minor === minor)
+          .map((m) => ({
+            path: m.mountPoint,
+            fstype: m.fsType,
+            dax: m.dax,
+            dax_effective: m.dax === null ? null : block.dax ? m.dax : "never",
+          }));
+      out.mounts = mountsOf(block.major, block.minor);
+      if (block.partitions?.length) {
+        out.partitions = block.partitions.map((p) => ({
+          name: p.name,
+          start: p.start,
+          size: p.size,
+          mounts: mountsOf(p.major, p.minor),
+        }));
+      }
     }
     namespaces.push(out);
   }
@@ -400,5 +437,11 @@ function finishRegion(
     ...(d.nd ? { nd_region: d.nd.dev, provider: d.nd.provider } : {}),
     ...(claims.length > 1 ? { claims } : {}),
     ...(d.memmap.length > 0 ? { memmap: d.memmap } : {}),
+    ...(d.nd?.availableSize !== undefined
+      ? { available_size: d.nd.availableSize }
+      : {}),
+    ...(d.nd?.maxAvailableExtent !== undefined
+      ? { max_available_extent: d.nd.maxAvailableExtent }
+      : {}),
   };
 }

@@ -69,8 +69,13 @@ function namespaceText(n: ListNamespace): string {
     );
   } else if (n.dax) parts.push("dax");
   if (n.badblock_count > 0) parts.push(`badblocks=${n.badblock_count}`);
-  for (const m of n.mounts ?? []) {
-    parts.push(`on ${m.path} (${m.fstype}${m.dax ? `, dax=${m.dax}` : ""})`);
+  const on = (m: { path: string; fstype: string; dax: string | null }) =>
+    `on ${m.path} (${m.fstype}${m.dax ? `, dax=${m.dax}` : ""})`;
+  for (const m of n.mounts ?? []) parts.push(on(m));
+  for (const p of n.partitions ?? []) {
+    parts.push(
+      `[${[p.name, sizeText(p.size), ...p.mounts.map(on)].join(" ")}]`,
+    );
   }
   return parts.join(" ");
 }

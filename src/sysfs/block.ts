@@ -21,7 +21,23 @@ export interface PmemBlock {
   minor: number;
   /** Whether /dev/NAME exists. */
   node: boolean;
+  /** Its partitions (`pmem0p1`), in order. */
+  partitions: PmemPartition[];
 }
+
+/** A partition of a pmem block device. */
+export interface PmemPartition {
+  name: string;
+  /** Bytes from the device's start, and its size in bytes. */
+  start: number;
+  size: number;
+  major: number;
+  minor: number;
+  node: boolean;
+}
+
+const devNumbers = (text: string | undefined) =>
+  (text ?? "0:0").split(":").map(Number) as [number, number];
 
 /** Every pmem block device under the root (pmem0, pmem1s, pmemlegacy0…). */
 export function readPmemBlocks(sys: SystemRoot): PmemBlock[] {
@@ -40,6 +56,19 @@ export function readPmemBlocks(sys: SystemRoot): PmemBlock[] {
         major,
         minor,
         node: sys.exists(`/dev/${name}`),
+        partitions: sys.list(dir).filter((p) =>
+          p.startsWith(name) && sys.exists(`${dir}/${p}/partition`)
+        ).map((p) => {
+          const [pmajor, pminor] = devNumbers(sys.attr(`${dir}/${p}/dev`));
+          return {
+            name: p,
+            start: (sys.number(`${dir}/${p}/start`) ?? 0) * 512,
+            size: (sys.number(`${dir}/${p}/size`) ?? 0) * 512,
+            major: pmajor,
+            minor: pminor,
+            node: sys.exists(`/dev/${p}`),
+          };
+        }),
       };
     },
   );

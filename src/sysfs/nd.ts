@@ -31,6 +31,10 @@ export interface NdNamespace {
   holder?: string;
   /** The driver bound to it (or to its holder). */
   driver?: string;
+  /** The label's name (`ndctl create-namespace -n`), for labelled namespaces. */
+  name?: string;
+  /** The logical sector size: the btt's for sector mode, else the namespace's. */
+  sectorSize?: number;
 }
 
 /** A region with its namespaces. */
@@ -47,7 +51,18 @@ export interface NdRegion {
   align?: number;
   /** Bad 512-byte sectors the region knows of. */
   badblockCount: number;
+  /** Capacity not yet given to a namespace (labelled regions), and its largest free extent. */
+  availableSize?: number;
+  maxAvailableExtent?: number;
   namespaces: NdNamespace[];
+}
+
+/** The chosen value of a sysfs list like `512 [4096]`, or the value itself. */
+export function selected(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const pick = text.match(/\[(\d+)\]/)?.[1] ?? text.trim().split(/\s+/)[0];
+  const n = Number(pick);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
 const MODES: Record<string, string> = {
@@ -191,6 +206,8 @@ function readNamespace(
     start: sys.number(`${dir}/resource`),
     uuid: sys.attr(`${dir}/uuid`) || undefined,
     driver: sys.linkName(`${dir}/driver`),
+    name: sys.attr(`${dir}/alt_name`) || undefined,
+    sectorSize: selected(sys.attr(`${dir}/sector_size`)),
   };
   const holder = sys.attr(`${dir}/holder`) || undefined;
   const first = (path: string) =>
@@ -199,6 +216,12 @@ function readNamespace(
     const h = `${ND}/${holder}`;
     ns.holder = holder;
     ns.size = sys.number(`${h}/size`) ?? size;
+    // As ndctl: the info block's uuid (pfn, btt, dax), and the btt's sector size.
+    ns.uuid = sys.attr(`${h}/uuid`) || ns.uuid;
+    if (holder.startsWith("btt")) {
+      ns.sectorSize = selected(sys.attr(`${h}/sector_size`));
+    }
+    if (holder.startsWith("dax")) ns.sectorSize = undefined;
     ns.align = sys.number(`${h}/align`);
     ns.driver = sys.linkName(`${h}/driver`) ?? ns.driver;
     if (holder.startsWith("dax")) {
@@ -240,6 +263,8 @@ export function readNdRegions(sys: SystemRoot): NdRegion[] {
       persistenceDomain: domain ? domain : "unknown",
       align: sys.number(`${dir}/align`),
       badblockCount: badblockCount(sys.text(`${dir}/badblocks`)),
+      availableSize: sys.number(`${dir}/available_size`),
+      maxAvailableExtent: sys.number(`${dir}/max_available_extent`),
       namespaces: [],
     };
     for (const ns of byRegion.get(dev) ?? []) {

@@ -75,6 +75,8 @@ export interface VmOptions {
   nvdimm?: string;
   /** NVDIMM size in MiB (default 512). */
   nvdimmMiB?: number;
+  /** Give the NVDIMM a 128 KiB label area (namespaces with names and uuids, several per region). */
+  nvdimmLabels?: boolean;
   /** Guest RAM in MiB (default 2048). */
   memoryMiB?: number;
   /** Replace the module list (e.g. without nd_e820). */
@@ -309,7 +311,9 @@ export async function runVm(options: VmOptions): Promise<VmResult> {
         "-object",
         `memory-backend-file,id=mem1,share=on,mem-path=${file},size=${mib}M`,
         "-device",
-        "nvdimm,id=nv1,memdev=mem1",
+        `nvdimm,id=nv1,memdev=mem1${
+          options.nvdimmLabels ? ",label-size=128K" : ""
+        }`,
       );
     } else {
       args.push("-m", `${ram}M`);
