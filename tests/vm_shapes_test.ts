@@ -204,3 +204,70 @@ echo "@@partition-verify $(${P} verify /dev/pmem0p2 --mode destructive --force -
     ]);
   },
 );
+
+vmTest(
+  "list --probe: a stamp, a PMDK pool, a GPT and an empty namespace, told apart across a reboot",
+  async () => {
+    const nvdimm = Deno.makeTempFileSync({
+      prefix: "pmemctl-probe-",
+      suffix: ".img",
+    });
+    try {
+      Deno.truncateSync(nvdimm, 1024 * 2 ** 20);
+      const options = {
+        config: "nfit" as const,
+        nvdimm,
+        nvdimmLabels: true,
+        nvdimmMiB: 1024,
+        waitFor: [],
+      };
+      const first = await runVm({
+        ...options,
+        script: `set -e
+${LABELLED_SETUP}
+umount /mnt/xfs /mnt/ext4
+${P} verify /dev/pmem0.1s --mode stamp --force --length 16M --seed 4242 >/dev/null
+pmempool create obj /dev/dax0.2
+ndctl create-namespace -r region0 -s 64M -m fsdax -n delta >/dev/null
+dd if=/dev/zero of=/dev/pmem0.3 bs=1M count=1 2>/dev/null
+echo @@probe; ${P} list --probe --json; echo @@end
+`,
+      });
+      assertGuestOk(first);
+      // The second boot reads the same labels and data; device names may differ.
+      const second = await runVm({
+        ...options,
+        script: `set -e
+echo @@probe; ${P} list --probe --json; echo @@end
+su -s /bin/sh tester -c 'DENO_DIR=/tmp/deno-tester ${P} list --probe --json' | sed 's/^/@@user /'
+`,
+      });
+      assertGuestOk(second);
+      const contents = (stdout: string) =>
+        Object.fromEntries(
+          JSON.parse(section(stdout, "probe")).regions[0].namespaces.map((
+            n: Json,
+          ) => [
+            n.name,
+            [
+              n.content,
+              n.stamp?.seed ?? n.pool ?? null,
+              (n.partitions ?? []).map((p: Json) => p.content),
+            ],
+          ]),
+        );
+      const want = {
+        alpha: ["gpt", null, ["xfs", "ext4"]],
+        beta: ["pmemctl-stamp", 4242, []],
+        gamma: ["pmdk-pool", "obj", []],
+        delta: ["empty", null, []],
+      };
+      assert.deepEqual(contents(first.stdout), want);
+      assert.deepEqual(contents(second.stdout), want);
+      // Without root it says what it could not read, and still lists.
+      assert.match(second.stdout, /^@@user .*"content": "unreadable"/m);
+    } finally {
+      Deno.removeSync(nvdimm);
+    }
+  },
+);

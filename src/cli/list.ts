@@ -82,6 +82,12 @@ export const list: CommandSpec = {
     ),
     ...sourceFlags,
     {
+      name: "probe",
+      brief:
+        "read the first 4 KiB of each namespace and partition (root): filesystem, pmemctl stamp, PMDK pool, empty",
+      kind: "boolean",
+    },
+    {
       name: "state",
       brief:
         "with --json, the recorded verify results from FILE (default: $PMEMCTL_STATE or /var/lib/pmemctl/state.json)",
@@ -106,6 +112,34 @@ export const list: CommandSpec = {
       ]);
     const result = joinRegions(gathered.obs);
     result.warnings.unshift(...gathered.warnings);
+    if (flags.probe) {
+      if (flags.root !== undefined) {
+        throw new UsageError(
+          "--probe",
+          "reads the live devices: it cannot be used with --root",
+        );
+      }
+      const { probeDevice } = await import("../list/probe.ts");
+      for (const ns of result.regions.flatMap((r) => r.namespaces)) {
+        const dev = ns.blockdev ?? ns.chardev;
+        if (!dev || ns.daxdev?.mode === "system-ram") continue;
+        Object.assign(
+          ns,
+          await probeDevice(
+            `/dev/${dev}`,
+            ns.blockdev ? "block" : "char",
+            ns.size,
+            ns.align,
+          ),
+        );
+        for (const p of ns.partitions ?? []) {
+          Object.assign(
+            p,
+            await probeDevice(`/dev/${p.name}`, "block", p.size),
+          );
+        }
+      }
+    }
     if (flags.json) {
       const { readState, statePath } = await import("../state/results.ts");
       const { state, warning } = readState(

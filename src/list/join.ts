@@ -78,12 +78,18 @@ export interface ListNamespace {
   mounts?: NamespaceMount[];
   /** A device-DAX namespace's device as `daxctl list` shows it (its keys). */
   daxdev?: DaxDevView;
+  /** `list --probe`: what its first bytes hold (see probe.ts). */
+  content?: string;
+  stamp?: { seed: number; time: string; offset: number; length: number };
+  pool?: string;
+  error?: string;
   /** Partitions of its block device, each with its mounts. */
   partitions?: {
     name: string;
     start: number;
     size: number;
     mounts: NamespaceMount[];
+    content?: string;
   }[];
 }
 

@@ -69,12 +69,26 @@ function namespaceText(n: ListNamespace): string {
     );
   } else if (n.dax) parts.push("dax");
   if (n.badblock_count > 0) parts.push(`badblocks=${n.badblock_count}`);
+  if (n.content) {
+    parts.push(
+      `holds ${n.content}${
+        n.stamp ? ` (seed ${n.stamp.seed}, ${n.stamp.time})` : ""
+      }${n.pool ? ` (${n.pool})` : ""}`,
+    );
+  }
   const on = (m: { path: string; fstype: string; dax: string | null }) =>
     `on ${m.path} (${m.fstype}${m.dax ? `, dax=${m.dax}` : ""})`;
   for (const m of n.mounts ?? []) parts.push(on(m));
   for (const p of n.partitions ?? []) {
     parts.push(
-      `[${[p.name, sizeText(p.size), ...p.mounts.map(on)].join(" ")}]`,
+      `[${
+        [
+          p.name,
+          sizeText(p.size),
+          ...(p.content ? [`holds ${p.content}`] : []),
+          ...p.mounts.map(on),
+        ].join(" ")
+      }]`,
     );
   }
   return parts.join(" ");
