@@ -1,7 +1,8 @@
 /*
  * The reference for `verify --mode destructive`: fill a file through one
  * shared mapping with the same 64-bit offset-tagged pattern pmemctl uses
- * (src/verify/pattern.ts, pass 0), msync, then compare every word.
+ * (src/verify/pattern.ts, version 2, pass 0: one hash per 64-byte line,
+ * word j of it a + j*phi and b ^ w), msync, then compare every word.
  * usage: fill_compare FILE SEED   (prints the count of differing words)
  */
 #include <fcntl.h>
@@ -23,9 +24,12 @@ static inline uint32_t fmix(uint32_t h)
 
 static inline uint64_t pattern(uint64_t w, uint32_t seed_lo, uint32_t seed_hi)
 {
-	uint32_t w_lo = (uint32_t)w, w_hi = (uint32_t)(w >> 32);
-	uint32_t lo = fmix(w_lo ^ seed_lo ^ (w_hi * 0x27d4eb2fu));
-	uint32_t hi = fmix((w_lo + 0x9e3779b9u) ^ seed_hi ^ w_hi ^ lo);
+	uint64_t line = w / 8;
+	uint32_t l_lo = (uint32_t)line, l_hi = (uint32_t)(line >> 32);
+	uint32_t a = fmix(l_lo ^ seed_lo ^ (l_hi * 0x27d4eb2fu));
+	uint32_t b = fmix((l_lo + 0x9e3779b9u) ^ seed_hi ^ l_hi ^ a);
+	uint32_t lo = a + (uint32_t)(w % 8) * 0x9e3779b9u;
+	uint32_t hi = b ^ (uint32_t)w;
 	return (uint64_t)hi << 32 | lo;
 }
 

@@ -1,11 +1,20 @@
 /**
- * `pmemctl verify` against references, in one run, on tmpfs files:
- * destructive vs bench/fill_compare.c (gcc -O2, built here; same pattern),
- * scan vs `dd of=/dev/null bs=1M`, and peak memory from 256 MiB to 8 GiB.
+ * `pmemctl verify` against references, in one run, alternating, on tmpfs
+ * files: destructive vs bench/bandwidth.c (the memory's limit: one
+ * MAP_POPULATE mapping, a cheap offset-tagged word, each byte written once
+ * and read once) and vs bench/fill_compare.c (pmemctl's own pattern in C);
+ * scan vs `dd of=/dev/null bs=1M`; peak memory from 256 MiB to 8 GiB. Each
+ * figure is the median of ROUNDS (default 5) runs, with min and max.
  *
  * usage: deno task bench:verify
  */
 import { median, timed } from "./timing.ts";
+
+const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 5);
+const spread = (xs: number[]) =>
+  `${median(xs).toFixed(2)} s (${Math.min(...xs).toFixed(2)}–${
+    Math.max(...xs).toFixed(2)
+  })`;
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const GiB = 2 ** 30;
@@ -15,25 +24,30 @@ const dir = Deno.makeTempDirSync({
   prefix: "pmemctl-vbench-",
 });
 const bin = `${dir}/fill_compare`;
+const bw = `${dir}/bandwidth`;
 const pmemctl = `${Deno.execPath()} run -A cli.ts verify`;
 const rows = [
   "| what | reference | pmemctl | ratio |",
   "| --- | --- | --- | --- |",
 ];
 try {
-  const cc = new Deno.Command("gcc", {
-    args: ["-O2", "-o", bin, `${ROOT}bench/fill_compare.c`],
-  }).outputSync();
-  if (!cc.success) throw new Error(new TextDecoder().decode(cc.stderr));
+  for (const [out, src] of [[bin, "fill_compare.c"], [bw, "bandwidth.c"]]) {
+    const cc = new Deno.Command("gcc", {
+      args: ["-O2", "-o", out, `${ROOT}bench/${src}`],
+    }).outputSync();
+    if (!cc.success) throw new Error(new TextDecoder().decode(cc.stderr));
+  }
   const file = `${dir}/f`;
   timed(`head -c ${GiB} /dev/zero > ${file}`);
   // The C program's fill is pmemctl's pattern: a check of its output must pass.
   timed(`${bin} ${file} 5`);
   const a: number[] = [];
+  const l: number[] = [];
   const b: number[] = [];
   const s: number[] = [];
   const d: number[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < ROUNDS; i++) {
+    l.push(timed(`${bw} ${file} 5`).seconds);
     a.push(timed(`${bin} ${file} 5`).seconds);
     b.push(
       timed(`${pmemctl} ${file} --mode destructive --force --seed 5`).seconds,
@@ -41,15 +55,18 @@ try {
     d.push(timed(`dd if=${file} of=/dev/null bs=1M status=none`).seconds);
     s.push(timed(`${pmemctl} ${file} --mode scan`).seconds);
   }
+  const ratio = (x: number[], y: number[]) =>
+    `${(median(x) / median(y)).toFixed(2)}×`;
   rows.push(
-    `| destructive 1 GiB (fill, then compare) | C -O2 ${
-      median(a).toFixed(2)
-    } s | ${median(b).toFixed(2)} s | ${(median(b) / median(a)).toFixed(2)}× |`,
-  );
-  rows.push(
-    `| scan 1 GiB | dd of=/dev/null ${median(d).toFixed(2)} s | ${
-      median(s).toFixed(2)
-    } s | ${(median(s) / median(d)).toFixed(2)}× |`,
+    `| destructive 1 GiB (fill, then compare) | bandwidth.c ${spread(l)} | ${
+      spread(b)
+    } | ${ratio(b, l)} |`,
+    `| destructive 1 GiB | fill_compare.c (pmemctl's pattern) ${spread(a)} | ${
+      spread(b)
+    } | ${ratio(b, a)} |`,
+    `| scan 1 GiB | dd of=/dev/null ${spread(d)} | ${spread(s)} | ${
+      ratio(s, d)
+    } |`,
   );
   const mem: string[] = [];
   for (const size of [256 * 2 ** 20, GiB, 8 * GiB]) {

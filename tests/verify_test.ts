@@ -303,3 +303,45 @@ Deno.test("verify usage errors", async () => {
     Deno.removeSync(path);
   }
 });
+
+Deno.test("verify check reads stamps of the first pattern (header version 2) and still finds a flipped byte", async () => {
+  const { encodeStamp, STAMP_PATTERN_AT } = await import(
+    "../src/verify/stamp.ts"
+  );
+  const { fillPattern, patternFor } = await import("../src/verify/pattern.ts");
+  const path = shmFile(4 * 2 ** 20);
+  try {
+    const length = 2 * 2 ** 20;
+    const bytes = new Uint8Array(length);
+    const p = patternFor(99, 0, 1);
+    fillPattern(p, bytes, 0);
+    bytes.set(
+      encodeStamp({
+        seed: 99,
+        offset: 0,
+        length,
+        time: Date.now() - 1000,
+        patternVersion: 1,
+      }).subarray(0, STAMP_PATTERN_AT),
+    );
+    Deno.writeFileSync(path, bytes);
+    Deno.truncateSync(path, 4 * 2 ** 20);
+    const ok = await pmemctl("verify", path, "--mode", "check", "--json");
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(JSON.parse(ok.stdout).seed, 99);
+    bytes[65536] ^= 4;
+    using f = Deno.openSync(path, { write: true });
+    f.seekSync(65536, Deno.SeekMode.Start);
+    f.writeSync(bytes.subarray(65536, 65537));
+    const bad = await pmemctl("verify", path, "--mode", "check", "--json");
+    assert.equal(bad.code, 1);
+    assert.deepEqual(
+      JSON.parse(bad.stdout).mismatches.map((m: { offset: number }) =>
+        m.offset
+      ),
+      [65536],
+    );
+  } finally {
+    Deno.removeSync(path);
+  }
+});

@@ -35,7 +35,7 @@ export async function checkMode(
   if ("missing" in read) return { reason: `${read.missing} at offset ${at}` };
   const s = read.stamp;
   range.length = s.length;
-  const p = patternFor(s.seed);
+  const p = patternFor(s.seed, 0, s.patternVersion ?? 2);
   // The header page: its fields are checked by decodeStamp, the rest is pattern.
   run.total = s.length - STAMP_PATTERN_AT;
   checkPattern(

@@ -1,9 +1,15 @@
 /**
- * The verification pattern: every 8-byte word at target offset `8w` is a
- * hash of the seed and `w`, so stuck bits, aliased or misplaced writes and
- * lost writes all show. A byte at offset `x` is byte `x % 8` of its word
+ * The verification pattern: every 8-byte word at target offset `8w` is
+ * tagged with the seed and `w`, so stuck bits, aliased or misplaced writes
+ * and lost writes all show. A byte at offset `x` is byte `x % 8` of its word
  * (little-endian), so any offset and length work. Variants: the complement,
  * and other seeds, for repeated passes.
+ *
+ * Version 2 (the default) costs one hash per 64-byte line: the line's index
+ * and the seed mixed (murmur3's finaliser, twice) into `a` and `b`; word `j`
+ * of the line is `a + j·φ` (low half) and `b ^ w` (high half: its own
+ * offset, verbatim). Version 1 hashed every word (`fmix` twice per 8 bytes)
+ * and is kept for stamps written with it.
  *
  * @module
  */
@@ -15,16 +21,44 @@ export interface Pattern {
   seedHi: number;
   /** Store the complement of every word. */
   invert: boolean;
+  /** 2: one hash per 64-byte line (default); 1: one per word (old stamps). */
+  version: 1 | 2;
 }
 
-/** The pattern for `seed` (an integer below 2^53) and pass number `pass`. */
-export function patternFor(seed: number, pass = 0): Pattern {
+/** The pattern for `seed` (an integer below 2^53), pass number `pass` and pattern `version`. */
+export function patternFor(
+  seed: number,
+  pass = 0,
+  version: 1 | 2 = 2,
+): Pattern {
   const s = seed + Math.floor(pass / 2) * 0x9e3779b9;
   return {
     seedLo: s >>> 0,
     seedHi: Math.floor(s / 2 ** 32) >>> 0,
     invert: pass % 2 === 1,
+    version,
   };
+}
+
+/** j·φ (mod 2^32) for word j of a 64-byte line: the low halves' steps. */
+const STEP = [
+  0x00000000,
+  0x9e3779b9,
+  0x3c6ef372,
+  0xdaa66d2b,
+  0x78dde6e4,
+  0x1715609d,
+  0xb54cda56,
+  0x5384540f,
+];
+
+/** Version 2's two line hashes for line `line` (= w / 8). */
+function lineHash(p: Pattern, line: number): [number, number] {
+  const lLo = line >>> 0;
+  const lHi = Math.floor(line / 2 ** 32) >>> 0;
+  const a = fmix(lLo ^ p.seedLo ^ Math.imul(lHi, 0x27d4eb2f));
+  const b = fmix((lLo + 0x9e3779b9) ^ p.seedHi ^ lHi ^ a);
+  return [a, b];
 }
 
 /** murmur3's 32-bit finaliser: every input bit moves every output bit. */
@@ -38,6 +72,12 @@ function fmix(h: number): number {
 
 /** The low and high 32 bits of word `w` (w = offset / 8). */
 export function word(p: Pattern, w: number): [number, number] {
+  if (p.version === 2) {
+    const [a, b] = lineHash(p, Math.floor(w / 8));
+    const lo = (a + STEP[w % 8]) >>> 0;
+    const hi = (b ^ w) >>> 0;
+    return p.invert ? [~lo >>> 0, ~hi >>> 0] : [lo, hi];
+  }
   const wLo = w >>> 0;
   const wHi = Math.floor(w / 2 ** 32) >>> 0;
   const lo = fmix(wLo ^ p.seedLo ^ Math.imul(wHi, 0x27d4eb2f));
@@ -52,6 +92,55 @@ export function word(p: Pattern, w: number): [number, number] {
 
 /** Stores the pattern's words into `u32` (pairs of lo, hi), starting at word `w0`. */
 function fillWords(p: Pattern, u32: Uint32Array, w0: number): void {
+  if (p.version === 1) return fillWordsV1(p, u32, w0);
+  // Words up to a line boundary one by one, whole lines inline, then the rest.
+  let i = 0;
+  for (; i < u32.length && (w0 + i / 2) % 8 !== 0; i += 2) {
+    [u32[i], u32[i + 1]] = word(p, w0 + i / 2);
+  }
+  const inv = p.invert ? 0xffffffff : 0;
+  const sLo = p.seedLo;
+  const sHi = p.seedHi;
+  const end = i + Math.floor((u32.length - i) / 16) * 16;
+  for (let w = w0 + i / 2; i < end; i += 16, w += 8) {
+    const line = w / 8;
+    const lLo = line >>> 0;
+    const lHi = (line / 4294967296) >>> 0;
+    let a = lLo ^ sLo ^ Math.imul(lHi, 0x27d4eb2f);
+    a ^= a >>> 16;
+    a = Math.imul(a, 0x85ebca6b);
+    a ^= a >>> 13;
+    a = Math.imul(a, 0xc2b2ae35);
+    a ^= a >>> 16;
+    let b = (lLo + 0x9e3779b9) ^ sHi ^ lHi ^ a;
+    b ^= b >>> 16;
+    b = Math.imul(b, 0x85ebca6b);
+    b ^= b >>> 13;
+    b = Math.imul(b, 0xc2b2ae35);
+    b ^= b >>> 16;
+    const wl = w >>> 0;
+    const hb = b ^ inv;
+    u32[i] = a ^ inv;
+    u32[i + 1] = hb ^ wl;
+    u32[i + 2] = (a + 0x9e3779b9) ^ inv;
+    u32[i + 3] = hb ^ (wl + 1);
+    u32[i + 4] = (a + 0x3c6ef372) ^ inv;
+    u32[i + 5] = hb ^ (wl + 2);
+    u32[i + 6] = (a + 0xdaa66d2b) ^ inv;
+    u32[i + 7] = hb ^ (wl + 3);
+    u32[i + 8] = (a + 0x78dde6e4) ^ inv;
+    u32[i + 9] = hb ^ (wl + 4);
+    u32[i + 10] = (a + 0x1715609d) ^ inv;
+    u32[i + 11] = hb ^ (wl + 5);
+    u32[i + 12] = (a + 0xb54cda56) ^ inv;
+    u32[i + 13] = hb ^ (wl + 6);
+    u32[i + 14] = (a + 0x5384540f) ^ inv;
+    u32[i + 15] = hb ^ (wl + 7);
+  }
+  for (; i < u32.length; i += 2) [u32[i], u32[i + 1]] = word(p, w0 + i / 2);
+}
+
+function fillWordsV1(p: Pattern, u32: Uint32Array, w0: number): void {
   const inv = p.invert ? 0xffffffff : 0;
   const sLo = p.seedLo;
   const sHi = p.seedHi;
@@ -82,6 +171,66 @@ function fillWords(p: Pattern, u32: Uint32Array, w0: number): void {
 
 /** The index (into `u32`) of the first word from `from` that differs from the pattern, or -1. */
 function firstBadWord(
+  p: Pattern,
+  u32: Uint32Array,
+  from: number,
+  w0: number,
+): number {
+  if (p.version === 1) return firstBadWordV1(p, u32, from, w0);
+  let i = from;
+  const one = (k: number) => {
+    const [lo, hi] = word(p, w0 + k / 2);
+    return u32[k] !== lo || u32[k + 1] !== hi;
+  };
+  for (; i < u32.length && (w0 + i / 2) % 8 !== 0; i += 2) if (one(i)) return i;
+  const inv = p.invert ? 0xffffffff : 0;
+  const sLo = p.seedLo;
+  const sHi = p.seedHi;
+  const end = i + Math.floor((u32.length - i) / 16) * 16;
+  for (let w = w0 + i / 2; i < end; i += 16, w += 8) {
+    const line = w / 8;
+    const lLo = line >>> 0;
+    const lHi = (line / 4294967296) >>> 0;
+    let a = lLo ^ sLo ^ Math.imul(lHi, 0x27d4eb2f);
+    a ^= a >>> 16;
+    a = Math.imul(a, 0x85ebca6b);
+    a ^= a >>> 13;
+    a = Math.imul(a, 0xc2b2ae35);
+    a ^= a >>> 16;
+    let b = (lLo + 0x9e3779b9) ^ sHi ^ lHi ^ a;
+    b ^= b >>> 16;
+    b = Math.imul(b, 0x85ebca6b);
+    b ^= b >>> 13;
+    b = Math.imul(b, 0xc2b2ae35);
+    b ^= b >>> 16;
+    const wl = w >>> 0;
+    const hb = b ^ inv;
+    if (
+      u32[i] !== ((a ^ inv) >>> 0) ||
+      u32[i + 1] !== ((hb ^ wl) >>> 0) ||
+      u32[i + 2] !== (((a + 0x9e3779b9) ^ inv) >>> 0) ||
+      u32[i + 3] !== ((hb ^ (wl + 1)) >>> 0) ||
+      u32[i + 4] !== (((a + 0x3c6ef372) ^ inv) >>> 0) ||
+      u32[i + 5] !== ((hb ^ (wl + 2)) >>> 0) ||
+      u32[i + 6] !== (((a + 0xdaa66d2b) ^ inv) >>> 0) ||
+      u32[i + 7] !== ((hb ^ (wl + 3)) >>> 0) ||
+      u32[i + 8] !== (((a + 0x78dde6e4) ^ inv) >>> 0) ||
+      u32[i + 9] !== ((hb ^ (wl + 4)) >>> 0) ||
+      u32[i + 10] !== (((a + 0x1715609d) ^ inv) >>> 0) ||
+      u32[i + 11] !== ((hb ^ (wl + 5)) >>> 0) ||
+      u32[i + 12] !== (((a + 0xb54cda56) ^ inv) >>> 0) ||
+      u32[i + 13] !== ((hb ^ (wl + 6)) >>> 0) ||
+      u32[i + 14] !== (((a + 0x5384540f) ^ inv) >>> 0) ||
+      u32[i + 15] !== ((hb ^ (wl + 7)) >>> 0)
+    ) {
+      for (let k = i; k < i + 16; k += 2) if (one(k)) return k;
+    }
+  }
+  for (; i < u32.length; i += 2) if (one(i)) return i;
+  return -1;
+}
+
+function firstBadWordV1(
   p: Pattern,
   u32: Uint32Array,
   from: number,

@@ -9,45 +9,73 @@ import {
   word,
 } from "./pattern.ts";
 
-Deno.test("pattern: every word depends on the seed, its offset and the pass", () => {
-  const p = patternFor(42);
-  const seen = new Set<string>();
-  for (let w = 0; w < 10000; w++) seen.add(word(p, w).join(":"));
-  assert.equal(seen.size, 10000, "no two offsets share a word");
-  assert.notDeepEqual(word(p, 5), word(patternFor(43), 5));
-  assert.deepEqual(
-    word(patternFor(42, 1), 5),
-    word(p, 5).map((x) => ~x >>> 0),
-    "pass 1 is the complement",
-  );
-  assert.notDeepEqual(word(patternFor(42, 2), 5), word(p, 5));
-  // Offsets above 2^32 words still differ from their low bits' twins.
-  assert.notDeepEqual(word(p, 2 ** 32 + 7), word(p, 7));
-});
-
-Deno.test("pattern: fill then check is clean at any alignment; each flipped byte is found exactly", () => {
-  const p = patternFor(0xdeadbeef, 3);
-  for (const at of [0, 1, 7, 8, 4093, 2 ** 33 + 5]) {
-    for (const len of [0, 1, 9, 4096, 4101]) {
-      const backing = new Uint8Array(len + 3);
-      const buf = backing.subarray(at % 3, (at % 3) + len); // misaligned views too
-      fillPattern(p, buf, at);
-      for (let i = 0; i < len; i++) {
-        assert.equal(buf[i], expectedByte(p, at + i));
+for (const version of [1, 2] as const) {
+  Deno.test(`pattern v${version}: every word depends on the seed, its offset and the pass`, () => {
+    const p = patternFor(42, 0, version);
+    const seen = new Set<string>();
+    for (let w = 0; w < 10000; w++) seen.add(word(p, w).join(":"));
+    assert.equal(seen.size, 10000, "no two offsets share a word");
+    assert.notDeepEqual(word(p, 5), word(patternFor(43, 0, version), 5));
+    assert.deepEqual(
+      word(patternFor(42, 1, version), 5),
+      word(p, 5).map((x) => ~x >>> 0),
+      "pass 1 is the complement",
+    );
+    assert.notDeepEqual(word(patternFor(42, 2, version), 5), word(p, 5));
+    // Offsets above 2^32 words still differ from their low bits' twins.
+    assert.notDeepEqual(word(p, 2 ** 32 + 7), word(p, 7));
+    // Each bit of each half is 0 in some words and 1 in others (no stuck bit hides).
+    for (const half of [0, 1]) {
+      let ones = 0, zeros = 0;
+      for (let w = 0; w < 4096; w++) {
+        ones |= word(p, w)[half];
+        zeros |= ~word(p, w)[half];
       }
-      const clean = new MismatchLog();
-      checkPattern(p, buf, at, clean);
-      assert.equal(clean.count, 0);
-      if (len < 9) continue;
-      buf[3] ^= 0x10;
-      buf[len - 1] ^= 0xff;
-      const log = new MismatchLog();
-      checkPattern(p, buf, at, log);
-      assert.equal(log.count, 2);
-      assert.deepEqual(log.first.map((m) => m.offset), [at + 3, at + len - 1]);
-      assert.equal(log.first[0].actual, log.first[0].expected ^ 0x10);
+      assert.equal(ones >>> 0, 0xffffffff);
+      assert.equal(zeros >>> 0, 0xffffffff);
     }
-  }
+  });
+
+  Deno.test(`pattern v${version}: fill then check is clean at any alignment; each flipped byte is found exactly`, () => {
+    const p = patternFor(0xdeadbeef, 3, version);
+    for (const at of [0, 1, 7, 8, 4093, 2 ** 33 + 5]) {
+      for (const len of [0, 1, 9, 4096, 4101]) {
+        const backing = new Uint8Array(len + 3);
+        const buf = backing.subarray(at % 3, (at % 3) + len); // misaligned views too
+        fillPattern(p, buf, at);
+        for (let i = 0; i < len; i++) {
+          assert.equal(buf[i], expectedByte(p, at + i));
+        }
+        const clean = new MismatchLog();
+        checkPattern(p, buf, at, clean);
+        assert.equal(clean.count, 0);
+        if (len < 9) continue;
+        buf[3] ^= 0x10;
+        buf[len - 1] ^= 0xff;
+        const log = new MismatchLog();
+        checkPattern(p, buf, at, log);
+        assert.equal(log.count, 2);
+        assert.deepEqual(log.first.map((m) => m.offset), [
+          at + 3,
+          at + len - 1,
+        ]);
+        assert.equal(log.first[0].actual, log.first[0].expected ^ 0x10);
+      }
+    }
+  });
+}
+
+Deno.test("pattern v2 is the default, and differs from v1", () => {
+  assert.equal(patternFor(7).version, 2);
+  assert.notDeepEqual(word(patternFor(7, 0, 1), 9), word(patternFor(7), 9));
+  // A word copied to another place within its 64-byte line is caught.
+  const p = patternFor(7);
+  const buf = new Uint8Array(64);
+  fillPattern(p, buf, 4096);
+  buf.copyWithin(8, 0, 8);
+  const log = new MismatchLog();
+  checkPattern(p, buf, 4096, log);
+  assert.ok(log.count > 0);
 });
 
 Deno.test("mismatch log: counts all, keeps the first, merges runs into ranges", () => {

@@ -5,7 +5,7 @@
  * | bytes    | what                                             |
  * | -------- | ------------------------------------------------ |
  * | 0–7      | magic `PMEMCTL\x01`                              |
- * | 8–11     | version (2)                                      |
+ * | 8–11     | version: 3 (pattern v2); 2 (pattern v1) still read |
  * | 12–15    | header size (4096)                               |
  * | 16–47    | seed, range offset, range length, time (ms), u64 |
  * | 48–51    | FNV-1a checksum of bytes 0–47                    |
@@ -23,7 +23,9 @@ export const STAMP_SIZE = 4096;
 /** Where the pattern starts inside the header page. */
 export const STAMP_PATTERN_AT = 64;
 const MAGIC = "PMEMCTL\x01";
-const VERSION = 2;
+const VERSION = 3;
+/** Header version → the pattern version its range holds. */
+const PATTERN_OF: Record<number, 1 | 2> = { 2: 1, 3: 2 };
 /** A stamp dated more than a day ahead of the clock is impossible. */
 const CLOCK_SLACK_MS = 24 * 3600 * 1000;
 
@@ -35,6 +37,8 @@ export interface Stamp {
   length: number;
   /** When it was written, ms since the epoch. */
   time: number;
+  /** The pattern its range holds (1 for stamps of pmemctl before 2026-11-26). */
+  patternVersion?: 1 | 2;
 }
 
 function fnv1a(bytes: Uint8Array): number {
@@ -48,7 +52,7 @@ export function encodeStamp(s: Stamp): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(STAMP_SIZE);
   const v = new DataView(out.buffer);
   out.set(new TextEncoder().encode(MAGIC), 0);
-  v.setUint32(8, VERSION, true);
+  v.setUint32(8, s.patternVersion === 1 ? 2 : VERSION, true);
   v.setUint32(12, STAMP_SIZE, true);
   v.setBigUint64(16, BigInt(s.seed), true);
   v.setBigUint64(24, BigInt(s.offset), true);
@@ -79,10 +83,11 @@ export function decodeStamp(
   }
   const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const version = v.getUint32(8, true);
-  if (version !== VERSION) {
+  const patternVersion = PATTERN_OF[version];
+  if (patternVersion === undefined) {
     return {
       missing:
-        `stamp version ${version} is not ${VERSION} (stamp the range again)`,
+        `stamp version ${version} is not one this pmemctl reads (2 or ${VERSION}): stamp the range again`,
     };
   }
   if (v.getUint32(48, true) !== fnv1a(head.subarray(0, 48))) {
@@ -119,5 +124,5 @@ export function decodeStamp(
       missing: `the stamp records an impossible time (${time} ms)`,
     };
   }
-  return { stamp: { seed, offset, length, time } };
+  return { stamp: { seed, offset, length, time, patternVersion } };
 }

@@ -13,7 +13,21 @@ Deno.test("stamp header round-trips and refuses damage", () => {
   };
   const head = encodeStamp(stamp);
   assert.equal(head.length, STAMP_SIZE);
-  assert.deepEqual(decodeStamp(head, 4096, 4096 + 256 * MiB, NOW), { stamp });
+  assert.deepEqual(decodeStamp(head, 4096, 4096 + 256 * MiB, NOW), {
+    stamp: { ...stamp, patternVersion: 2 },
+  });
+  // Stamps of the first pattern (header version 2) still read, as such.
+  const old = encodeStamp({ ...stamp, patternVersion: 1 });
+  assert.equal(new DataView(old.buffer).getUint32(8, true), 2);
+  assert.deepEqual(decodeStamp(old, 4096, 4096 + 256 * MiB, NOW), {
+    stamp: { ...stamp, patternVersion: 1 },
+  });
+  const future = head.slice();
+  new DataView(future.buffer).setUint32(8, 9, true);
+  assert.match(
+    (decodeStamp(future, 4096, 2 ** 30, NOW) as { missing: string }).missing,
+    /stamp version 9 is not one this pmemctl reads/,
+  );
   const damaged = head.slice();
   damaged[30] ^= 1;
   assert.deepEqual(decodeStamp(damaged, 4096, 2 ** 30, NOW), {
