@@ -18,6 +18,16 @@ globalThis.addEventListener("unload", () => {
 });
 
 const deno = Deno.execPath();
+/** `list` on an empty tree, with nothing to read from the live system either. */
+const list = [
+  "list",
+  "--root",
+  tree,
+  "--dmesg",
+  "/dev/null",
+  "--cmdline",
+  "/dev/null",
+];
 const cases: [string, string, string[]][] = [
   ["empty deno run", deno, ["run", "-A", empty]],
   ["pmemctl --version", deno, ["run", "-A", `${ROOT}cli.ts`, "--version"]],
@@ -25,24 +35,10 @@ const cases: [string, string, string[]][] = [
     "run",
     "-A",
     `${ROOT}cli.ts`,
-    "list",
-    "--root",
-    tree,
-    "--dmesg",
-    "/dev/null",
-    "--cmdline",
-    "/dev/null",
+    ...list,
   ]],
   ["bin/pmemctl --version", `${ROOT}bin/pmemctl`, ["--version"]],
-  ["bin/pmemctl list (empty --root)", `${ROOT}bin/pmemctl`, [
-    "list",
-    "--root",
-    tree,
-    "--dmesg",
-    "/dev/null",
-    "--cmdline",
-    "/dev/null",
-  ]],
+  ["bin/pmemctl list (empty --root)", `${ROOT}bin/pmemctl`, list],
 ];
 
 function once(command: string, args: string[]): number {

@@ -1,8 +1,8 @@
 /**
  * `pmemctl verify` against references, in one run, alternating, on tmpfs
- * files: destructive vs bench/bandwidth.c (the memory's limit: one
- * MAP_POPULATE mapping, a cheap offset-tagged word, each byte written once
- * and read once) and vs bench/fill_compare.c (pmemctl's own pattern in C);
+ * files: destructive vs bench/fill_compare.c in its two modes: `bandwidth`
+ * (the memory's limit: one MAP_POPULATE mapping, a cheap offset-tagged
+ * word, each byte written once and read once) and pmemctl's own pattern;
  * scan vs `dd of=/dev/null bs=1M`; peak memory from 256 MiB to 8 GiB. Each
  * figure is the median of ROUNDS (default 5) runs, with min and max.
  *
@@ -24,19 +24,16 @@ const dir = Deno.makeTempDirSync({
   prefix: "pmemctl-vbench-",
 });
 const bin = `${dir}/fill_compare`;
-const bw = `${dir}/bandwidth`;
 const pmemctl = `${Deno.execPath()} run -A cli.ts verify`;
 const rows = [
   "| what | reference | pmemctl | ratio |",
   "| --- | --- | --- | --- |",
 ];
 try {
-  for (const [out, src] of [[bin, "fill_compare.c"], [bw, "bandwidth.c"]]) {
-    const cc = new Deno.Command("gcc", {
-      args: ["-O2", "-o", out, `${ROOT}bench/${src}`],
-    }).outputSync();
-    if (!cc.success) throw new Error(new TextDecoder().decode(cc.stderr));
-  }
+  const cc = new Deno.Command("gcc", {
+    args: ["-O2", "-o", bin, `${ROOT}bench/fill_compare.c`],
+  }).outputSync();
+  if (!cc.success) throw new Error(new TextDecoder().decode(cc.stderr));
   const file = `${dir}/f`;
   timed(`head -c ${GiB} /dev/zero > ${file}`);
   // The C program's fill is pmemctl's pattern: a check of its output must pass.
@@ -47,7 +44,7 @@ try {
   const s: number[] = [];
   const d: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    l.push(timed(`${bw} ${file} 5`).seconds);
+    l.push(timed(`${bin} ${file} 5 bandwidth`).seconds);
     a.push(timed(`${bin} ${file} 5`).seconds);
     b.push(
       timed(`${pmemctl} ${file} --mode destructive --force --seed 5`).seconds,
@@ -58,9 +55,9 @@ try {
   const ratio = (x: number[], y: number[]) =>
     `${(median(x) / median(y)).toFixed(2)}×`;
   rows.push(
-    `| destructive 1 GiB (fill, then compare) | bandwidth.c ${spread(l)} | ${
-      spread(b)
-    } | ${ratio(b, l)} |`,
+    `| destructive 1 GiB (fill, then compare) | fill_compare.c bandwidth ${
+      spread(l)
+    } | ${spread(b)} | ${ratio(b, l)} |`,
     `| destructive 1 GiB | fill_compare.c (pmemctl's pattern) ${spread(a)} | ${
       spread(b)
     } | ${ratio(b, a)} |`,

@@ -71,12 +71,16 @@ function rootCopy(kind: "clean" | "dkms", suite: string, kver?: string) {
   must("bash", [`${ROOT}tools/roots.sh`, kind, suite, ...(kver ? [kver] : [])]);
   const dir = Deno.makeTempDirSync({ prefix: `pmemctl-${kind}-${suite}-` });
   must("cp", ["-a", `${ROOTS}/${kind}-${suite}/.`, dir]);
+  const inRoot = (
+    ...cmd: string[]
+  ) => [`${ROOT}tools/roots.sh`, "in", dir, ...cmd];
   return {
     dir,
-    run: (...cmd: string[]) =>
-      sh("bash", [`${ROOT}tools/roots.sh`, "in", dir, ...cmd]),
-    must: (...cmd: string[]) =>
-      must("bash", [`${ROOT}tools/roots.sh`, "in", dir, ...cmd]),
+    run: (...cmd: string[]) => sh("bash", inRoot(...cmd)),
+    must: (...cmd: string[]) => must("bash", inRoot(...cmd)),
+    /** apt-get install of a package file inside the root, offline. */
+    install: (deb: string) =>
+      must("bash", inRoot("apt-get", "install", "-y", ...OFFLINE, deb)),
     [Symbol.dispose]: () => Deno.removeSync(dir, { recursive: true }),
   };
 }
@@ -154,13 +158,7 @@ for (const suite of ["bookworm", "trixie"]) {
       Deno.copyFileSync(pmemctl, `${root.dir}/tmp/pmemctl.deb`);
       must("cp", ["-a", `${FIX}legacy`, `${root.dir}/tmp/legacy`]);
       const before = snapshot(root.dir);
-      const install = root.must(
-        "apt-get",
-        "install",
-        "-y",
-        ...OFFLINE,
-        "/tmp/pmemctl.deb",
-      );
+      const install = root.install("/tmp/pmemctl.deb");
       assert.match(
         install,
         /^The following NEW packages will be installed:\n {2}pmemctl\n/m,
@@ -207,13 +205,7 @@ for (const [suite, series] of [["bookworm", "6.1"], ["trixie", "6.12t"]]) {
       using root = rootCopy("dkms", suite, kver);
       Deno.copyFileSync(dkms, `${root.dir}/tmp/dkms.deb`);
       const before = snapshot(root.dir);
-      root.must(
-        "apt-get",
-        "install",
-        "-y",
-        ...OFFLINE,
-        "/tmp/dkms.deb",
-      );
+      root.install("/tmp/dkms.deb");
       const status = root.must("dkms", "status");
       assert.match(
         status,
@@ -274,13 +266,7 @@ grep -A1 'Persistent Memory (legacy)' /proc/iomem | sed 's/^ */@@iomem /'
       const build = `${root.dir}/lib/modules/${kver}/build`;
       const link = Deno.readLinkSync(build);
       Deno.removeSync(build);
-      root.must(
-        "apt-get",
-        "install",
-        "-y",
-        ...OFFLINE,
-        "/tmp/dkms.deb",
-      );
+      root.install("/tmp/dkms.deb");
       assert.doesNotMatch(root.must("dkms", "status"), /installed/);
       Deno.symlinkSync(link, build);
       root.must("/etc/kernel/header_postinst.d/dkms", kver);

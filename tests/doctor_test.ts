@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { run } from "../cli.ts";
 import { captureOutput } from "../src/cli/output.ts";
+import { copyFixture } from "./helpers.ts";
 
 const FIX = new URL("./fixtures/", import.meta.url).pathname;
 
@@ -188,16 +189,6 @@ Deno.test("plan check: a parameter without memmap=SIZE!START is a usage error", 
   assert.match(out.err, /^pmemctl: PARAM: no memmap=SIZE!START in 'quiet'/);
 });
 
-/** A copy of a fixture tree (links kept) to change. */
-function copyTree(name: string): string {
-  const dir = Deno.makeTempDirSync({ prefix: "pmemctl-doctor-" });
-  const cp = new Deno.Command("cp", {
-    args: ["-a", `${FIX}${name}/.`, dir],
-  }).outputSync();
-  assert.ok(cp.success);
-  return dir;
-}
-
 async function doctorIn(dir: string) {
   const out = captureOutput();
   const code = await run(["doctor", "--root", dir, "--json"], out);
@@ -296,7 +287,7 @@ Deno.test("doctor on changed copies of the legacy tree: each remaining check fir
   ];
   for (const [name, change, check, status, found] of cases) {
     await t.step(name, async () => {
-      const dir = copyTree("legacy");
+      const dir = copyFixture("legacy");
       try {
         change(dir);
         const { code, doc } = await doctorIn(dir);

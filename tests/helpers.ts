@@ -1,5 +1,6 @@
 /** Helpers shared by the tests that run pmemctl as a user would. */
 
+import { deepStrictEqual as assertDeepEqual } from "node:assert/strict";
 import { parseProcLocks } from "../src/safety/lock.ts";
 
 export const CLI = new URL("../cli.ts", import.meta.url).pathname;
@@ -118,4 +119,39 @@ export function resumeRw(path: string, journal: string) {
     journal,
     "--resume",
   );
+}
+
+/** A scratch copy (links kept) of the captured tree tests/fixtures/NAME, to change. */
+export function copyFixture(name: string): string {
+  const dir = Deno.makeTempDirSync({ prefix: "pmemctl-tree-" });
+  const cp = new Deno.Command("cp", {
+    args: [
+      "-a",
+      `${new URL("./fixtures/", import.meta.url).pathname}${name}/.`,
+      dir,
+    ],
+  }).outputSync();
+  if (!cp.success) throw new Error(`cp of fixture ${name} failed`);
+  return dir;
+}
+
+/**
+ * Asserts every device `daxctl list` printed (`daxctl`) is a namespace's
+ * `daxdev` in a `list --json` document, with daxctl's keys and values.
+ */
+// deno-lint-ignore no-explicit-any
+export function assertDaxctlAgrees(daxctl: any[], list: any): void {
+  // deno-lint-ignore no-explicit-any
+  const ours = list.regions.flatMap((r: any) => r.namespaces)
+    // deno-lint-ignore no-explicit-any
+    .map((n: any) => n.daxdev).filter(Boolean);
+  for (const d of daxctl) {
+    // deno-lint-ignore no-explicit-any
+    const mine = ours.find((o: any) => o.chardev === d.chardev);
+    if (!mine) throw new Error(`${d.chardev}: not in list --json`);
+    const picked = Object.fromEntries(
+      Object.keys(d).filter((k) => k in mine).map((k) => [k, mine[k]]),
+    );
+    assertDeepEqual(picked, d);
+  }
 }

@@ -4,7 +4,7 @@
  * addresses, a rotated log, a failed memmap=, an unclaimed range.
  */
 import assert from "node:assert/strict";
-import { CLI, pmemctl } from "./helpers.ts";
+import { assertDaxctlAgrees, CLI, copyFixture, pmemctl } from "./helpers.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 const SCENARIOS = [...Deno.readDirSync(FIXTURES)]
@@ -24,16 +24,6 @@ async function listJson(
     doc: r.stdout ? JSON.parse(r.stdout) : undefined,
     stderr: r.stderr,
   };
-}
-
-/** A copy of a fixture tree (links kept) to change. */
-function copyTree(name: string): string {
-  const dir = Deno.makeTempDirSync({ prefix: "pmemctl-tree-" });
-  const cp = new Deno.Command("cp", {
-    args: ["-a", `${FIXTURES}${name}/.`, dir],
-  }).outputSync();
-  assert.ok(cp.success);
-  return dir;
 }
 
 for (const scenario of SCENARIOS) {
@@ -129,7 +119,7 @@ Deno.test("list -u: ndctl-style sizes and hex addresses", async () => {
 });
 
 Deno.test("list as non-root: hidden iomem and region addresses; never zeros", async () => {
-  const tree = copyTree("legacy");
+  const tree = copyFixture("legacy");
   try {
     Deno.copyFileSync(`${tree}/proc/iomem.nonroot`, `${tree}/proc/iomem`);
     Deno.removeSync(`${tree}/dmesg.txt`);
@@ -265,7 +255,7 @@ Deno.test("list: a memmap= that did not become a region exits 1 with reasons", a
 });
 
 Deno.test("list: a type-12 range nothing claims gets a hint", async () => {
-  const tree = copyTree("legacy");
+  const tree = copyFixture("legacy");
   try {
     const iomem = Deno.readTextFileSync(`${tree}/proc/iomem`).replace(
       /^ {2}40000000-4fffffff : namespace0\.0\n/m,
@@ -332,27 +322,6 @@ for (const scenario of SCENARIOS) {
   if (daxctl.length === 0) continue;
   Deno.test(`list --root ${scenario}: every device daxctl listed, with daxctl's keys and values`, async () => {
     const { doc } = await listJson("--root", `${FIXTURES}${scenario}`);
-    const ours = doc.regions.flatMap((r: Json) => r.namespaces)
-      .map((n: Json) => n.daxdev).filter(Boolean);
-    const keys = [
-      "chardev",
-      "size",
-      "target_node",
-      "align",
-      "mode",
-      "online_memblocks",
-      "total_memblocks",
-      "movable",
-    ];
-    const pick = (d: Json) =>
-      Object.fromEntries(keys.filter((k) => k in d).map((k) => [k, d[k]]));
-    assert.deepEqual(
-      daxctl.map(pick),
-      ours.map((d: Json) =>
-        pick(Object.fromEntries(
-          Object.entries(d).filter(([k]) => daxctl.some((x) => k in x)),
-        ))
-      ),
-    );
+    assertDaxctlAgrees(daxctl, doc);
   });
 }

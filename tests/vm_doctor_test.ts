@@ -7,6 +7,7 @@
  * says what it could not read.
  */
 import assert from "node:assert/strict";
+import { systemRamSetup } from "./vm/shapes.ts";
 import { assertGuestOk, COMMON_MODULES, runVm, vmTest } from "./vm/vm.ts";
 
 const P = "deno run -A --cached-only cli.ts";
@@ -190,12 +191,7 @@ vmTest(
     const r = await runVm({
       config: "nfit",
       script: `set -e
-ndctl create-namespace -f -e namespace0.0 -m devdax -a 2M >/dev/null
-modprobe kmem
-# Debian's 7.3 onlines hot-added memory itself (auto_online_blocks), and
-# daxctl then refuses --no-online ("kernel policy will auto-online memory").
-echo offline > /sys/devices/system/memory/auto_online_blocks
-daxctl reconfigure-device --mode=system-ram --no-online dax0.0 >/dev/null
+${systemRamSetup(false)}
 ${doctorAs("offline")}
 ${P} export prometheus --state /tmp/none.json | grep '^pmem_system_ram' | sed 's/^/@@prom-offline /'
 daxctl online-memory dax0.0 >/dev/null 2>&1

@@ -4,7 +4,8 @@
  * (kmem) and back.
  */
 import assert from "node:assert/strict";
-import { LABELLED_SETUP } from "./vm/shapes.ts";
+import { LABELLED_SETUP, systemRamSetup } from "./vm/shapes.ts";
+import { assertDaxctlAgrees } from "./helpers.ts";
 import { assertGuestOk, runVm, vmTest } from "./vm/vm.ts";
 
 const P = "deno run -A --cached-only cli.ts";
@@ -15,29 +16,13 @@ type Json = any;
 const section = (stdout: string, name: string) =>
   stdout.match(new RegExp(`^@@${name}\\n([\\s\\S]*?)^@@end$`, "m"))![1];
 
-/** `daxctl list`'s devices against the daxdev of list's namespaces, on daxctl's keys. */
-function assertSameAsDaxctl(daxctl: Json[], list: Json) {
-  const ours = list.regions.flatMap((r: Json) => r.namespaces)
-    .map((n: Json) => n.daxdev).filter(Boolean);
-  const pick = (d: Json, keys: string[]) =>
-    Object.fromEntries(keys.filter((k) => k in d).map((k) => [k, d[k]]));
-  for (const d of daxctl) {
-    const mine = ours.find((o: Json) => o.chardev === d.chardev);
-    assert.ok(mine, `${d.chardev} in list`);
-    assert.deepEqual(pick(mine, Object.keys(d)), d);
-  }
-}
-
 vmTest(
   "system-ram: devdax given to the kernel (kmem) and back, as daxctl says; map and verify refuse it",
   async () => {
     const r = await runVm({
       config: "nfit",
       script: `set -e
-ndctl create-namespace -f -e namespace0.0 -m devdax -a 2M >/dev/null
-modprobe kmem
-echo offline > /sys/devices/system/memory/auto_online_blocks
-daxctl reconfigure-device --mode=system-ram dax0.0 >/dev/null
+${systemRamSetup(true)}
 echo @@daxctl-ram; daxctl list; echo @@end
 echo @@list-ram; ${P} list --json; echo @@end
 ${P} list | sed 's/^/@@table /'
@@ -56,7 +41,7 @@ ${P} map info /dev/dax0.0 --json >/dev/null && echo @@mappable-again
     const ram = JSON.parse(section(r.stdout, "list-ram"));
     const daxctlRam = JSON.parse(section(r.stdout, "daxctl-ram"));
     assert.equal(daxctlRam[0].mode, "system-ram");
-    assertSameAsDaxctl(daxctlRam, ram);
+    assertDaxctlAgrees(daxctlRam, ram);
     const ns = ram.regions[0].namespaces[0];
     assert.equal(ns.mode, "devdax", "the namespace's mode stays ndctl's");
     assert.equal(ns.daxdev.claimed_by, "System RAM (kmem)");
@@ -79,7 +64,7 @@ ${P} map info /dev/dax0.0 --json >/dev/null && echo @@mappable-again
     const back = JSON.parse(section(r.stdout, "list-back"));
     const daxctlBack = JSON.parse(section(r.stdout, "daxctl-back"));
     assert.equal(daxctlBack[0].mode, "devdax");
-    assertSameAsDaxctl(daxctlBack, back);
+    assertDaxctlAgrees(daxctlBack, back);
     assert.equal(back.regions[0].namespaces[0].daxdev.mode, "devdax");
     assert.match(r.stdout, /^@@mappable-again$/m);
   },

@@ -6,7 +6,11 @@
  * @module
  */
 
-import type { ListResult, Observations } from "../list/join.ts";
+import {
+  type ListResult,
+  namespaceDevices,
+  type Observations,
+} from "../list/join.ts";
 import { iomemNodes } from "../parse/iomem.ts";
 import { kernelLogLines } from "../parse/klog.ts";
 import { E820_PRAM } from "../parse/e820_types.ts";
@@ -184,13 +188,7 @@ function memmapChecks(f: DoctorFacts): Check[] {
     }
     const region = pieces.find((r) => r.start === start && r.size === req.size);
     if (region && pieces.length === 1) {
-      const dev = region.namespaces.map((n) =>
-        n.blockdev
-          ? `/dev/${n.blockdev}`
-          : n.chardev
-          ? `/dev/${n.chardev}`
-          : n.dev
-      );
+      const dev = namespaceDevices(region);
       out.push({
         check: "memmap",
         status: "ok",

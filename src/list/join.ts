@@ -205,6 +205,13 @@ function providerType(provider: string): number | null {
     : null;
 }
 
+/** The /dev paths of a region's namespaces (`/dev/pmem0`, `/dev/dax0.0`), or their names when they have none. */
+export function namespaceDevices(r: ListRegion): string[] {
+  return r.namespaces.map((n) =>
+    n.blockdev ? `/dev/${n.blockdev}` : n.chardev ? `/dev/${n.chardev}` : n.dev
+  );
+}
+
 /** Joins the observations into regions. */
 export function joinRegions(obs: Observations): ListResult {
   const warnings: string[] = [];

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ListResult } from "../list/join.ts";
+import { type ListResult, namespaceDevices } from "../list/join.ts";
 import type { MemmapParse } from "../parse/cmdline.ts";
 
 /** One planned request and what became of it. */
@@ -61,13 +61,7 @@ export function checkPlan(
         reason: warning ?? "no persistent-memory region of exactly that range",
       };
     }
-    const devices = region.namespaces.map((n) =>
-      n.blockdev
-        ? `/dev/${n.blockdev}`
-        : n.chardev
-        ? `/dev/${n.chardev}`
-        : n.dev
-    );
+    const devices = namespaceDevices(region);
     if (region.claimed_by === null || devices.length === 0) {
       return {
         ...base,

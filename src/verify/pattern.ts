@@ -52,13 +52,16 @@ const STEP = [
   0x5384540f,
 ];
 
-/** Version 2's two line hashes for line `line` (= w / 8). */
-function lineHash(p: Pattern, line: number): [number, number] {
+/** Where {@link lineHashes} leaves its two results: no allocation in the hot loops. */
+const LINE = new Uint32Array(2);
+
+/** Version 2's two hashes of line `line` (= w / 8) for the seed halves, into {@link LINE}. */
+function lineHashes(sLo: number, sHi: number, line: number): void {
   const lLo = line >>> 0;
-  const lHi = Math.floor(line / 2 ** 32) >>> 0;
-  const a = fmix(lLo ^ p.seedLo ^ Math.imul(lHi, 0x27d4eb2f));
-  const b = fmix((lLo + 0x9e3779b9) ^ p.seedHi ^ lHi ^ a);
-  return [a, b];
+  const lHi = (line / 4294967296) >>> 0;
+  const a = fmix(lLo ^ sLo ^ Math.imul(lHi, 0x27d4eb2f));
+  LINE[0] = a;
+  LINE[1] = fmix((lLo + 0x9e3779b9) ^ sHi ^ lHi ^ a);
 }
 
 /** murmur3's 32-bit finaliser: every input bit moves every output bit. */
@@ -73,7 +76,8 @@ function fmix(h: number): number {
 /** The low and high 32 bits of word `w` (w = offset / 8). */
 export function word(p: Pattern, w: number): [number, number] {
   if (p.version === 2) {
-    const [a, b] = lineHash(p, Math.floor(w / 8));
+    lineHashes(p.seedLo, p.seedHi, Math.floor(w / 8));
+    const [a, b] = LINE;
     const lo = (a + STEP[w % 8]) >>> 0;
     const hi = (b ^ w) >>> 0;
     return p.invert ? [~lo >>> 0, ~hi >>> 0] : [lo, hi];
@@ -103,21 +107,9 @@ function fillWords(p: Pattern, u32: Uint32Array, w0: number): void {
   const sHi = p.seedHi;
   const end = i + Math.floor((u32.length - i) / 16) * 16;
   for (let w = w0 + i / 2; i < end; i += 16, w += 8) {
-    const line = w / 8;
-    const lLo = line >>> 0;
-    const lHi = (line / 4294967296) >>> 0;
-    let a = lLo ^ sLo ^ Math.imul(lHi, 0x27d4eb2f);
-    a ^= a >>> 16;
-    a = Math.imul(a, 0x85ebca6b);
-    a ^= a >>> 13;
-    a = Math.imul(a, 0xc2b2ae35);
-    a ^= a >>> 16;
-    let b = (lLo + 0x9e3779b9) ^ sHi ^ lHi ^ a;
-    b ^= b >>> 16;
-    b = Math.imul(b, 0x85ebca6b);
-    b ^= b >>> 13;
-    b = Math.imul(b, 0xc2b2ae35);
-    b ^= b >>> 16;
+    lineHashes(sLo, sHi, w / 8);
+    const a = LINE[0] | 0;
+    const b = LINE[1] | 0;
     const wl = w >>> 0;
     const hb = b ^ inv;
     u32[i] = a ^ inv;
@@ -188,21 +180,9 @@ function firstBadWord(
   const sHi = p.seedHi;
   const end = i + Math.floor((u32.length - i) / 16) * 16;
   for (let w = w0 + i / 2; i < end; i += 16, w += 8) {
-    const line = w / 8;
-    const lLo = line >>> 0;
-    const lHi = (line / 4294967296) >>> 0;
-    let a = lLo ^ sLo ^ Math.imul(lHi, 0x27d4eb2f);
-    a ^= a >>> 16;
-    a = Math.imul(a, 0x85ebca6b);
-    a ^= a >>> 13;
-    a = Math.imul(a, 0xc2b2ae35);
-    a ^= a >>> 16;
-    let b = (lLo + 0x9e3779b9) ^ sHi ^ lHi ^ a;
-    b ^= b >>> 16;
-    b = Math.imul(b, 0x85ebca6b);
-    b ^= b >>> 13;
-    b = Math.imul(b, 0xc2b2ae35);
-    b ^= b >>> 16;
+    lineHashes(sLo, sHi, w / 8);
+    const a = LINE[0] | 0;
+    const b = LINE[1] | 0;
     const wl = w >>> 0;
     const hb = b ^ inv;
     if (

@@ -25,3 +25,15 @@ xfs_io -c 'chattr +x' /mnt/ext4/flagged
 truncate -s 4M /mnt/ext4/flagged /mnt/ext4/plain /mnt/xfs/file
 # The flag takes effect when the inode is loaded again.
 echo 2 > /proc/sys/vm/drop_caches`;
+
+/** An NVDIMM namespace as device-DAX, given to the kernel as System RAM (kmem); `online` or not. */
+export function systemRamSetup(online: boolean): string {
+  return `ndctl create-namespace -f -e namespace0.0 -m devdax -a 2M >/dev/null
+modprobe kmem
+# Debian's 7.3 onlines hot-added memory itself (auto_online_blocks), and
+# daxctl then refuses --no-online ("kernel policy will auto-online memory").
+echo offline > /sys/devices/system/memory/auto_online_blocks
+daxctl reconfigure-device --mode=system-ram${
+    online ? "" : " --no-online"
+  } dax0.0 >/dev/null`;
+}
