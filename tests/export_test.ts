@@ -454,3 +454,103 @@ Deno.test("list --json reports the recorded verify of each namespace; a captured
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+/** The lines of README's fenced block after `<!-- schema:NAME -->`. */
+function readmeSchema(name: string): string[] {
+  const readme = Deno.readTextFileSync(`${ROOT}README.md`);
+  const m = readme.match(
+    new RegExp(`<!-- schema:${name} -->\\n\`\`\`text\\n([\\s\\S]*?)\`\`\``),
+  );
+  assert.ok(m, `README has no schema:${name} block`);
+  return m[1].trim().split("\n");
+}
+
+const SCHEMA_TREES = [
+  "legacy",
+  "nfit-devdax",
+  "nfit-fsdax-mounted",
+  "nfit-system-ram",
+  "nfit-labels",
+  "faults/doctor-faults",
+  "faults/doctor-hole",
+];
+
+Deno.test("export schemas: what the exports produce is exactly what the README writes down", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const state = stateWithRecord(dir);
+    const metrics = new Map<string, string>();
+    const factKeys = new Set<string>();
+    const features = new Set<string>();
+    for (const tree of SCHEMA_TREES) {
+      const root = ["--root", `${FIX}${tree}`, "--state", state];
+      const prom = await cli("export", "prometheus", ...root);
+      for (const line of prom.out.split("\n")) {
+        const declared = line.match(/^# TYPE (\S+) gauge$/);
+        if (declared && !metrics.has(declared[1])) {
+          metrics.set(declared[1], declared[1]);
+        }
+        const sample = line.match(/^(\w+)\{(.*)\} /);
+        if (sample) {
+          const keys = [...sample[2].matchAll(/(\w+)="/g)].map((k) => k[1]);
+          metrics.set(sample[1], `${sample[1]}{${keys.join(",")}}`);
+        }
+      }
+      const facts = JSON.parse((await cli("export", "ansible", ...root)).out);
+      Object.keys(facts).forEach((k) => factKeys.add(k));
+      for (
+        const l of (await cli("export", "nfd", ...root)).out.trim().split("\n")
+      ) {
+        features.add(l.split("=")[0]);
+      }
+    }
+    assert.deepEqual([...metrics.values()], readmeSchema("prometheus"));
+    assert.deepEqual([...factKeys], readmeSchema("ansible"));
+    assert.deepEqual([...features], readmeSchema("nfd"));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+requireThat(
+  have("systemd-analyze", ["--version"])
+    ? undefined
+    : "no systemd-analyze (apt-get install systemd)",
+  "examples/systemd: systemd-analyze verify accepts the service and its timer (and refuses a broken copy)",
+  () => {
+    const dir = Deno.makeTempDirSync();
+    try {
+      const verify = (service: string) => {
+        Deno.writeTextFileSync(`${dir}/pmemctl-export.service`, service);
+        Deno.copyFileSync(
+          `${ROOT}examples/systemd/pmemctl-export.timer`,
+          `${dir}/pmemctl-export.timer`,
+        );
+        return new Deno.Command("systemd-analyze", {
+          args: [
+            "verify",
+            "--man=no",
+            `${dir}/pmemctl-export.service`,
+            `${dir}/pmemctl-export.timer`,
+          ],
+          stdout: "piped",
+          stderr: "piped",
+        }).outputSync();
+      };
+      // The unit names /usr/bin/pmemctl; here the checkout's stands in for it.
+      const unit = Deno.readTextFileSync(
+        `${ROOT}examples/systemd/pmemctl-export.service`,
+      ).replace("/usr/bin/pmemctl", `${ROOT}bin/pmemctl`);
+      const ok = verify(unit);
+      assert.ok(ok.success, new TextDecoder().decode(ok.stderr));
+      assert.equal(new TextDecoder().decode(ok.stderr).trim(), "");
+      const broken = verify(unit.replace("Type=oneshot", "Type=oneshoot"));
+      assert.match(
+        new TextDecoder().decode(broken.stderr),
+        /Failed to parse service type/,
+      );
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);

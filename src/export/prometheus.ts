@@ -56,6 +56,9 @@ class Metrics {
   }
 }
 
+const MOUNT_DAX_HELP =
+  "Whether a filesystem on pmem maps its files directly (1: dax=always on a DAX device) or not (0); requested is the mount's dax option.";
+
 /** The facts as a textfile-collector file (pure). */
 export function renderPrometheus(f: PmemFacts): string {
   const m = new Metrics();
@@ -141,7 +144,7 @@ export function renderPrometheus(f: PmemFacts): string {
     for (const mount of n.mounts ?? []) {
       m.gauge(
         "pmem_mount_dax",
-        "Whether a filesystem on pmem maps its files directly (1: dax=always on a DAX device) or not (0); requested is the mount's dax option.",
+        MOUNT_DAX_HELP,
         {
           mountpoint: mount.path,
           device: n.blockdev ?? "",
@@ -152,6 +155,7 @@ export function renderPrometheus(f: PmemFacts): string {
       );
     }
   }
+  m.declare("pmem_mount_dax", MOUNT_DAX_HELP);
   m.declare(
     "pmem_memmap_request_realised",
     "Whether each memmap=SIZE!START request became exactly that range (1) or not (0).",
