@@ -459,7 +459,9 @@ Deno.test("list --json reports the recorded verify of each namespace; a captured
 function readmeSchema(name: string): string[] {
   const readme = Deno.readTextFileSync(`${ROOT}README.md`);
   const m = readme.match(
-    new RegExp(`<!-- schema:${name} -->\\n\`\`\`text\\n([\\s\\S]*?)\`\`\``),
+    new RegExp(
+      `<!-- schema:${name} -->\\s*\`\`\`text\\n([\\s\\S]*?)\`\`\``,
+    ),
   );
   assert.ok(m, `README has no schema:${name} block`);
   return m[1].trim().split("\n");
