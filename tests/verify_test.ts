@@ -345,3 +345,22 @@ Deno.test("verify check reads stamps of the first pattern (header version 2) and
     Deno.removeSync(path);
   }
 });
+
+Deno.test("verify --json says how the bytes moved: pread for a file's scan, mmap for the modes that write", async () => {
+  const path = shmFile(2 * MiB);
+  try {
+    const scan = await pmemctl("verify", path, "--json");
+    assert.equal(JSON.parse(scan.stdout).io, "pread");
+    const destructive = await pmemctl(
+      "verify",
+      path,
+      "--mode",
+      "destructive",
+      "--force",
+      "--json",
+    );
+    assert.equal(JSON.parse(destructive.stdout).io, "mmap");
+  } finally {
+    Deno.removeSync(path);
+  }
+});

@@ -54,6 +54,12 @@ export interface VerifyReport {
   bad_ranges: { offset: number; length: number; reason: string }[];
   seconds: number;
   bytes_per_second: number;
+  /**
+   * How the bytes moved: `mmap` (stores and loads through the mapping, each
+   * window flushed), `pread` (scan of a file), `o_direct` (scan of a block
+   * device, past the page cache).
+   */
+  io: "mmap" | "pread" | "o_direct";
   /** Everything this run wrote was made durable by a real flush (true when it wrote nothing). */
   durable: boolean;
   result: "pass" | "fail";
@@ -120,6 +126,11 @@ export async function verify(
       bad_ranges: log.ranges,
       seconds: Math.round(seconds * 1000) / 1000,
       bytes_per_second: seconds > 0 ? Math.round(run.checked / seconds) : 0,
+      io: o.mode !== "scan" || t.kind === "devdax"
+        ? "mmap"
+        : t.kind === "block"
+        ? "o_direct"
+        : "pread",
       durable: run.durable,
       result: failed ? "fail" : "pass",
       ...(run.stopped ? { interrupted: run.stopped } : {}),
