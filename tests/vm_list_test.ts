@@ -158,6 +158,7 @@ step devdax
       path: "/mnt/pmem",
       fstype: "ext4",
       dax: "always",
+      dax_effective: "always",
     }]);
     assert.equal(fsdax[0].dax, true);
     const devdax = sameNamespaces(all.get("devdax")!, "devdax");
