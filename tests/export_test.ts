@@ -12,6 +12,7 @@ import { run } from "../cli.ts";
 import { captureOutput } from "../src/cli/output.ts";
 import { LABEL } from "../src/export/nfd.ts";
 import { recordVerify } from "../src/state/results.ts";
+import { promtoolCheck } from "./helpers.ts";
 import { have, requireThat } from "./require.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -66,19 +67,8 @@ requireThat(
           state,
         );
         assert.equal(r.code, 0, r.err);
-        const lint = new Deno.Command("promtool", {
-          args: ["check", "metrics"],
-          stdin: "piped",
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
-        const w = lint.stdin.getWriter();
-        await w.write(new TextEncoder().encode(r.out));
-        await w.close();
-        const res = await lint.output();
-        const said = new TextDecoder().decode(res.stdout) +
-          new TextDecoder().decode(res.stderr);
-        assert.ok(res.success, `${tree}: ${said}`);
+        const { ok, said } = await promtoolCheck(r.out);
+        assert.ok(ok, `${tree}: ${said}`);
         assert.equal(said.trim(), "", `${tree}: promtool's remarks: ${said}`);
         assert.equal(
           sample(r.out, "pmem_verify_last_success", /\/dev\/pmem0/),

@@ -155,3 +155,24 @@ export function assertDaxctlAgrees(daxctl: any[], list: any): void {
     assertDeepEqual(picked, d);
   }
 }
+
+/** What `promtool check metrics` says of `text`: whether it passed, and its remarks. */
+export async function promtoolCheck(
+  text: string,
+): Promise<{ ok: boolean; said: string }> {
+  const lint = new Deno.Command("promtool", {
+    args: ["check", "metrics"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = lint.stdin.getWriter();
+  await w.write(new TextEncoder().encode(text));
+  await w.close();
+  const res = await lint.output();
+  return {
+    ok: res.success,
+    said: new TextDecoder().decode(res.stdout) +
+      new TextDecoder().decode(res.stderr),
+  };
+}

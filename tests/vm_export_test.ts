@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { LABEL } from "../src/export/nfd.ts";
+import { promtoolCheck } from "./helpers.ts";
 import { have } from "./require.ts";
 import { assertGuestOk, runVm, vmTest } from "./vm/vm.ts";
 
@@ -30,17 +31,8 @@ echo @@nfd; ${P} export nfd --state /tmp/state.json; echo @@end
   assertGuestOk(r);
   const prom = section(r.stdout, "prometheus");
   if (have("promtool", ["--version"])) {
-    const lint = new Deno.Command("promtool", {
-      args: ["check", "metrics"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const w = lint.stdin.getWriter();
-    await w.write(new TextEncoder().encode(prom));
-    await w.close();
-    const out = await lint.output();
-    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const { ok, said } = await promtoolCheck(prom);
+    assert.ok(ok, said);
   }
   assert.match(prom, /^pmem_present 1$/m);
   assert.match(
