@@ -21,8 +21,7 @@ async function runExport(format: Format, { flags, out }: Invocation) {
   const [
     { refuseNonRegular, writeFileAtomic },
     { joinRegions },
-    { readDoctorInputs },
-    { SystemRoot },
+    { kmemDevices },
     { readState, statePath },
     { pmemFacts },
     render,
@@ -30,8 +29,7 @@ async function runExport(format: Format, { flags, out }: Invocation) {
   ] = await Promise.all([
     import("../safety/atomic.ts"),
     import("../list/join.ts"),
-    import("../doctor/inputs.ts"),
-    import("../sysfs/root.ts"),
+    import("../sysfs/block.ts"),
     import("../state/results.ts"),
     import("../export/facts.ts"),
     format === "prometheus"
@@ -43,21 +41,19 @@ async function runExport(format: Format, { flags, out }: Invocation) {
   ]);
   if (output) refuseNonRegular(output, "--output");
   const gathered = await gatherFrom(flags);
-  const sys = new SystemRoot((flags.root as string | undefined) ?? "/");
-  const inputs = await readDoctorInputs(sys);
   const { state, warning } = readState(
     statePath(
       flags.state as string | undefined,
       flags.root as string | undefined,
     ),
   );
-  const warnings = [...gathered.warnings, ...sys.warnings];
+  const warnings = [...gathered.warnings];
   if (warning) warnings.push(warning);
   const facts = pmemFacts(
     VERSION,
     joinRegions(gathered.obs),
     gathered.obs.memmap,
-    inputs.kmem,
+    kmemDevices(gathered.obs.dax),
     state,
     warnings,
   );

@@ -15,6 +15,7 @@ import { iomemNodes } from "../parse/iomem.ts";
 import { kernelLogLines } from "../parse/klog.ts";
 import { E820_PRAM } from "../parse/e820_types.ts";
 import { amount } from "../plan/memmap.ts";
+import { kmemDevices } from "../sysfs/block.ts";
 import { hex } from "../units.ts";
 import type { DoctorInputs } from "./inputs.ts";
 
@@ -610,7 +611,7 @@ function persistenceChecks(f: DoctorFacts): Check[] {
 }
 
 function kmemChecks(f: DoctorFacts): Check[] {
-  return f.inputs.kmem.map((d): Check =>
+  return kmemDevices(f.obs.dax).map((d): Check =>
     d.online === d.blocks && d.blocks > 0
       ? {
         check: "system-ram",

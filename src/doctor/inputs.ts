@@ -1,8 +1,8 @@
 /**
  * What `pmemctl doctor` reads beyond `list`'s sources: the running kernel's
  * release and configuration, which modules are loaded, built in or
- * available, libnvdimm regions without a driver, and device-DAX memory
- * handed to the kernel as System RAM (kmem) with its memory blocks. Over `/`
+ * available, and libnvdimm regions without a driver (device-DAX given to
+ * the kernel as System RAM comes with list's sources). Over `/`
  * or a captured tree, through {@link SystemRoot}; what cannot be read is
  * left undefined, and the checks say so.
  *
@@ -28,16 +28,6 @@ export interface ModuleSets {
   available?: Set<string>;
 }
 
-/** A device-DAX bound to kmem: its memory given to the kernel as System RAM. */
-export interface KmemDevice {
-  name: string;
-  /** Memory blocks of its range, and how many of them are online. */
-  blocks: number;
-  online: number;
-  /** The offline blocks' names (`memory40`), for the fix. */
-  offline: string[];
-}
-
 /** Everything doctor reads that list does not. */
 export interface DoctorInputs {
   /** `uname -r`, from /proc/sys/kernel/osrelease. */
@@ -48,7 +38,6 @@ export interface DoctorInputs {
   modules: ModuleSets;
   /** libnvdimm regions with no driver bound (`ndctl disable-region`). */
   disabledRegions: string[];
-  kmem: KmemDevice[];
 }
 
 /** A module's name as the kernel spells it: `nd_e820` for `kernel/…/nd_e820.ko.xz`. */
@@ -144,33 +133,6 @@ function readModules(sys: SystemRoot, release: string | undefined): ModuleSets {
   };
 }
 
-function readKmem(sys: SystemRoot): KmemDevice[] {
-  const out: KmemDevice[] = [];
-  const blockText = sys.attr("/sys/devices/system/memory/block_size_bytes");
-  // The file holds hex digits without 0x.
-  const blockSize = blockText ? parseInt(blockText.trim(), 16) : NaN;
-  for (const name of sys.list("/sys/bus/dax/devices")) {
-    const dir = `/sys/bus/dax/devices/${name}`;
-    if (sys.linkName(`${dir}/driver`) !== "kmem") continue;
-    const start = sys.number(`${dir}/resource`);
-    const size = sys.number(`${dir}/size`) ?? 0;
-    const device: KmemDevice = { name, blocks: 0, online: 0, offline: [] };
-    if (start !== undefined && Number.isSafeInteger(blockSize) && blockSize) {
-      const first = Math.ceil(start / blockSize);
-      const last = Math.floor((start + size) / blockSize) - 1;
-      for (let n = first; n <= last; n++) {
-        const state = sys.attr(`/sys/devices/system/memory/memory${n}/state`);
-        if (state === undefined) continue;
-        device.blocks++;
-        if (state.trim() === "online") device.online++;
-        else device.offline.push(`memory${n}`);
-      }
-    }
-    out.push(device);
-  }
-  return out;
-}
-
 /** Reads what doctor needs beyond list's sources. */
 export async function readDoctorInputs(sys: SystemRoot): Promise<DoctorInputs> {
   // A captured tree may keep `uname -r` beside proc/ (tests/fixtures, pmemctl's captures).
@@ -186,6 +148,5 @@ export async function readDoctorInputs(sys: SystemRoot): Promise<DoctorInputs> {
     configTried: tried,
     modules: readModules(sys, release),
     disabledRegions,
-    kmem: readKmem(sys),
   };
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { KmemDevice } from "../doctor/inputs.ts";
+import type { KmemDevice } from "../sysfs/block.ts";
 import type { ListNamespace, ListRegion, ListResult } from "../list/join.ts";
 import type { MemmapParse } from "../parse/cmdline.ts";
 import { checkPlan } from "../plan/check.ts";

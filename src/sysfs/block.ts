@@ -86,19 +86,49 @@ export interface DaxDevice {
   node: boolean;
   /** The driver bound to it: `device_dax`, or `kmem` for memory given to the kernel. */
   driver?: string;
-  /** For kmem: its memory blocks, online ones, and whether all online ones are movable. */
-  memory?: { total: number; online: number; movable: boolean };
+  /** For kmem: its memory blocks (see {@link kmemBlocks}). */
+  memory?: KmemBlocks;
+}
+
+/** The memory blocks of a kmem device-DAX. */
+export interface KmemBlocks {
+  total: number;
+  online: number;
+  /** Whether every online block is in ZONE_MOVABLE (false when none is online). */
+  movable: boolean;
+  /** The blocks not online (`memory40`), for the fix. */
+  offline: string[];
+}
+
+/** A device-DAX bound to kmem: its memory given to the kernel as System RAM. */
+export interface KmemDevice {
+  name: string;
+  /** Memory blocks of its range, and how many of them are online. */
+  blocks: number;
+  online: number;
+  /** The offline blocks' names (`memory40`), for the fix. */
+  offline: string[];
+}
+
+/** The device-DAX given to the kernel as System RAM, with their memory blocks (pure). */
+export function kmemDevices(dax: DaxDevice[]): KmemDevice[] {
+  return dax.filter((d) => d.driver === "kmem").map((d) => ({
+    name: d.name,
+    blocks: d.memory?.total ?? 0,
+    online: d.memory?.online ?? 0,
+    offline: d.memory?.offline ?? [],
+  }));
 }
 
 /**
  * The memory blocks a kmem device-DAX covers (its `resource` and `size`,
- * memory blocks of `block_size_bytes`): how many, how many online, and
+ * memory blocks of `block_size_bytes`): how many, which are not online, and
  * whether every online one is in ZONE_MOVABLE (as `daxctl list` says).
  */
 export function kmemBlocks(
   sys: SystemRoot,
   dir: string,
-): { total: number; online: number; movable: boolean } | undefined {
+): KmemBlocks | undefined {
   const start = sys.number(`${dir}/resource`);
   const size = sys.number(`${dir}/size`) ?? 0;
   const text = sys.attr("/sys/devices/system/memory/block_size_bytes");
@@ -107,19 +137,23 @@ export function kmemBlocks(
     return undefined;
   }
   let total = 0, online = 0, movable = true;
+  const offline: string[] = [];
   const last = Math.floor((start + size) / block) - 1;
   for (let n = Math.ceil(start / block); n <= last; n++) {
     const mem = `/sys/devices/system/memory/memory${n}`;
     const state = sys.attr(`${mem}/state`)?.trim();
     if (state === undefined) continue;
     total++;
-    if (state !== "online") continue;
+    if (state !== "online") {
+      offline.push(`memory${n}`);
+      continue;
+    }
     online++;
     if (!/^Movable\b/.test(sys.attr(`${mem}/valid_zones`) ?? "")) {
       movable = false;
     }
   }
-  return { total, online, movable: online > 0 && movable };
+  return { total, online, movable: online > 0 && movable, offline };
 }
 
 /** Every device-DAX instance under the root. */
