@@ -27,11 +27,14 @@ export function listDocument(
       start: addr(r.start),
       end: addr(r.end),
       size: size(r.size),
-      namespaces: r.namespaces.map((n) => ({
-        ...n,
-        size: size(n.size),
-        ...(last(n).length ? { verify: last(n) } : {}),
-      })),
+      namespaces: r.namespaces.map((n) => {
+        const records = last(n);
+        return {
+          ...n,
+          size: size(n.size),
+          ...(records.length ? { verify: records } : {}),
+        };
+      }),
       ...(r.claims
         ? {
           claims: r.claims.map((c) => ({

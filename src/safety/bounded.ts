@@ -31,12 +31,12 @@ export class TooLargeError extends UsageError {}
  * Reads at most `cap` bytes from `read` into one buffer (grown by doubling,
  * or sized from `hint`), then decodes it once; throws when there are more.
  */
-function drain(
+function drainBytes(
   read: (buf: Uint8Array) => number | null,
   name: string,
   cap: number,
   hint = 0,
-): string {
+): Uint8Array {
   let buf = new Uint8Array(Math.min(cap + 1, Math.max(hint + 1, 65536)));
   let total = 0;
   for (;;) {
@@ -57,7 +57,16 @@ function drain(
       );
     }
   }
-  return new TextDecoder().decode(buf.subarray(0, total));
+  return buf.subarray(0, total);
+}
+
+function drain(
+  read: (buf: Uint8Array) => number | null,
+  name: string,
+  cap: number,
+  hint = 0,
+): string {
+  return new TextDecoder().decode(drainBytes(read, name, cap, hint));
 }
 
 /**
@@ -66,11 +75,16 @@ function drain(
  * and {@link TooLargeError} past the cap.
  */
 export function readCapped(path: string, cap: number): string {
+  return new TextDecoder().decode(readCappedBytes(path, cap));
+}
+
+/** The bytes of `path`, at most `cap` (as {@link readCapped}, undecoded). */
+export function readCappedBytes(path: string, cap: number): Uint8Array {
   using f = Deno.openSync(path, { read: true });
   const st = f.statSync();
   // A regular file's size sizes the buffer (sysfs and /proc say 4096 or 0).
   const hint = st.isFile ? Math.min(st.size, cap) : 0;
-  return drain((buf) => f.readSync(buf), path, cap, hint);
+  return drainBytes((buf) => f.readSync(buf), path, cap, hint);
 }
 
 /** Standard input's text, at most `cap` bytes. */

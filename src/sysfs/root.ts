@@ -7,7 +7,12 @@
  */
 
 import { excerpt } from "../parse/numbers.ts";
-import { CAPS, readCapped, TooLargeError } from "../safety/bounded.ts";
+import {
+  CAPS,
+  readCapped,
+  readCappedBytes,
+  TooLargeError,
+} from "../safety/bounded.ts";
 
 /** Links followed in one path before it counts as a loop (the kernel's limit). */
 const MAX_LINKS = 40;
@@ -133,19 +138,10 @@ export class SystemRoot {
     const host = this.#file(path);
     if (host === undefined) return undefined;
     try {
-      using f = Deno.openSync(host, { read: true });
-      const buf = new Uint8Array(cap + 1);
-      let total = 0;
-      for (;;) {
-        const n = f.readSync(buf.subarray(total));
-        if (n === null || n === 0) break;
-        total += n;
-        if (total > cap) return undefined;
-      }
-      return buf.slice(0, total);
+      return readCappedBytes(host, cap);
     } catch (e) {
       if (e instanceof Deno.errors.PermissionDenied) this.denied.add(path);
-      return undefined;
+      return undefined; // absent, refused, or past the cap
     }
   }
 
