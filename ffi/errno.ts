@@ -79,3 +79,29 @@ export const Errno = {
 export function errnoName(errno: number): string {
   return names[errno] ?? `E${errno}`;
 }
+
+/**
+ * The errno of a failed call that can be repeated without effect (`open`
+ * without `O_CREAT`, `statx`). Deno's runtime can overwrite errno between a
+ * failed FFI call and its reading (seen in CI: `open` of a missing file read
+ * back as EAGAIN), so the call is repeated until two readings in a row agree,
+ * at most `tries` calls in all. `attempt` returns the call's result, or
+ * `undefined` when it failed; a repeat that succeeds is returned as the value.
+ */
+export function settleErrno<T>(
+  attempt: () => T | undefined,
+  read: () => number,
+  tries = 4,
+): { value: T } | { errno: number } {
+  let value = attempt();
+  if (value !== undefined) return { value };
+  let seen = read();
+  for (let call = 1; call < tries; call++) {
+    value = attempt();
+    if (value !== undefined) return { value };
+    const again = read();
+    if (again === seen) return { errno: seen };
+    seen = again;
+  }
+  return { errno: seen };
+}

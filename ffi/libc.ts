@@ -9,7 +9,7 @@
 
 import { SystemError } from "./errors.ts";
 import * as C from "./constants.ts";
-import { Errno, errnoName } from "./errno.ts";
+import { Errno, errnoName, settleErrno } from "./errno.ts";
 import { type LibcSymbols, libcSymbols } from "./symbols.ts";
 
 let loaded: LibcSymbols | undefined;
@@ -39,7 +39,9 @@ export function libc(): LibcSymbols {
   // only, whose errno does not move, so reading it needs no native call.
   // Deno's runtime can still overwrite errno between a failed call and its
   // reading (seen once or twice in fresh guests: ENOENT after a refused
-  // MAP_SYNC), so decisions that matter do not hinge on the errno value.
+  // MAP_SYNC; in CI: EAGAIN for a missing file), so decisions that matter do
+  // not hinge on the errno value, and calls that can be repeated without
+  // effect (open, statx) are repeated until two readings agree.
   const location = loaded.__errno_location();
   if (location === null) {
     throw new SystemError("libc.so.6", "__errno_location() returned NULL");
@@ -99,9 +101,13 @@ export function cString(text: string): Uint8Array<ArrayBuffer> {
 
 /** `open(2)`; returns the file descriptor. */
 export function open(path: string, flags: number, mode = 0o644): number {
-  const fd = libc().open(cString(path), flags | C.O_CLOEXEC, mode);
-  if (fd < 0) fail("open", path);
-  return fd;
+  const name = cString(path);
+  const opened = settleErrno(() => {
+    const fd = libc().open(name, flags | C.O_CLOEXEC, mode);
+    return fd < 0 ? undefined : fd;
+  }, errno);
+  if ("errno" in opened) throw new OsError("open", path, opened.errno);
+  return opened.value;
 }
 
 /** `close(2)`. */
@@ -244,28 +250,30 @@ function decodeStatx(raw: Uint8Array<ArrayBuffer>): Statx {
 /** `statx(2)` of a path (following links). */
 export function statx(path: string): Statx {
   const raw = new Uint8Array(C.STATX_SIZE);
-  const rc = libc().statx(
-    C.AT_FDCWD,
-    cString(path),
-    0,
-    C.STATX_BASIC_STATS,
-    raw,
-  );
-  if (rc !== 0) fail("statx", path);
+  const name = cString(path);
+  const done = settleErrno(() => {
+    const rc = libc().statx(C.AT_FDCWD, name, 0, C.STATX_BASIC_STATS, raw);
+    return rc === 0 ? raw : undefined;
+  }, errno);
+  if ("errno" in done) throw new OsError("statx", path, done.errno);
   return decodeStatx(raw);
 }
 
 /** `statx(2)` of an open descriptor (`AT_EMPTY_PATH`). */
 export function fstatx(fd: number, path: string): Statx {
   const raw = new Uint8Array(C.STATX_SIZE);
-  const rc = libc().statx(
-    fd,
-    cString(""),
-    C.AT_EMPTY_PATH,
-    C.STATX_BASIC_STATS,
-    raw,
-  );
-  if (rc !== 0) fail("statx", path);
+  const empty = cString("");
+  const done = settleErrno(() => {
+    const rc = libc().statx(
+      fd,
+      empty,
+      C.AT_EMPTY_PATH,
+      C.STATX_BASIC_STATS,
+      raw,
+    );
+    return rc === 0 ? raw : undefined;
+  }, errno);
+  if ("errno" in done) throw new OsError("statx", path, done.errno);
   return decodeStatx(raw);
 }
 

@@ -10,6 +10,7 @@ import { SystemError, UsageError } from "./errors.ts";
 import * as C from "./constants.ts";
 import { errno, libc, mmapAnonymous, OsError, pageSize } from "./libc.ts";
 import { type FaultGuard, guardFaults } from "./sigbus.ts";
+import { settleErrno } from "./errno.ts";
 
 /**
  * The largest view pmemctl makes over mapped memory. V8 aborts the process
@@ -115,22 +116,28 @@ export class Mapping implements Disposable {
       }
       return m;
     };
+    // A refused mmap has no effect, so a failure is repeated until two errno
+    // readings agree: Deno's runtime can overwrite errno before it is read
+    // (seen: ENOENT after a refused MAP_SYNC). See settleErrno.
+    const attempt = (flags: number) =>
+      settleErrno(() => {
+        const ptr = call(flags);
+        return ptr === null || Deno.UnsafePointer.value(ptr) === C.MAP_FAILED
+          ? undefined
+          : ptr;
+      }, errno);
     if (sync !== "off") {
-      const ptr = call(C.MAP_SHARED_VALIDATE | C.MAP_SYNC | extra);
-      if (Deno.UnsafePointer.value(ptr) !== C.MAP_FAILED && ptr !== null) {
-        return made(ptr, true);
+      const synced = attempt(C.MAP_SHARED_VALIDATE | C.MAP_SYNC | extra);
+      if ("value" in synced) return made(synced.value, true);
+      // "try" falls back on any failure, whatever errno says; a real error
+      // shows again on the plain mapping.
+      if (sync === "require") {
+        throw new OsError("mmap(MAP_SYNC)", path, synced.errno);
       }
-      const code = errno();
-      // "try" falls back on any failure, whatever errno says: Deno's runtime
-      // has been seen to overwrite errno (ENOENT) between a refused MAP_SYNC
-      // and its reading. A real error shows again on the plain mapping.
-      if (sync === "require") throw new OsError("mmap(MAP_SYNC)", path, code);
     }
-    const ptr = call(C.MAP_SHARED | extra);
-    if (Deno.UnsafePointer.value(ptr) === C.MAP_FAILED || ptr === null) {
-      throw new OsError("mmap", path, errno());
-    }
-    return made(ptr, false);
+    const plain = attempt(C.MAP_SHARED | extra);
+    if ("errno" in plain) throw new OsError("mmap", path, plain.errno);
+    return made(plain.value, false);
   }
 
   /** Page-aligned anonymous memory (for O_DIRECT buffers), unmapped like any mapping. */
