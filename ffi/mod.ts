@@ -38,7 +38,13 @@ export {
   strerror,
   writeFrom,
 } from "./libc.ts";
-export { type FaultGuard, guardFaults } from "./sigbus.ts";
+export {
+  adoptFaultSlots,
+  type FaultGuard,
+  type FaultSlots,
+  guardFaults,
+  shareFaultSlots,
+} from "./sigbus.ts";
 export { libpmem, pmemCopyPersist, pmemPersist } from "./libpmem.ts";
 export {
   type MapOptions,

@@ -7,7 +7,7 @@
  * this module installs a native handler that says which target and which
  * offset, on one `pmemctl:` line, and exits 3.
  *
- * The handler is 239 bytes of machine code assembled from
+ * The handler is 222 bytes of machine code assembled from
  * `sigbus_handler.S` (beside this file; its test assembles it again and
  * compares). It reads a table this module fills: one slot per guarded
  * mapping, each with the mapping's address, length and file offset and the
@@ -21,11 +21,16 @@ import { libc, mmapAnonymous } from "./libc.ts";
 
 /** `as ffi/sigbus_handler.S` then `objcopy -O binary -j .text`, in hex. */
 export const HANDLER_CODE =
-  "49bc88776655443322114c8b4610448b6e0831c94d89e183f9080f83a00000004c89c0492b01493b41087208ffc14983c138ebe3490341104989c64d89cf498b7718498b5720e897000000498b7728498b57304183fd0474064183fd057510498bb424c0010000498b9424c8010000e86e000000498bb424d0010000498b9424d8010000e8590000004883ec40488d74243fc6060a4c89f049c7c20a00000031d249f7f280c23048ffce88164885c075ee488d5424404829f2e824000000eb15498bb424e0010000498b9424e8010000e80d000000bf03000000b8e70000000f05f4bf02000000b8010000000f05c3";
+  "49bc88776655443322114c8b4610448b6e0831c94d8d4c244083f9280f83930000004c89c0492b01493b41087208ffc14983c138ebe3490341104989c64d89cf498b7718498b5720e884000000498b7728498b57304183fd0474064183fd057509498b3424498b542408e862000000498b742410498b542418e8530000004883ec40488d74243fc6060a4c89f049c7c20a00000031d249f7f280c23048ffce88164885c075ee488d5424404829f2e81e000000eb0f498b742420498b542428e80d000000bf03000000b8e70000000f05f4bf02000000b8010000000f05c3";
 
 /** Where the table's address goes in the code (the immediate of `movabs r12`). */
 const TABLE_IMMEDIATE_AT = 2;
-const SLOTS = 8;
+/** Slots in the table: the main thread's first, then two per worker thread. */
+const SLOTS = 40;
+const MAIN_SLOTS = 8;
+/** Slots each worker thread fills (a window and one more), see {@link shareFaultSlots}. */
+export const WORKER_SLOTS = 2;
+const SLOTS_AT = 64;
 const SLOT_BYTES = 56;
 const PAGE = 4096;
 /** Per slot in the strings area: the prefix, then the reason. */
@@ -42,7 +47,8 @@ interface Installed {
   tableView: DataView;
   strings: Deno.PointerObject;
   stringBytes: Uint8Array;
-  used: boolean[];
+  /** Per slot: in use (true), free (false), or another thread's (undefined). */
+  used: (boolean | undefined)[];
 }
 
 let installed: Installed | null | undefined;
@@ -105,14 +111,17 @@ function install(): Installed | null {
     tableView: new DataView(bytesAt(table, PAGE).buffer),
     strings,
     stringBytes: bytesAt(strings, STRING_AREA * SLOTS + 1024),
-    used: new Array(SLOTS).fill(false),
+    used: Array.from(
+      { length: SLOTS },
+      (_, n) => n < MAIN_SLOTS ? false : undefined,
+    ),
   };
   const globals = STRING_AREA * SLOTS;
-  setGlobal(i, 448, globals, "a memory error (poisoned memory)");
-  setGlobal(i, 464, globals + 256, " at offset ");
+  setGlobal(i, 0, globals, "a memory error (poisoned memory)");
+  setGlobal(i, 16, globals + 256, " at offset ");
   setGlobal(
     i,
-    480,
+    32,
     globals + 512,
     "pmemctl: bus error (SIGBUS) outside every mapped target\n",
   );
@@ -150,7 +159,7 @@ export function guardFaults(
   const slot = i?.used.indexOf(false) ?? -1;
   if (!i || slot < 0) return NO_GUARD;
   i.used[slot] = true;
-  const at = slot * SLOT_BYTES;
+  const at = SLOTS_AT + slot * SLOT_BYTES;
   const area = slot * STRING_AREA;
   const t = i.tableView;
   const stringsBase = Deno.UnsafePointer.value(i.strings);
@@ -177,6 +186,54 @@ export function guardFaults(
     i.used[slot] = false;
   };
   return { release, [Symbol.dispose]: release };
+}
+
+/** Where a worker thread's guards go: the process's table, and its own slots. */
+export interface FaultSlots {
+  table: bigint;
+  strings: bigint;
+  first: number;
+}
+
+/**
+ * The table's address and the slots worker thread `worker` (0-based, at most
+ * 15) may fill; null where no handler could be installed. The signal handler
+ * is one per process, so threads share its table, each in slots of its own.
+ */
+export function shareFaultSlots(worker: number): FaultSlots | null {
+  const i = install();
+  const first = MAIN_SLOTS + worker * WORKER_SLOTS;
+  if (!i || worker < 0 || first + WORKER_SLOTS > SLOTS) return null;
+  return {
+    table: BigInt(Deno.UnsafePointer.value(i.table)),
+    strings: BigInt(Deno.UnsafePointer.value(i.strings)),
+    first,
+  };
+}
+
+/**
+ * In a worker thread: guard this thread's mappings through the main
+ * thread's table (from {@link shareFaultSlots}) instead of installing a
+ * second handler, which would replace the process's one. Without it (null),
+ * this thread's mappings are not guarded.
+ */
+export function adoptFaultSlots(s: FaultSlots | null): void {
+  if (!s) {
+    installed = null;
+    return;
+  }
+  const table = Deno.UnsafePointer.create(s.table)!;
+  const strings = Deno.UnsafePointer.create(s.strings)!;
+  installed = {
+    table,
+    tableView: new DataView(bytesAt(table, PAGE).buffer),
+    strings,
+    stringBytes: bytesAt(strings, STRING_AREA * SLOTS + 1024),
+    used: Array.from(
+      { length: SLOTS },
+      (_, n) => n >= s.first && n < s.first + WORKER_SLOTS ? false : undefined,
+    ),
+  };
 }
 
 /** For tests: whether the handler is installed in this process. */

@@ -7,14 +7,15 @@
 #
 # The 8-byte immediate of the first instruction is replaced at install time
 # by the address of the guard table that ffi/sigbus.ts keeps:
-#   table + 0 + 56*i   slot i (i < 8): base, length, file offset of a mapping,
+#   table + 0          pointer, length: reason for a memory error (poison)
+#   table + 16         pointer, length: " at offset "
+#   table + 32         pointer, length: line for a fault outside every slot
+#   table + 64 + 56*i  slot i (i < 40): base, length, file offset of a mapping,
 #                      then pointer and length of its prefix
 #                      ("pmemctl: map zero /x: ") and of its reason
 #                      ("the target shrank or its filesystem is full")
-#   table + 448        pointer, length: reason for a memory error (poison)
-#   table + 464        pointer, length: " at offset "
-#   table + 480        pointer, length: line for a fault outside every slot
-# A slot with length 0 is free.
+# A slot with length 0 is free. The handler is process-wide: worker threads
+# (verify --jobs) fill slots of the same table, each its own.
 	.intel_syntax noprefix
 	.text
 	.globl pmemctl_sigbus
@@ -23,9 +24,9 @@ pmemctl_sigbus:
 	mov	r8, [rsi + 16]			# si->si_addr
 	mov	r13d, [rsi + 8]			# si->si_code
 	xor	ecx, ecx
-	mov	r9, r12
+	lea	r9, [r12 + 64]
 .Lslot:
-	cmp	ecx, 8
+	cmp	ecx, 40
 	jae	.Lunknown
 	mov	rax, r8
 	sub	rax, [r9]			# address - base (unsigned)
@@ -48,12 +49,12 @@ pmemctl_sigbus:
 	cmp	r13d, 5
 	jne	.Lreason
 .Lpoison:
-	mov	rsi, [r12 + 448]
-	mov	rdx, [r12 + 456]
+	mov	rsi, [r12]
+	mov	rdx, [r12 + 8]
 .Lreason:
 	call	.Lwrite
-	mov	rsi, [r12 + 464]		# " at offset "
-	mov	rdx, [r12 + 472]
+	mov	rsi, [r12 + 16]			# " at offset "
+	mov	rdx, [r12 + 24]
 	call	.Lwrite
 	sub	rsp, 64				# the offset in decimal, then "\n"
 	lea	rsi, [rsp + 63]
@@ -73,8 +74,8 @@ pmemctl_sigbus:
 	call	.Lwrite
 	jmp	.Lexit
 .Lunknown:
-	mov	rsi, [r12 + 480]
-	mov	rdx, [r12 + 488]
+	mov	rsi, [r12 + 32]
+	mov	rdx, [r12 + 40]
 	call	.Lwrite
 .Lexit:
 	mov	edi, 3
