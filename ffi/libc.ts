@@ -118,10 +118,23 @@ export function close(fd: number, path = `fd ${fd}`): void {
 /** An open file descriptor that `using` closes. */
 export class FileHandle implements Disposable {
   #fd: number;
+  #owned = true;
 
-  /** Opens `path` with `open(2)` flags. */
-  constructor(readonly path: string, flags: number, mode = 0o644) {
-    this.#fd = open(path, flags, mode);
+  /**
+   * Opens `path` with `open(2)` flags; or, given `{ borrow: fd }`, wraps a
+   * descriptor this process already holds (a worker thread using the main
+   * thread's): closing it then leaves the descriptor open for its owner.
+   */
+  constructor(
+    readonly path: string,
+    flags: number | { borrow: number },
+    mode = 0o644,
+  ) {
+    if (typeof flags === "number") this.#fd = open(path, flags, mode);
+    else {
+      this.#fd = flags.borrow;
+      this.#owned = false;
+    }
   }
 
   /** The descriptor; throws once closed. */
@@ -135,7 +148,7 @@ export class FileHandle implements Disposable {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
-    close(fd, this.path);
+    if (this.#owned) close(fd, this.path);
   }
 
   [Symbol.dispose](): void {

@@ -364,3 +364,169 @@ Deno.test("verify --json says how the bytes moved: pread for a file's scan, mmap
     Deno.removeSync(path);
   }
 });
+
+/** Flips the bits of `mask` in the bytes at `offsets` of `path`. */
+function flip(path: string, offsets: number[], mask = 0x81): void {
+  const f = Deno.openSync(path, { read: true, write: true });
+  for (const at of offsets) {
+    const b = new Uint8Array(1);
+    f.seekSync(at, Deno.SeekMode.Start);
+    f.readSync(b);
+    b[0] ^= mask;
+    f.seekSync(at, Deno.SeekMode.Start);
+    f.writeSync(b);
+  }
+  f.close();
+}
+
+Deno.test("verify --jobs: threads find what one thread finds, in offset order, across their shares' edges", async () => {
+  const path = shmFile(96 * MiB);
+  try {
+    const stamped = await json(
+      path,
+      "--mode",
+      "stamp",
+      "--force",
+      "--jobs",
+      "3",
+    );
+    assert.equal(stamped.code, 0, stamped.stderr);
+    assert.equal(stamped.doc.jobs, 3);
+    // Two threads split 96 MiB at 48 MiB: a bad pair straddles that edge.
+    const changed = [5000, 40 * MiB + 1, 48 * MiB - 1, 48 * MiB, 95 * MiB];
+    flip(path, changed);
+    const one = await json(path, "--mode", "check", "--jobs", "1");
+    const two = await json(path, "--mode", "check", "--jobs", "2");
+    const six = await json(path, "--mode", "check", "--jobs", "16");
+    assert.deepEqual([one.code, one.doc.jobs, two.doc.jobs, six.doc.jobs], [
+      1,
+      1,
+      2,
+      6,
+    ]);
+    assert.deepEqual(
+      one.doc.mismatches.map((m: { offset: number }) => m.offset),
+      changed,
+    );
+    assert.deepEqual(
+      one.doc.bad_ranges.map((r: { offset: number; length: number }) => [
+        r.offset,
+        r.length,
+      ]),
+      [[5000, 1], [40 * MiB + 1, 1], [48 * MiB - 1, 2], [95 * MiB, 1]],
+    );
+    for (const r of [two, six]) {
+      assert.equal(r.code, 1, r.stderr);
+      for (
+        const key of [
+          "mismatch_count",
+          "mismatches",
+          "bad_ranges",
+          "bytes_checked",
+        ]
+      ) {
+        assert.deepEqual(r.doc[key], one.doc[key], key);
+      }
+    }
+    const destructive = await json(
+      path,
+      "--mode",
+      "destructive",
+      "--force",
+      "--passes",
+      "2",
+      "--jobs",
+      "4",
+    );
+    assert.deepEqual(
+      [destructive.code, destructive.doc.result, destructive.doc.jobs],
+      [0, "pass", 4],
+    );
+    assert.equal(destructive.doc.bytes_checked, 2 * 96 * MiB);
+    const scan = await json(path, "--jobs", "2", "--offset", "1000");
+    assert.deepEqual(
+      [scan.code, scan.doc.jobs, scan.doc.bytes_checked],
+      [0, 2, 96 * MiB - 1000],
+    );
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+Deno.test("verify --jobs: a bad count is a usage error; rw takes one thread", async () => {
+  const path = shmFile(MiB);
+  try {
+    for (
+      const [args, message] of [
+        [["--jobs", "0"], /--jobs: '0': not a number of threads from 1 to 16/],
+        [["--jobs", "17"], /--jobs: '17': not a number/],
+        [["--jobs", "2x"], /--jobs: '2x': not a number/],
+        [
+          ["--mode", "rw", "--jobs", "2"],
+          /--jobs: --mode rw runs on one thread/,
+        ],
+      ] as const
+    ) {
+      const r = await pmemctl("verify", path, ...args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trimEnd().split("\n").length, 1);
+    }
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+Deno.test("verify --jobs 2 stopped by SIGINT: every thread stops within a second, exit 3", async () => {
+  const path = shmFile(4096 * MiB);
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        CLI,
+        "verify",
+        path,
+        "--mode",
+        "destructive",
+        "--force",
+        "--jobs",
+        "2",
+        "--json",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Once every block is reserved (fallocate, before any thread writes).
+    const size = 4096 * MiB;
+    for (
+      let waited = 0;
+      Deno.statSync(path).blocks! * 512 < size && waited < 30000;
+    ) {
+      await new Promise((r) => setTimeout(r, 5));
+      waited += 5;
+    }
+    const sent = performance.now();
+    child.kill("SIGINT");
+    const out = await child.output();
+    const took = performance.now() - sent;
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 3, stderr);
+    assert.ok(took < 1000, `stopped ${took.toFixed(0)} ms after SIGINT`);
+    const doc = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert.equal(doc.interrupted, "interrupted by SIGINT");
+    assert.equal(doc.jobs, 2);
+    assert.ok(doc.bytes_checked < 4096 * MiB);
+    // The threads stopped writing too: the end of each share is untouched.
+    const f = Deno.openSync(path);
+    const tail = new Uint8Array(MiB);
+    for (const end of [size / 2, size]) {
+      f.seekSync(end - MiB, Deno.SeekMode.Start);
+      assert.equal(f.readSync(tail), MiB);
+      assert.ok(tail.every((b) => b === 0), `written up to ${end}`);
+    }
+    f.close();
+  } finally {
+    Deno.removeSync(path);
+  }
+});

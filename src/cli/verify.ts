@@ -44,6 +44,13 @@ export const verifyCommand: CommandSpec = {
       default: "1",
     },
     {
+      name: "jobs",
+      brief:
+        "threads to spread the range over (default: the online CPUs, at most 16; rw: 1)",
+      kind: "value",
+      placeholder: "n",
+    },
+    {
       name: "journal",
       brief: "rw: keep each window's original bytes in FILE before touching it",
       kind: "value",
@@ -75,6 +82,7 @@ export const verifyCommand: CommandSpec = {
     "pmemctl verify /dev/pmem0",
     "pmemctl verify /dev/pmem0 --mode stamp --force --length 1G",
     "pmemctl verify /dev/pmem0 --mode check --json",
+    "pmemctl verify /dev/dax0.0 --mode destructive --force --jobs 4",
     "pmemctl verify /dev/dax0.0 --mode rw --journal /var/tmp/pmem.journal",
     "pmemctl verify /dev/pmem0 --record && pmemctl export prometheus",
   ],

@@ -99,6 +99,20 @@ function alignUp(n: number, a: number): number {
   return alignDown(n + a - 1, a);
 }
 
+/** An open target as a worker thread receives it (structured-clonable). */
+export interface TargetShare {
+  path: string;
+  kind: TargetKind;
+  fd: number;
+  size: number;
+  align: number;
+  writable: boolean;
+  device: string | undefined;
+  fileDax: boolean;
+  identity: FileIdentity;
+  op: string;
+}
+
 /** A byte range of a target and the aligned mapping that holds it. */
 export interface Window {
   /** Where the mapping starts in the target, and its length (both aligned). */
@@ -177,6 +191,43 @@ export class Target implements Disposable {
       throw e;
     }
     return target;
+  }
+
+  /** What a worker thread needs to use this open target (see {@link Target.borrow}). */
+  share(): TargetShare {
+    return {
+      path: this.path,
+      kind: this.kind,
+      fd: this.file.fd,
+      size: this.size,
+      align: this.align,
+      writable: this.writable,
+      device: this.device,
+      fileDax: this.fileDax,
+      identity: this.identity,
+      op: this.op,
+    };
+  }
+
+  /**
+   * In a worker thread of the same process: the target the main thread
+   * opened, through its very descriptor (same file, same lock, same
+   * `O_EXCL` claim; nothing is opened again by path). Closing it leaves the
+   * descriptor to the main thread.
+   */
+  static borrow(s: TargetShare): Target {
+    return new Target(
+      s.path,
+      s.kind,
+      new FileHandle(s.path, { borrow: s.fd }),
+      s.size,
+      s.align,
+      s.writable,
+      s.device,
+      s.fileDax,
+      s.identity,
+      s.op,
+    );
   }
 
   static #open(path: string, mode: "read" | "write", op: string): Target {

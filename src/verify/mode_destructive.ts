@@ -23,6 +23,6 @@ export async function destructiveMode(
   run.total = range.length * passes;
   for (let pass = 0; pass < passes && !run.stopped; pass++) {
     const p = patternFor(seed, pass);
-    if (await fill(t, p, range, run, () => {})) await compare(t, p, range, run);
+    if (await fill(t, p, range, run, false)) await compare(t, p, range, run);
   }
 }

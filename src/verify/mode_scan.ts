@@ -26,11 +26,21 @@ export async function scanMode(
   run: Run,
 ): Promise<void> {
   const bad = knownBadBlocks(t, range.offset, range.length, run.log);
-  await scan(t, range, bad, run);
+  if (run.jobs) await run.jobs.run({ task: "scan", bad }, range, run, true);
+  else await scanPart(t, range, bad, run);
 }
 
-/** Reads everything with pread (O_DIRECT on block devices: poison is an EIO, pinpointed per sector). */
-async function scan(t: Target, range: Range, bad: BadRange[], run: Run) {
+/**
+ * Reads every byte of the range, except known bad blocks on device-DAX,
+ * with pread (O_DIRECT on block devices: poison is an EIO, pinpointed per
+ * sector) or through the mapping (device-DAX has no read(2)).
+ */
+export async function scanPart(
+  t: Target,
+  range: Range,
+  bad: BadRange[],
+  run: Run,
+): Promise<void> {
   const { offset, length } = range;
   if (t.kind === "devdax") {
     // Device-DAX has no read(2): touch every cache line through the mapping,
@@ -49,7 +59,12 @@ async function scan(t: Target, range: Range, bad: BadRange[], run: Run) {
     return;
   }
   const direct = t.kind === "block";
-  using f = new FileHandle(t.path, C.O_RDONLY | (direct ? C.O_DIRECT : 0));
+  // The target's own descriptor, opened again with its own flags: the same
+  // file whatever has happened to the path since.
+  using f = new FileHandle(
+    `/proc/self/fd/${t.file.fd}`,
+    C.O_RDONLY | (direct ? C.O_DIRECT : 0),
+  );
   const chunk = 1 << 20;
   using buffer = Mapping.anonymous(chunk);
   // O_DIRECT reads in the device's logical blocks; page cache reads in pages.

@@ -38,7 +38,7 @@ export async function stampMode(
   run.total = length - STAMP_PATTERN_AT;
   const p = patternFor(seed);
   const body = { offset: offset + STAMP_SIZE, length: length - STAMP_SIZE };
-  if (!await fill(t, p, body, run, run.tick)) return undefined;
+  if (!await fill(t, p, body, run, true)) return undefined;
   // The header goes last: a stamp cut short by a crash has none.
   const time = Date.now();
   const header = encodeStamp({ seed, offset, length, time });

@@ -304,6 +304,15 @@ export class MismatchLog {
     this.addRange(offset, 1, "mismatch");
   }
 
+  /** Adds what another log (of a later part of the range) recorded. */
+  merge(other: Pick<MismatchLog, "count" | "first" | "ranges">): void {
+    this.count += other.count;
+    for (const m of other.first) {
+      if (this.first.length < this.keep) this.first.push(m);
+    }
+    for (const r of other.ranges) this.addRange(r.offset, r.length, r.reason);
+  }
+
   /** Records a bad range (merged with the previous one when they touch). */
   addRange(offset: number, length: number, reason: string): void {
     const last = this.ranges.at(-1);

@@ -14,8 +14,9 @@
  */
 
 import { UsageError } from "../errors.ts";
-import { Target } from "../map/target.ts";
+import { Target, WINDOW } from "../map/target.ts";
 import { refuseTarget } from "../safety/identity.ts";
+import { defaultJobs, Jobs } from "./jobs.ts";
 import { checkMode } from "./mode_check.ts";
 import { destructiveMode } from "./mode_destructive.ts";
 import { rwMode } from "./mode_rw.ts";
@@ -34,6 +35,8 @@ export interface VerifyOptions {
   length?: number;
   seed?: number;
   passes: number;
+  /** Threads (`--jobs`; default: the online CPUs, at most 16; rw runs on one). */
+  jobs?: number;
   journal?: string;
   resume: boolean;
   force: boolean;
@@ -60,6 +63,8 @@ export interface VerifyReport {
    * device, past the page cache).
    */
   io: "mmap" | "pread" | "o_direct";
+  /** Threads that moved the bytes (`--jobs`, fewer when the range has fewer windows). */
+  jobs: number;
   /** Everything this run wrote was made durable by a real flush (true when it wrote nothing). */
   durable: boolean;
   result: "pass" | "fail";
@@ -100,6 +105,12 @@ export async function verify(
   if (o.journal && o.mode !== "rw") {
     throw new UsageError("--journal", "goes with --mode rw");
   }
+  if (o.mode === "rw" && (o.jobs ?? 1) > 1) {
+    throw new UsageError(
+      "--jobs",
+      "--mode rw runs on one thread: its journal keeps one window at a time",
+    );
+  }
   using t = Target.open(path, writes ? "write" : "read", `verify ${o.mode}`);
   if (o.journal) refuseTarget(t, o.journal, "--journal");
   const started = performance.now();
@@ -110,6 +121,16 @@ export async function verify(
   };
   let seed = o.seed ?? randomSeed();
   run.total = range.length;
+  // Threads only where the range has a window for each (jobs.ts splits on windows).
+  const threads = o.mode === "rw" ? 1 : Math.max(
+    1,
+    Math.min(
+      o.jobs ?? defaultJobs(),
+      Math.ceil(range.length / Math.max(WINDOW, t.align)),
+    ),
+  );
+  using jobs = threads > 1 ? new Jobs(t, threads) : undefined;
+  run.jobs = jobs;
   const report = (extra: Partial<VerifyReport> = {}): VerifyReport => {
     const seconds = (performance.now() - started) / 1000;
     const { log } = run;
@@ -131,6 +152,7 @@ export async function verify(
         : t.kind === "block"
         ? "o_direct"
         : "pread",
+      jobs: threads,
       durable: run.durable,
       result: failed ? "fail" : "pass",
       ...(run.stopped ? { interrupted: run.stopped } : {}),

@@ -9,12 +9,27 @@
 
 import { dropCache } from "../../ffi/mod.ts";
 import { type Target, type Window, windows } from "../map/target.ts";
+import type { BadRange } from "../sysfs/nd.ts";
 import {
   checkPattern,
   fillPattern,
   MismatchLog,
   type Pattern,
 } from "./pattern.ts";
+
+/** Work one thread does on its share of a range (see jobs.ts). */
+export type Task =
+  | { task: "fill" | "compare"; pattern: Pattern }
+  | { task: "scan"; bad: BadRange[] };
+
+/** Runs a task over a range on several threads (jobs.ts), merging into `run`. */
+export interface Parallel {
+  /**
+   * Splits `range` among the threads and waits for all; adds their bytes to
+   * `run.checked` when `counted`. False when the run was stopped.
+   */
+  run(task: Task, range: Range, run: Run, counted: boolean): Promise<boolean>;
+}
 
 /** What a run reports to and asks of its caller. */
 export interface RunHooks {
@@ -37,12 +52,25 @@ export class Run {
   durable = true;
   stopped: string | undefined;
 
+  /** Threads to spread fills, compares and scans over (`--jobs`), if more than one. */
+  jobs: Parallel | undefined;
+
   constructor(private readonly o: RunHooks) {}
 
   tick = (n: number): void => {
     this.checked += n;
     this.o.progress?.(this.checked, this.total);
   };
+
+  /** Progress with `pending` bytes that other threads have done but not yet handed in. */
+  progressWith(pending: number): void {
+    this.o.progress?.(this.checked + pending, this.total);
+  }
+
+  /** The reason to stop, once there is one, without a turn of the event loop. */
+  checkStop(): string | undefined {
+    return this.stopped ??= this.o.interrupted?.();
+  }
 
   #lastPoll = 0;
 
@@ -83,20 +111,42 @@ export class Run {
   }
 }
 
-/** Fills the range with pattern `p`, window by window, each made durable. */
+/** Fills window `w` with pattern `p` and makes it durable. */
+export function fillWindow(t: Target, p: Pattern, w: Window, run: Run): void {
+  using m = t.map(w);
+  fillPattern(p, m.bytes(w.start - w.mapStart, w.length), w.start);
+  run.persisted(t.persist(m, w.start, w.length));
+}
+
+/** Compares window `w` with pattern `p`, logging differences. */
+export function compareWindow(
+  t: Target,
+  p: Pattern,
+  w: Window,
+  run: Run,
+): void {
+  using m = t.map(w);
+  checkPattern(p, m.bytes(w.start - w.mapStart, w.length), w.start, run.log);
+}
+
+/**
+ * Fills the range with pattern `p`, window by window, each made durable;
+ * `counted`: the bytes count as checked (stamp), or not (destructive, which
+ * counts its compare).
+ */
 export async function fill(
   t: Target,
   p: Pattern,
   range: Range,
   run: Run,
-  tick: (n: number) => void,
+  counted: boolean,
 ): Promise<boolean> {
-  const done = await run.each(t, range.offset, range.length, (w) => {
-    using m = t.map(w);
-    fillPattern(p, m.bytes(w.start - w.mapStart, w.length), w.start);
-    run.persisted(t.persist(m, w.start, w.length));
-    tick(w.length);
-  });
+  const done = run.jobs
+    ? await run.jobs.run({ task: "fill", pattern: p }, range, run, counted)
+    : await run.each(t, range.offset, range.length, (w) => {
+      fillWindow(t, p, w, run);
+      if (counted) run.tick(w.length);
+    });
   t.flush();
   // Read back from the device, not from the page cache the writes went through.
   if (t.kind !== "devdax") dropCache(t.file.fd, t.path);
@@ -110,9 +160,11 @@ export function compare(
   range: Range,
   run: Run,
 ): Promise<boolean> {
+  if (run.jobs) {
+    return run.jobs.run({ task: "compare", pattern: p }, range, run, true);
+  }
   return run.each(t, range.offset, range.length, (w) => {
-    using m = t.map(w);
-    checkPattern(p, m.bytes(w.start - w.mapStart, w.length), w.start, run.log);
+    compareWindow(t, p, w, run);
     run.tick(w.length);
   });
 }
