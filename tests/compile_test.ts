@@ -29,6 +29,28 @@ requireThat(
       args: ["--bogus"],
     }).output();
     assert.equal(bad.code, 2);
+    // verify --jobs starts worker threads from a module the binary must carry.
+    const target = Deno.makeTempFileSync({ dir: "/dev/shm" });
+    try {
+      Deno.truncateSync(target, 64 * 2 ** 20);
+      const jobs = await new Deno.Command(`${ROOT}dist/pmemctl`, {
+        args: [
+          "verify",
+          target,
+          "--mode",
+          "destructive",
+          "--force",
+          "--jobs",
+          "2",
+          "--json",
+        ],
+        stdout: "piped",
+      }).output();
+      assert.equal(jobs.code, 0);
+      assert.equal(JSON.parse(new TextDecoder().decode(jobs.stdout)).jobs, 2);
+    } finally {
+      Deno.removeSync(target);
+    }
   },
   // No denort can be downloaded on this workplace, CI's machine included.
   { optionalInCI: true },
