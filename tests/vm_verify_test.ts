@@ -152,3 +152,62 @@ echo @@clean; ${P} verify /dev/pmem0 --offset 1M --length 1M --json; echo @@end
     assert.equal(d.get("clean").result, "pass");
   },
 );
+
+vmTest(
+  "verify --jobs 2 on /dev/pmem0 (held O_EXCL, scanned O_DIRECT) and /dev/dax0.0: the threads find what one thread finds",
+  async () => {
+    const r = await runVm({
+      config: "nfit",
+      script: `set -e
+${P} verify /dev/pmem0 --mode stamp --force --length 96M --jobs 2 --seed 77 >&2
+# Two bytes on either side of the threads' edge at 48 MiB, one near the end.
+for at in $((48*1048576-1)) $((48*1048576)) $((90*1048576+3)); do
+  printf 'ZZ' | dd of=/dev/pmem0 bs=1 seek=$at conv=notrunc,fsync 2>/dev/null
+done
+echo @@one; ${P} verify /dev/pmem0 --mode check --jobs 1 --json || true; echo @@end
+echo @@two; ${P} verify /dev/pmem0 --mode check --jobs 2 --json || true; echo @@end
+echo @@scan; ${P} verify /dev/pmem0 --length 128M --jobs 2 --json; echo @@end
+ndctl create-namespace -f -e namespace0.0 -m devdax -a 2M >&2
+echo @@dax; ${P} verify /dev/dax0.0 --mode destructive --force --length 128M --jobs 2 --json; echo @@end
+echo @@daxscan; ${P} verify /dev/dax0.0 --offset 1M --length 100M --jobs 2 --json; echo @@end
+`,
+    });
+    ok(r);
+    const d = docs(r);
+    const one = d.get("one"), two = d.get("two");
+    assert.deepEqual([one.jobs, two.jobs, one.result], [1, 2, "fail"]);
+    assert.ok(one.mismatch_count >= 3, `${one.mismatch_count} mismatches`);
+    for (
+      const key of [
+        "mismatch_count",
+        "mismatches",
+        "bad_ranges",
+        "bytes_checked",
+      ]
+    ) {
+      assert.deepEqual(two[key], one[key], key);
+    }
+    assert.ok(
+      one.mismatches.some((m: { offset: number }) => m.offset < 48 * MiB) &&
+        one.mismatches.some((m: { offset: number }) => m.offset >= 48 * MiB),
+    );
+    const scan = d.get("scan");
+    assert.deepEqual(
+      [scan.result, scan.jobs, scan.io, scan.bytes_checked],
+      ["pass", 2, "o_direct", 128 * MiB],
+    );
+    const dax = d.get("dax");
+    assert.deepEqual([dax.result, dax.jobs, dax.io, dax.bytes_checked], [
+      "pass",
+      2,
+      "mmap",
+      128 * MiB,
+    ]);
+    const daxscan = d.get("daxscan");
+    assert.deepEqual([daxscan.result, daxscan.jobs, daxscan.bytes_checked], [
+      "pass",
+      2,
+      100 * MiB,
+    ]);
+  },
+);
