@@ -392,7 +392,7 @@ Deno.test("verify --jobs: threads find what one thread finds, in offset order, a
     );
     assert.equal(stamped.code, 0, stamped.stderr);
     assert.equal(stamped.doc.jobs, 3);
-    // Two threads split 96 MiB at 48 MiB: a bad pair straddles that edge.
+    // Threads take 16 MiB pieces: a bad pair straddles the edge at 48 MiB.
     const changed = [5000, 40 * MiB + 1, 48 * MiB - 1, 48 * MiB, 95 * MiB];
     flip(path, changed);
     const one = await json(path, "--mode", "check", "--jobs", "1");
@@ -517,7 +517,7 @@ Deno.test("verify --jobs 2 stopped by SIGINT: every thread stops within a second
     assert.equal(doc.interrupted, "interrupted by SIGINT");
     assert.equal(doc.jobs, 2);
     assert.ok(doc.bytes_checked < 4096 * MiB);
-    // The threads stopped writing too: the end of each share is untouched.
+    // The threads stopped writing too: the second half was never reached.
     const f = Deno.openSync(path);
     const tail = new Uint8Array(MiB);
     for (const end of [size / 2, size]) {

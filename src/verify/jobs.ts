@@ -1,11 +1,14 @@
 /**
- * `verify --jobs N`: fills, compares and scans spread over worker threads.
- * Each worker uses the main thread's open target through its descriptor
- * (same file, lock and `O_EXCL` claim), guards its mappings in its own
- * slots of the process's SIGBUS table, and walks a contiguous share of the
- * range window by window. Results merge in offset order. A stop (signal,
- * a worker's error) reaches every worker through shared memory before its
- * next window.
+ * `verify --jobs N`: fills, compares and scans spread over the main thread
+ * and N−1 worker threads. The range is cut into window-sized pieces that
+ * every thread takes in turn from one shared counter, so a thread that
+ * starts late (a worker's start-up costs about 15 ms) or runs slow just
+ * takes fewer. Each worker uses the main thread's open target through its
+ * descriptor (same file, lock and `O_EXCL` claim) and guards its mappings in
+ * its own slots of the process's SIGBUS table. Each thread meets its pieces
+ * in offset order, so the first mismatches of all of them, sorted, are the
+ * run's first. A stop (signal, a thread's error) reaches every thread through
+ * shared memory before its next window.
  *
  * @module
  */
@@ -13,8 +16,16 @@
 import { shareFaultSlots } from "../../ffi/mod.ts";
 import { PmemctlError, SystemError, UsageError } from "../errors.ts";
 import { type Target, WINDOW } from "../map/target.ts";
-import type { MismatchLog } from "./pattern.ts";
-import type { Parallel, Range, Run, Task } from "./walk.ts";
+import { scanPart } from "./mode_scan.ts";
+import { MismatchLog } from "./pattern.ts";
+import {
+  compareWindow,
+  fillWindow,
+  type Parallel,
+  type Range,
+  Run,
+  type Task,
+} from "./walk.ts";
 
 /** The most threads `--jobs` takes (the spec's bound). */
 export const MAX_JOBS = 16;
@@ -28,21 +39,24 @@ export interface WorkerInit {
   index: number;
 }
 
-/** One share of a task. */
+/** A task's pieces; each thread takes the next through the shared counter. */
 export interface WorkerJob {
   init?: false;
   task: Task;
-  range: Range;
+  pieces: Range[];
 }
 
-/** What a worker hands back for a share. */
+/** One thread's share of the results. */
+export interface ThreadResult {
+  checked: number;
+  durable: boolean;
+  stopped: boolean;
+  log: Pick<MismatchLog, "count" | "first" | "ranges">;
+}
+
+/** What a worker hands back for a task. */
 export type WorkerResult =
-  | {
-    checked: number;
-    durable: boolean;
-    stopped: boolean;
-    log: Pick<MismatchLog, "count" | "first" | "ranges">;
-  }
+  | ThreadResult
   | { error: { name: string; what?: string; why?: string; message: string } };
 
 /** `--jobs` by default: the online CPUs, at most {@link MAX_JOBS}. */
@@ -51,22 +65,62 @@ export function defaultJobs(): number {
 }
 
 /**
- * Splits `range` into at most `n` contiguous shares whose inner boundaries
- * are multiples of `unit` (absolute offsets), so each share's windows are
- * those one thread would map; shares come out in offset order.
+ * Cuts `range` into pieces whose inner boundaries are multiples of `unit`
+ * (absolute offsets), so each piece's windows are those one thread would
+ * map; pieces come out in offset order.
  */
-export function split(range: Range, n: number, unit: number): Range[] {
+export function pieces(range: Range, unit: number): Range[] {
   const end = range.offset + range.length;
   const out: Range[] = [];
-  let at = range.offset;
-  for (let i = 1; i <= n && at < end; i++) {
-    const ideal = range.offset + Math.round(range.length * i / n);
-    const cut = i === n ? end : Math.min(end, Math.ceil(ideal / unit) * unit);
-    if (cut <= at) continue;
+  for (let at = range.offset; at < end;) {
+    const cut = Math.min(end, (Math.floor(at / unit) + 1) * unit);
     out.push({ offset: at, length: cut - at });
     at = cut;
   }
   return out;
+}
+
+/** Control block layout: the stop flag, the next piece, then one progress slot per thread. */
+const STOP = 0;
+const NEXT = 1;
+
+/**
+ * Works through `job`'s pieces with `t`, taking each next one from the
+ * shared counter, until none is left or the run stops; one thread's part.
+ */
+export async function drain(
+  t: Target,
+  job: WorkerJob,
+  next: Int32Array,
+  run: Run,
+): Promise<ThreadResult> {
+  const { task } = job;
+  for (;;) {
+    if (run.checkStop()) break;
+    const i = Atomics.add(next, NEXT, 1);
+    if (i >= job.pieces.length) break;
+    const piece = job.pieces[i];
+    if (task.task === "scan") await scanPart(t, piece, task.bad, run);
+    else {
+      const window = task.task === "fill" ? fillWindow : compareWindow;
+      await run.each(t, piece.offset, piece.length, (w) => {
+        window(t, task.pattern, w, run);
+        run.tick(w.length);
+      });
+    }
+  }
+  const { count, first, ranges } = run.log;
+  return {
+    checked: run.checked,
+    durable: run.durable,
+    stopped: run.stopped !== undefined,
+    log: { count, first, ranges },
+  };
+}
+
+/** A thread's own mismatch log: more ranges than a run keeps, since pieces of one range may lie in several threads. */
+export function threadLog(): MismatchLog {
+  return new MismatchLog(16, 256);
 }
 
 /** The error a worker reported, as the class the CLI reports with its exit code. */
@@ -80,41 +134,38 @@ function rethrow(
   return new Error(`verify --jobs: a worker failed: ${e.message}`);
 }
 
-/** A pool of worker threads over one open target; close it to end them. */
+/** The main thread and `n`−1 workers over one open target; close it to end the workers. */
 export class Jobs implements Parallel, Disposable {
   readonly #workers: Worker[] = [];
   readonly #control: SharedArrayBuffer;
-  readonly #stop: Int32Array;
+  readonly #flags: Int32Array;
   readonly #progress: Float64Array;
-  /** Shares end on multiples of this: a window, or the target's alignment. */
+  /** Pieces end on multiples of this: a window, or the target's alignment. */
   readonly #unit: number;
 
-  /** Up to `n` threads for target `t` (started on first use). */
+  /** Starts the workers now: they load while the main thread prepares and begins. */
   constructor(private readonly t: Target, readonly n: number) {
     this.#control = new SharedArrayBuffer(8 + 8 * n);
-    this.#stop = new Int32Array(this.#control, 0, 1);
+    this.#flags = new Int32Array(this.#control, 0, 2);
     this.#progress = new Float64Array(this.#control, 8, n);
     this.#unit = Math.max(WINDOW, t.align);
+    for (let i = 1; i < n; i++) {
+      const w = new Worker(new URL("./worker.ts", import.meta.url), {
+        type: "module",
+      });
+      const init: WorkerInit = {
+        init: true,
+        share: t.share(),
+        slots: shareFaultSlots(i - 1),
+        control: this.#control,
+        index: i,
+      };
+      w.postMessage(init);
+      this.#workers.push(w);
+    }
   }
 
-  #worker(i: number): Worker {
-    if (this.#workers[i]) return this.#workers[i];
-    const w = new Worker(new URL("./worker.ts", import.meta.url), {
-      type: "module",
-    });
-    const init: WorkerInit = {
-      init: true,
-      share: this.t.share(),
-      slots: shareFaultSlots(i),
-      control: this.#control,
-      index: i,
-    };
-    w.postMessage(init);
-    return this.#workers[i] = w;
-  }
-
-  #ask(i: number, job: WorkerJob): Promise<WorkerResult> {
-    const w = this.#worker(i);
+  #ask(w: Worker, job: WorkerJob): Promise<WorkerResult> {
     return new Promise((resolve) => {
       w.onmessage = (e: MessageEvent<WorkerResult>) => resolve(e.data);
       w.onerror = (e: ErrorEvent) => {
@@ -133,40 +184,68 @@ export class Jobs implements Parallel, Disposable {
     counted: boolean,
   ): Promise<boolean> {
     if (run.checkStop()) return false;
-    const shares = split(range, this.n, this.#unit);
-    Atomics.store(this.#stop, 0, 0);
+    const job: WorkerJob = { task, pieces: pieces(range, this.#unit) };
+    Atomics.store(this.#flags, STOP, 0);
+    Atomics.store(this.#flags, NEXT, 0);
     this.#progress.fill(0);
-    const pending = shares.map((share, i) =>
-      this.#ask(i, { task, range: share })
+    const stopAll = () => Atomics.store(this.#flags, STOP, 1);
+    const pending = this.#workers.map((w) =>
+      this.#ask(w, job).then((r) => {
+        // A failing thread stops the others at once; all are waited for.
+        if ("error" in r) stopAll();
+        return r;
+      })
     );
-    const stopAll = () => Atomics.store(this.#stop, 0, 1);
-    // Signals reach the main thread; each worker sees the flag before its next window.
+    const sum = () => {
+      let done = 0;
+      for (let i = 1; i < this.n; i++) done += this.#progress[i];
+      return done;
+    };
+    // The main thread's own part: signals reach it between its windows.
+    const own = new Run({
+      interrupted: () => {
+        const why = run.checkStop();
+        if (why) stopAll();
+        return Atomics.load(this.#flags, STOP) !== 0
+          ? why ?? "stopped"
+          : undefined;
+      },
+      progress: counted ? (done) => run.progressWith(done + sum()) : undefined,
+    });
+    own.log = threadLog();
+    const results: WorkerResult[] = [];
+    try {
+      results.push(await drain(this.t, job, this.#flags, own));
+    } catch (e) {
+      stopAll();
+      await Promise.all(pending);
+      throw e;
+    }
+    // Waiting for the workers' last pieces: a signal still stops them.
     const timer = setInterval(() => {
       if (run.checkStop()) stopAll();
-      if (counted) {
-        let sum = 0;
-        for (let i = 0; i < shares.length; i++) sum += this.#progress[i];
-        run.progressWith(sum);
-      }
+      if (counted) run.progressWith(own.checked + sum());
     }, 50);
-    let results: WorkerResult[];
     try {
-      // A failing share stops the others at once; all are waited for.
-      results = await Promise.all(pending.map((p) =>
-        p.then((r) => {
-          if ("error" in r) stopAll();
-          return r;
-        })
-      ));
+      results.push(...await Promise.all(pending));
     } finally {
       clearInterval(timer);
     }
     const failed = results.find((r) => "error" in r);
     if (failed && "error" in failed) throw rethrow(failed.error);
+    const done = results as ThreadResult[];
+    // Each thread met its pieces in offset order: sorted, its first are the run's.
+    run.log.merge({
+      count: done.reduce((s, r) => s + r.log.count, 0),
+      first: done.flatMap((r) => r.log.first).sort((a, b) =>
+        a.offset - b.offset
+      ),
+      ranges: done.flatMap((r) => r.log.ranges).sort((a, b) =>
+        a.offset - b.offset
+      ),
+    });
     let stopped = false;
-    for (const r of results) {
-      if ("error" in r) continue;
-      run.log.merge(r.log);
+    for (const r of done) {
       run.persisted(r.durable);
       if (counted) run.checked += r.checked;
       stopped ||= r.stopped;

@@ -46,7 +46,7 @@ export interface Range {
 
 /** One run's shared state: the mismatch log, progress, durability, interruption. */
 export class Run {
-  readonly log: MismatchLog = new MismatchLog();
+  log: MismatchLog = new MismatchLog();
   checked = 0;
   total = 0;
   durable = true;

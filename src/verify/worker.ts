@@ -1,9 +1,9 @@
 /**
  * A `verify --jobs` worker thread (started by jobs.ts): borrows the main
- * thread's open target, adopts its slots of the SIGBUS table, then fills,
- * compares or scans the shares it is sent, one at a time, and answers each
- * with its bytes, durability and mismatch log. It stops before its next
- * window once the shared stop flag is set.
+ * thread's open target, adopts its slots of the SIGBUS table, then takes
+ * pieces of each task it is sent from the shared counter until none is
+ * left, and answers with its bytes, durability and mismatch log. It stops
+ * before its next window once the shared stop flag is set.
  *
  * @module
  */
@@ -14,59 +14,39 @@ import { adoptFaultSlots } from "../../ffi/mod.ts";
 import { Target } from "../map/target.ts";
 import {
   describeError,
+  drain,
+  threadLog,
   type WorkerInit,
   type WorkerJob,
   type WorkerResult,
 } from "./jobs.ts";
-import { scanPart } from "./mode_scan.ts";
-import { compareWindow, fillWindow, Run } from "./walk.ts";
+import { Run } from "./walk.ts";
 
 let target: Target | undefined;
-let stop: Int32Array;
+let flags: Int32Array;
 let progress: Float64Array;
 let index = 0;
-
-async function work(job: WorkerJob): Promise<WorkerResult> {
-  const t = target!;
-  const run = new Run({
-    interrupted: () => Atomics.load(stop, 0) !== 0 ? "stopped" : undefined,
-    progress: (done) => {
-      progress[index] = done;
-    },
-  });
-  const { task, range } = job;
-  let done = true;
-  if (task.task === "scan") {
-    await scanPart(t, range, task.bad, run);
-    done = run.stopped === undefined;
-  } else {
-    const window = task.task === "fill" ? fillWindow : compareWindow;
-    done = await run.each(t, range.offset, range.length, (w) => {
-      window(t, task.pattern, w, run);
-      run.tick(w.length);
-    });
-  }
-  return {
-    checked: run.checked,
-    durable: run.durable,
-    stopped: !done,
-    log: { count: run.log.count, first: run.log.first, ranges: run.log.ranges },
-  };
-}
 
 self.onmessage = async (e: MessageEvent<WorkerInit | WorkerJob>) => {
   const m = e.data;
   if (m.init) {
     adoptFaultSlots(m.slots);
     target = Target.borrow(m.share);
-    stop = new Int32Array(m.control, 0, 1);
+    flags = new Int32Array(m.control, 0, 2);
     progress = new Float64Array(m.control, 8);
     index = m.index;
     return;
   }
   let result: WorkerResult;
   try {
-    result = await work(m);
+    const run = new Run({
+      interrupted: () => Atomics.load(flags, 0) !== 0 ? "stopped" : undefined,
+      progress: (done) => {
+        progress[index] = done;
+      },
+    });
+    run.log = threadLog();
+    result = await drain(target!, m, flags, run);
   } catch (err) {
     result = { error: describeError(err) };
   }
