@@ -11,6 +11,9 @@
  *                                      MAP_POPULATE mapping, each byte
  *                                      written once and read once
  *
+ * Built with -fopenmp: OMP_NUM_THREADS=N splits each loop among N threads
+ * (the reference for `verify --jobs N`); 1 is the single-threaded limit.
+ *
  * Prints the count of differing words (exit 1 when there are any).
  */
 #include <fcntl.h>
@@ -73,8 +76,12 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	/* Each word function inlined into its own loops: no call per word. */
-#define FILL(word) for (size_t w = 0; w < words; w++) p[w] = word(w, seed)
-#define COMPARE(word) for (size_t w = 0; w < words; w++) bad += p[w] != word(w, seed)
+#define FILL(word) \
+	_Pragma("omp parallel for schedule(static)") \
+	for (size_t w = 0; w < words; w++) p[w] = word(w, seed)
+#define COMPARE(word) \
+	_Pragma("omp parallel for schedule(static) reduction(+:bad)") \
+	for (size_t w = 0; w < words; w++) bad += p[w] != word(w, seed)
 	if (bandwidth)
 		FILL(cheap);
 	else

@@ -33,15 +33,16 @@ const rows = [
 ];
 try {
   const cc = new Deno.Command("gcc", {
-    args: ["-O2", "-o", bin, `${ROOT}bench/fill_compare.c`],
+    args: ["-O2", "-fopenmp", "-o", bin, `${ROOT}bench/fill_compare.c`],
   }).outputSync();
   if (!cc.success) throw new Error(new TextDecoder().decode(cc.stderr));
   const file = `${dir}/f`;
   timed(`head -c ${GiB} /dev/zero > ${file}`);
   // The C program's fill is pmemctl's pattern: a check of its output must pass.
-  timed(`${bin} ${file} 5`);
+  timed(`OMP_NUM_THREADS=1 ${bin} ${file} 5`);
   const a: number[] = [];
   const l: number[] = [];
+  const l2: number[] = [];
   const b: number[] = [];
   const b2: number[] = [];
   const s: number[] = [];
@@ -49,8 +50,9 @@ try {
   const d: number[] = [];
   const destructive = `--mode destructive --force --seed 5`;
   for (let i = 0; i < ROUNDS; i++) {
-    l.push(timed(`${bin} ${file} 5 bandwidth`).seconds);
-    a.push(timed(`${bin} ${file} 5`).seconds);
+    l.push(timed(`OMP_NUM_THREADS=1 ${bin} ${file} 5 bandwidth`).seconds);
+    l2.push(timed(`OMP_NUM_THREADS=2 ${bin} ${file} 5 bandwidth`).seconds);
+    a.push(timed(`OMP_NUM_THREADS=1 ${bin} ${file} 5`).seconds);
     b.push(timed(`${pmemctl} ${file} ${destructive} --jobs 1`).seconds);
     b2.push(timed(`${pmemctl} ${file} ${destructive} --jobs 2`).seconds);
     d.push(timed(`dd if=${file} of=/dev/null bs=1M status=none`).seconds);
@@ -66,6 +68,9 @@ try {
     `| destructive 1 GiB, --jobs 2 | fill_compare.c bandwidth ${spread(l)} | ${
       spread(b2)
     } | ${ratio(b2, l)} |`,
+    `| destructive 1 GiB, --jobs 2 | fill_compare.c bandwidth, 2 threads ${
+      spread(l2)
+    } | ${spread(b2)} | ${ratio(b2, l2)} |`,
     `| destructive 1 GiB, --jobs 1 | fill_compare.c (pmemctl's pattern) ${
       spread(a)
     } | ${spread(b)} | ${ratio(b, a)} |`,

@@ -98,15 +98,18 @@ requireThat(
       const src =
         new URL("../../bench/fill_compare.c", import.meta.url).pathname;
       const cc = new Deno.Command("gcc", {
-        args: ["-O2", "-o", `${dir}/fc`, src],
+        args: ["-O2", "-fopenmp", "-o", `${dir}/fc`, src],
       })
         .outputSync();
       assert.ok(cc.success, new TextDecoder().decode(cc.stderr));
       const file = `${dir}/f`;
       Deno.writeFileSync(file, new Uint8Array(65536));
       const seed = 2 ** 40 + 12345;
-      const run = new Deno.Command(`${dir}/fc`, { args: [file, String(seed)] })
-        .outputSync();
+      // Two threads, as bench/verify_compare.ts also runs it.
+      const run = new Deno.Command(`${dir}/fc`, {
+        args: [file, String(seed)],
+        env: { OMP_NUM_THREADS: "2" },
+      }).outputSync();
       assert.ok(run.success);
       const want = new Uint8Array(65536);
       fillPattern(patternFor(seed), want, 0);
