@@ -9,6 +9,7 @@
  * @module
  */
 
+import { FAMILIES, familyRoot, wholeTree } from "./src/cli/families.ts";
 import { type Output, processOutput } from "./src/cli/output.ts";
 import { VERSION } from "./src/version.ts";
 
@@ -27,11 +28,15 @@ export async function run(
     out.stdout(`${VERSION}\n`);
     return 0;
   }
-  const [{ commandTree }, { runTree }] = await Promise.all([
-    import("./src/cli/tree.ts"),
+  // A command family's first word loads that family alone (families.ts).
+  const family = Object.hasOwn(FAMILIES, args[0] ?? "")
+    ? FAMILIES[args[0]]
+    : undefined;
+  const [root, { runTree }] = await Promise.all([
+    family ? family().then(familyRoot) : wholeTree(VERSION),
     import("./src/cli/app.ts"),
   ]);
-  return await runTree(commandTree(VERSION), VERSION, args, out);
+  return await runTree(root, VERSION, args, out);
 }
 
 if (import.meta.main) {

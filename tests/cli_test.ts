@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
-import { run } from "../cli.ts";
+import { run, VERSION } from "../cli.ts";
 import { captureOutput } from "../src/cli/output.ts";
 import { commandsOf } from "../src/cli/spec.ts";
 import { commandTree } from "../src/cli/tree.ts";
@@ -226,5 +226,48 @@ Deno.test("verify draws its progress on the Output's stderr when that is a termi
     assert.equal(plain.err, "");
   } finally {
     Deno.removeSync(path);
+  }
+});
+
+Deno.test("every command family cli.ts loads alone is the very spec of the whole tree", async () => {
+  const tree = commandTree("0");
+  const { FAMILIES } = await import("../src/cli/families.ts");
+  const alone = tree.commands.filter((c) =>
+    c.name !== "completions" && c.name !== "man"
+  );
+  assert.deepEqual(
+    Object.keys(FAMILIES).sort(),
+    alone.map((c) => c.name).sort(),
+  );
+  for (const c of alone) assert.equal(await FAMILIES[c.name](), c, c.name);
+});
+
+Deno.test("a family run alone parses, helps and refuses as in the whole tree", async () => {
+  for (
+    const args of [
+      ["list", "--help"],
+      ["map", "--help"],
+      ["map", "write", "--help"],
+      ["list", "--jsn"],
+      ["verify", "/x", "--mode", "bogus"],
+      ["plan", "bogus"],
+      ["kmod"],
+    ]
+  ) {
+    const alone = captureOutput();
+    const code = await run(args, alone);
+    const whole = captureOutput();
+    const { runTree } = await import("../src/cli/app.ts");
+    const wholeCode = await runTree(
+      commandTree(VERSION),
+      VERSION,
+      args,
+      whole,
+    );
+    assert.deepEqual(
+      [code, alone.out, alone.err],
+      [wholeCode, whole.out, whole.err],
+      args.join(" "),
+    );
   }
 });

@@ -55,3 +55,40 @@ requireThat(
   // No denort can be downloaded on this workplace, CI's machine included.
   { optionalInCI: true },
 );
+
+Deno.test("deno task compile includes every module imported where deno compile cannot see it (lazyImport, worker threads)", () => {
+  const included = new Set(
+    [...denoJson.tasks.compile.matchAll(/--include (\S+)/g)].map((m) => m[1]),
+  );
+  const wanted: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of Deno.readDirSync(`${ROOT}${dir}`)) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory) walk(path);
+      else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) {
+        // Code only: doc comments show the call as an example.
+        const text = Deno.readTextFileSync(`${ROOT}${path}`).split("\n")
+          .filter((l) => !/^\s*(\*|\/\/|\/\*)/.test(l)).join("\n");
+        const dirOf = path.slice(0, path.lastIndexOf("/") + 1);
+        for (
+          const m of text.matchAll(
+            /lazyImport<[\s\S]*?>\(\s*\w[\w.]*,\s*"([^"]+)"/g,
+          )
+        ) {
+          wanted.push(new URL(m[1], `file:///${dirOf}`).pathname.slice(1));
+        }
+        for (const m of text.matchAll(/new Worker\(new URL\("([^"]+)"/g)) {
+          wanted.push(new URL(m[1], `file:///${dirOf}`).pathname.slice(1));
+        }
+      }
+    }
+  };
+  walk("src");
+  assert.ok(wanted.length >= 11, `found only ${wanted}`);
+  for (const path of wanted) {
+    assert.ok(
+      included.has(path),
+      `${path} is not an --include of deno task compile`,
+    );
+  }
+});

@@ -5,6 +5,7 @@
  */
 
 import { CheckFailedError, UsageError } from "../errors.ts";
+import { lazyImport } from "../lazy.ts";
 import { escapeControls } from "../parse/numbers.ts";
 import {
   type CommandSpec,
@@ -119,7 +120,9 @@ export const list: CommandSpec = {
           "reads the live devices: it cannot be used with --root",
         );
       }
-      const { probeDevice } = await import("../list/probe.ts");
+      const { probeDevice } = await lazyImport<
+        typeof import("../list/probe.ts")
+      >(import.meta.url, "../list/probe.ts");
       for (const ns of result.regions.flatMap((r) => r.namespaces)) {
         const dev = ns.blockdev ?? ns.chardev;
         if (!dev || ns.daxdev?.mode === "system-ram") continue;
@@ -141,7 +144,10 @@ export const list: CommandSpec = {
       }
     }
     if (flags.json) {
-      const { readState, statePath } = await import("../state/results.ts");
+      // Only --json reads the state file: its modules stay out of start-up.
+      const { readState, statePath } = await lazyImport<
+        typeof import("../state/results.ts")
+      >(import.meta.url, "../state/results.ts");
       const { state, warning } = readState(
         statePath(
           flags.state as string | undefined,

@@ -1,0 +1,57 @@
+/**
+ * Each command family by its first word, loaded alone: `pmemctl list`
+ * loads list's module and nothing of map, verify or export, and none of
+ * them is even in the start-up module graph (see src/lazy.ts). The whole
+ * tree (tree.ts) is loaded only for what needs all of it: help at the top,
+ * completions, the man page, an unknown first word. A test keeps the two
+ * in step.
+ *
+ * @module
+ */
+
+import { lazyImport } from "../lazy.ts";
+import type { CommandSpec, GroupSpec } from "./spec.ts";
+
+const base = import.meta.url;
+
+/** Loaders of the families `cli.ts` may run without the rest of the tree. */
+export const FAMILIES: Readonly<
+  Record<string, () => Promise<CommandSpec | GroupSpec>>
+> = {
+  list: async () =>
+    (await lazyImport<typeof import("./list.ts")>(base, "./list.ts")).list,
+  map: async () =>
+    (await lazyImport<typeof import("./map.ts")>(base, "./map.ts")).map,
+  verify: async () =>
+    (await lazyImport<typeof import("./verify.ts")>(base, "./verify.ts"))
+      .verifyCommand,
+  kmod: async () =>
+    (await lazyImport<typeof import("./kmod.ts")>(base, "./kmod.ts")).kmod,
+  plan: async () =>
+    (await lazyImport<typeof import("./plan.ts")>(base, "./plan.ts"))
+      .planGroup,
+  doctor: async () =>
+    (await lazyImport<typeof import("./doctor.ts")>(base, "./doctor.ts"))
+      .doctor,
+  export: async () =>
+    (await lazyImport<typeof import("./export.ts")>(base, "./export.ts"))
+      .exportGroup,
+};
+
+/** The whole tree (tree.ts), for help at the top, completions, the man page and unknown words. */
+export async function wholeTree(version: string): Promise<GroupSpec> {
+  const { commandTree } = await lazyImport<typeof import("./tree.ts")>(
+    base,
+    "./tree.ts",
+  );
+  return commandTree(version);
+}
+
+/** The root for a run of one family: the tree's name, that family alone. */
+export function familyRoot(family: CommandSpec | GroupSpec): GroupSpec {
+  return {
+    name: "pmemctl",
+    brief: "find, map and verify Linux persistent memory",
+    commands: [family],
+  };
+}
