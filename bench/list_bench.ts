@@ -77,8 +77,8 @@ for (const [n, dir] of trees) {
     baseline: n === 250,
     n: 10,
     warmup: 1,
-  }, () => {
-    const { obs } = gather({ root: dir });
+  }, async () => {
+    const { obs } = await gather({ root: dir });
     const result = joinRegions(obs);
     if (result.regions.length !== n) {
       throw new Error(`found ${result.regions.length} regions, expected ${n}`);

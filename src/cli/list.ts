@@ -48,7 +48,7 @@ export const sourceFlags: FlagSpec[] = [
  */
 export async function gatherFrom(
   flags: Invocation["flags"],
-): Promise<ReturnType<typeof import("../list/gather.ts").gather>> {
+): ReturnType<typeof import("../list/gather.ts").gather> {
   const root = flags.root as string | undefined;
   checkRootDir(root);
   const [{ gather }, { CAPS, readStdinCapped }] = await Promise.all([

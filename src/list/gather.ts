@@ -5,8 +5,7 @@
  * @module
  */
 
-// From libc.ts itself, not the ffi barrel: list needs no mapping code.
-import { klogReadAll, kmsgReadAll, OsError } from "../../ffi/libc.ts";
+import { lazyImport } from "../lazy.ts";
 import { CAPS, readUserFile } from "../safety/bounded.ts";
 import { parseMemmap } from "../parse/cmdline.ts";
 import { parseE820 } from "../parse/e820.ts";
@@ -42,10 +41,10 @@ export const CAPTURED_LOGS = [
 ];
 
 /** The kernel log's text and where it came from, or a warning. */
-function kernelLog(
+async function kernelLog(
   options: GatherOptions,
   sys: SystemRoot,
-): { text?: string; warning?: string } {
+): Promise<{ text?: string; warning?: string }> {
   if (options.dmesg === "-") return { text: options.stdinText ?? "" };
   if (options.dmesg) {
     return { text: readUserFile(options.dmesg, "--dmesg", CAPS.log) };
@@ -61,6 +60,11 @@ function kernelLog(
       }); pass --dmesg FILE`,
     };
   }
+  // libc only for the live log (libc.ts itself, not the ffi barrel: list
+  // needs no mapping code); a --root or --dmesg run never loads it.
+  const { klogReadAll, kmsgReadAll, OsError } = await lazyImport<
+    typeof import("../../ffi/libc.ts")
+  >(import.meta.url, "../../ffi/libc.ts");
   try {
     return { text: klogReadAll() };
   } catch (first) {
@@ -77,19 +81,19 @@ function kernelLog(
 }
 
 /** Reads every source; returns what they said and warnings about what they did not. */
-export function gather(
+export async function gather(
   options: GatherOptions,
-): {
+): Promise<{
   obs: Observations;
   warnings: string[];
   logText?: string;
   cmdline?: string;
-} {
+}> {
   const sys = new SystemRoot(options.root ?? "/");
   const warnings: string[] = [];
   const where = options.root ? ` under ${options.root}` : "";
 
-  const log = kernelLog(options, sys);
+  const log = await kernelLog(options, sys);
   if (log.warning) warnings.push(log.warning);
   const e820 = log.text !== undefined ? parseE820(log.text) : undefined;
   if (e820) warnings.push(...e820.warnings);
