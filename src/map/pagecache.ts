@@ -35,7 +35,7 @@ export interface Moved {
 }
 
 /** Writes all of `buf` at `offset` of the target (pwrite until done). */
-function pwriteAll(t: Target, buf: Uint8Array, offset: number): void {
+export function pwriteAll(t: Target, buf: Uint8Array, offset: number): void {
   for (let at = 0; at < buf.length;) {
     const n = pwrite(t.file.fd, buf.subarray(at), offset + at, t.path);
     if (n === 0) {
@@ -44,6 +44,20 @@ function pwriteAll(t: Target, buf: Uint8Array, offset: number): void {
         `no room at offset ${
           offset + at
         } (the target shrank or its filesystem is full)`,
+      );
+    }
+    at += n;
+  }
+}
+
+/** Fills all of `buf` from `offset` of the target (pread until done). */
+export function preadAll(t: Target, buf: Uint8Array, offset: number): void {
+  for (let at = 0; at < buf.length;) {
+    const n = pread(t.file.fd, buf.subarray(at), offset + at, t.path);
+    if (n === 0) {
+      throw new SystemError(
+        `${t.op} ${t.path}`,
+        `the target shrank: nothing to read at offset ${offset + at}`,
       );
     }
     at += n;

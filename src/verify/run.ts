@@ -59,10 +59,12 @@ export interface VerifyReport {
   bytes_per_second: number;
   /**
    * How the bytes moved: `mmap` (stores and loads through the mapping, each
-   * window flushed), `pread` (scan of a file), `o_direct` (scan of a block
-   * device, past the page cache).
+   * window flushed: DAX targets, and rw), `pwrite` (fill through pwrite, each
+   * window made durable by fdatasync, compare through pread: page-cache
+   * targets), `pread` (scan of a file; check of a page-cache target),
+   * `o_direct` (scan of a block device, past the page cache).
    */
-  io: "mmap" | "pread" | "o_direct";
+  io: "mmap" | "pwrite" | "pread" | "o_direct";
   /** Threads that moved the bytes (`--jobs`, fewer when the range has fewer windows). */
   jobs: number;
   /** Everything this run wrote was made durable by a real flush (true when it wrote nothing). */
@@ -147,11 +149,17 @@ export async function verify(
       bad_ranges: log.ranges,
       seconds: Math.round(seconds * 1000) / 1000,
       bytes_per_second: seconds > 0 ? Math.round(run.checked / seconds) : 0,
-      io: o.mode !== "scan" || t.kind === "devdax"
+      io: o.mode === "scan"
+        ? (t.kind === "devdax"
+          ? "mmap"
+          : t.kind === "block"
+          ? "o_direct"
+          : "pread")
+        : t.dax || o.mode === "rw"
         ? "mmap"
-        : t.kind === "block"
-        ? "o_direct"
-        : "pread",
+        : o.mode === "check"
+        ? "pread"
+        : "pwrite",
       jobs: threads,
       durable: run.durable,
       result: failed ? "fail" : "pass",
