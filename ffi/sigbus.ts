@@ -85,6 +85,21 @@ function setGlobal(i: Installed, field: number, at: number, text: string) {
   i.tableView.setBigUint64(field + 8, BigInt(length), true);
 }
 
+/** The table and strings at these addresses, with the slots `mine` says this thread fills. */
+function tableAt(
+  table: Deno.PointerObject,
+  strings: Deno.PointerObject,
+  mine: (slot: number) => boolean,
+): Installed {
+  return {
+    table,
+    tableView: new DataView(bytesAt(table, PAGE).buffer),
+    strings,
+    stringBytes: bytesAt(strings, STRING_AREA * SLOTS + 1024),
+    used: Array.from({ length: SLOTS }, (_, n) => mine(n) ? false : undefined),
+  };
+}
+
 /** Installs the handler once; null where the system refuses (no executable memory). */
 function install(): Installed | null {
   if (installed !== undefined) return installed;
@@ -106,16 +121,7 @@ function install(): Installed | null {
   if (libc().mprotect(code, BigInt(PAGE), C.PROT_READ | C.PROT_EXEC) !== 0) {
     return null;
   }
-  const i: Installed = {
-    table,
-    tableView: new DataView(bytesAt(table, PAGE).buffer),
-    strings,
-    stringBytes: bytesAt(strings, STRING_AREA * SLOTS + 1024),
-    used: Array.from(
-      { length: SLOTS },
-      (_, n) => n < MAIN_SLOTS ? false : undefined,
-    ),
-  };
+  const i = tableAt(table, strings, (n) => n < MAIN_SLOTS);
   const globals = STRING_AREA * SLOTS;
   setGlobal(i, 0, globals, "a memory error (poisoned memory)");
   setGlobal(i, 16, globals + 256, " at offset ");
@@ -224,16 +230,11 @@ export function adoptFaultSlots(s: FaultSlots | null): void {
   }
   const table = Deno.UnsafePointer.create(s.table)!;
   const strings = Deno.UnsafePointer.create(s.strings)!;
-  installed = {
+  installed = tableAt(
     table,
-    tableView: new DataView(bytesAt(table, PAGE).buffer),
     strings,
-    stringBytes: bytesAt(strings, STRING_AREA * SLOTS + 1024),
-    used: Array.from(
-      { length: SLOTS },
-      (_, n) => n >= s.first && n < s.first + WORKER_SLOTS ? false : undefined,
-    ),
-  };
+    (n) => n >= s.first && n < s.first + WORKER_SLOTS,
+  );
 }
 
 /** For tests: whether the handler is installed in this process. */
