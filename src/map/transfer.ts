@@ -211,7 +211,8 @@ export async function writeRange(
         `written at offset ${offset} and made durable`,
       );
     }
-  } else {for (const w of windows(offset, limit, target.align)) {
+  } else {
+    for (const w of windows(offset, limit, target.align)) {
       const why = await poll?.();
       if (why) {
         target.flush();
@@ -263,7 +264,8 @@ export async function writeRange(
       }
       done += filled;
       if (ended) break;
-    }}
+    }
+  }
   target.flush();
   // Leave the descriptor where read(2) would have: a shell's next reader
   // of the same file starts after the bytes written.
