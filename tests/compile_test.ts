@@ -69,17 +69,11 @@ Deno.test("deno task compile includes every module imported where deno compile c
         // Code only: doc comments show the call as an example.
         const text = Deno.readTextFileSync(`${ROOT}${path}`).split("\n")
           .filter((l) => !/^\s*(\*|\/\/|\/\*)/.test(l)).join("\n");
-        const dirOf = path.slice(0, path.lastIndexOf("/") + 1);
         for (
           const m of text.matchAll(
-            /lazyImport<[\s\S]*?>\(\s*\w[\w.]*,\s*"([^"]+)"/g,
+            /(?:lazyImport<[\s\S]*?>|workerUrl)\(\s*"([^"]+)"/g,
           )
-        ) {
-          wanted.push(new URL(m[1], `file:///${dirOf}`).pathname.slice(1));
-        }
-        for (const m of text.matchAll(/new Worker\(new URL\("([^"]+)"/g)) {
-          wanted.push(new URL(m[1], `file:///${dirOf}`).pathname.slice(1));
-        }
+        ) wanted.push(m[1]);
       }
     }
   };

@@ -170,6 +170,23 @@ for (const suite of ["bookworm", "trixie"]) {
       );
       assert.equal(list.regions[0].namespaces[0].blockdev, "pmem0");
       assert.match(root.must("pmemctl", "completions", "bash"), /complete -F/);
+      // verify --jobs starts a worker thread from its own bundle.
+      root.must("truncate", "-s", "64M", "/tmp/verify-target");
+      const jobs = JSON.parse(
+        root.must(
+          "pmemctl",
+          "verify",
+          "/tmp/verify-target",
+          "--mode",
+          "destructive",
+          "--force",
+          "--jobs",
+          "2",
+          "--json",
+        ),
+      );
+      assert.deepEqual([jobs.jobs, jobs.result], [2, "pass"]);
+      root.must("rm", "/tmp/verify-target");
       // The completions, the man page and the kmod source are where they belong.
       for (
         const f of [

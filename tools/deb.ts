@@ -16,6 +16,7 @@
  * @module
  */
 
+import denoJson from "../deno.json" with { type: "json" };
 import { fromSpec, renderCompletions } from "../src/completions.ts";
 import { renderMan } from "../src/cli/man.ts";
 import { commandTree, MAN_DATE } from "../src/cli/tree.ts";
@@ -23,6 +24,20 @@ import { KMOD_FILES } from "../src/kmod/kmod.ts";
 import { VERSION } from "../src/version.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
+
+/** What `deno task compile` includes beside cli.ts: kmod/, and every module imported where no bundler sees it (src/lazy.ts). */
+const COMPILE_INCLUDES = [
+  ...denoJson.tasks.compile.matchAll(/--include (\S+)/g),
+].map((m) => m[1]);
+
+/** Worker threads' modules: bundled each on its own. */
+const WORKERS = ["src/verify/worker.ts"];
+
+/** `src/verify/worker.ts` → `verify-worker.js`, its bundle's name. */
+function workerFile(name: string): string {
+  const parts = name.replace(/\.ts$/, "").split("/");
+  return `${parts.at(-2)}-${parts.at(-1)}.js`;
+}
 const MAINTAINER = Deno.env.get("DEBFULLNAME") && Deno.env.get("DEBEMAIL")
   ? `${Deno.env.get("DEBFULLNAME")} <${Deno.env.get("DEBEMAIL")}>`
   : "pmemctl developers <pmemctl@example.net>";
@@ -199,8 +214,7 @@ function buildPmemctl(out: string): string {
         "compile",
         "-A",
         "--no-config",
-        "--include",
-        `${ROOT}kmod`,
+        ...COMPILE_INCLUDES.flatMap((f) => ["--include", `${ROOT}${f}`]),
         "--output",
         `${stage}/usr/bin/pmemctl`,
         `${ROOT}cli.ts`,
@@ -212,14 +226,54 @@ function buildPmemctl(out: string): string {
         Deno.readFileSync(Deno.realPathSync(Deno.execPath())),
         0o755,
       );
-      sh(Deno.execPath(), [
-        "bundle",
-        "--quiet",
-        "--no-config",
-        "--output",
-        `${stage}/usr/lib/pmemctl/pmemctl.js`,
-        `${ROOT}cli.ts`,
-      ]);
+      // The modules pmemctl imports lazily (src/lazy.ts) ride in the bundle,
+      // handed over before cli.ts starts; each worker module is a bundle of
+      // its own beside it.
+      const workers = COMPILE_INCLUDES.filter((f) => WORKERS.includes(f));
+      const lazy = COMPILE_INCLUDES.filter((f) =>
+        f.endsWith(".ts") && !WORKERS.includes(f)
+      );
+      const entryDir = Deno.makeTempDirSync({ prefix: "pmemctl-bundle-" });
+      const entry = `${entryDir}/entry.ts`;
+      Deno.writeTextFileSync(
+        entry,
+        [
+          `import { provide } from "${ROOT}src/lazy.ts";`,
+          ...lazy.map((f, i) => `import * as m${i} from "${ROOT}${f}";`),
+          `provide({ ${lazy.map((f, i) => `"${f}": m${i}`).join(", ")} }, {`,
+          ...workers.map((f) =>
+            `  "${f}": new URL("./${workerFile(f)}", import.meta.url),`
+          ),
+          `});`,
+          // cli.ts runs itself only as the entry (import.meta.main): here it is not.
+          `const { run } = await import("${ROOT}cli.ts");`,
+          `Deno.exit(await run(Deno.args));`,
+        ].join("\n"),
+      );
+      try {
+        sh(Deno.execPath(), [
+          "bundle",
+          "--quiet",
+          "--no-config",
+          "--output",
+          `${stage}/usr/lib/pmemctl/pmemctl.js`,
+          entry,
+        ]);
+      } finally {
+        Deno.removeSync(entryDir, { recursive: true });
+      }
+      for (const f of workers) {
+        const out = `${stage}/usr/lib/pmemctl/${workerFile(f)}`;
+        sh(Deno.execPath(), [
+          "bundle",
+          "--quiet",
+          "--no-config",
+          "--output",
+          out,
+          `${ROOT}${f}`,
+        ]);
+        Deno.chmodSync(out, 0o644);
+      }
       // deno runs it; the bundle keeps cli.ts's #! line, which only a script needs.
       const js = `${stage}/usr/lib/pmemctl/pmemctl.js`;
       Deno.writeTextFileSync(

@@ -12,37 +12,34 @@
 import { lazyImport } from "../lazy.ts";
 import type { CommandSpec, GroupSpec } from "./spec.ts";
 
-const base = import.meta.url;
-
 /** Loaders of the families `cli.ts` may run without the rest of the tree. */
 export const FAMILIES: Readonly<
   Record<string, () => Promise<CommandSpec | GroupSpec>>
 > = {
   list: async () =>
-    (await lazyImport<typeof import("./list.ts")>(base, "./list.ts")).list,
+    (await lazyImport<typeof import("./list.ts")>("src/cli/list.ts")).list,
   map: async () =>
-    (await lazyImport<typeof import("./map.ts")>(base, "./map.ts")).map,
+    (await lazyImport<typeof import("./map.ts")>("src/cli/map.ts")).map,
   verify: async () =>
-    (await lazyImport<typeof import("./verify.ts")>(base, "./verify.ts"))
+    (await lazyImport<typeof import("./verify.ts")>("src/cli/verify.ts"))
       .verifyCommand,
   kmod: async () =>
-    (await lazyImport<typeof import("./kmod.ts")>(base, "./kmod.ts")).kmod,
+    (await lazyImport<typeof import("./kmod.ts")>("src/cli/kmod.ts")).kmod,
   plan: async () =>
-    (await lazyImport<typeof import("./plan.ts")>(base, "./plan.ts"))
+    (await lazyImport<typeof import("./plan.ts")>("src/cli/plan.ts"))
       .planGroup,
   doctor: async () =>
-    (await lazyImport<typeof import("./doctor.ts")>(base, "./doctor.ts"))
+    (await lazyImport<typeof import("./doctor.ts")>("src/cli/doctor.ts"))
       .doctor,
   export: async () =>
-    (await lazyImport<typeof import("./export.ts")>(base, "./export.ts"))
+    (await lazyImport<typeof import("./export.ts")>("src/cli/export.ts"))
       .exportGroup,
 };
 
 /** The whole tree (tree.ts), for help at the top, completions, the man page and unknown words. */
 export async function wholeTree(version: string): Promise<GroupSpec> {
   const { commandTree } = await lazyImport<typeof import("./tree.ts")>(
-    base,
-    "./tree.ts",
+    "src/cli/tree.ts",
   );
   return commandTree(version);
 }

@@ -122,7 +122,7 @@ export const list: CommandSpec = {
       }
       const { probeDevice } = await lazyImport<
         typeof import("../list/probe.ts")
-      >(import.meta.url, "../list/probe.ts");
+      >("src/list/probe.ts");
       for (const ns of result.regions.flatMap((r) => r.namespaces)) {
         const dev = ns.blockdev ?? ns.chardev;
         if (!dev || ns.daxdev?.mode === "system-ram") continue;
@@ -147,7 +147,7 @@ export const list: CommandSpec = {
       // Only --json reads the state file: its modules stay out of start-up.
       const { readState, statePath } = await lazyImport<
         typeof import("../state/results.ts")
-      >(import.meta.url, "../state/results.ts");
+      >("src/state/results.ts");
       const { state, warning } = readState(
         statePath(
           flags.state as string | undefined,

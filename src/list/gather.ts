@@ -64,7 +64,7 @@ async function kernelLog(
   // needs no mapping code); a --root or --dmesg run never loads it.
   const { klogReadAll, kmsgReadAll, OsError } = await lazyImport<
     typeof import("../../ffi/libc.ts")
-  >(import.meta.url, "../../ffi/libc.ts");
+  >("ffi/libc.ts");
   try {
     return { text: klogReadAll() };
   } catch (first) {

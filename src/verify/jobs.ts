@@ -15,6 +15,7 @@
 
 import { shareFaultSlots } from "../../ffi/mod.ts";
 import { PmemctlError, SystemError, UsageError } from "../errors.ts";
+import { workerUrl } from "../lazy.ts";
 import { type Target, WINDOW } from "../map/target.ts";
 import { scanPart } from "./mode_scan.ts";
 import { MismatchLog } from "./pattern.ts";
@@ -150,7 +151,7 @@ export class Jobs implements Parallel, Disposable {
     this.#progress = new Float64Array(this.#control, 8, n);
     this.#unit = Math.max(WINDOW, t.align);
     for (let i = 1; i < n; i++) {
-      const w = new Worker(new URL("./worker.ts", import.meta.url), {
+      const w = new Worker(workerUrl("src/verify/worker.ts"), {
         type: "module",
       });
       const init: WorkerInit = {
