@@ -41,6 +41,12 @@ export class SystemRoot {
   readonly warnings: string[] = [];
   /** The tree's real path, for a captured tree. */
   readonly #tree: string | undefined;
+  /**
+   * Host paths found missing: what lies below them is not looked up again
+   * (a captured tree without proc/ or sys/bus/dax is asked about it many
+   * times, and each failed lstat costs an exception).
+   */
+  readonly #missing = new Set<string>();
 
   /** `root` is `/` for the live system, or a captured tree. */
   constructor(readonly root = "/") {
@@ -84,10 +90,12 @@ export class SystemRoot {
       }
       const next = [...inside, c];
       const host = `${tree}/${next.join("/")}`;
+      if (this.#missing.has(host)) return undefined;
       try {
         info = Deno.lstatSync(host);
       } catch (e) {
         if (e instanceof Deno.errors.PermissionDenied) this.denied.add(path);
+        else if (e instanceof Deno.errors.NotFound) this.#missing.add(host);
         return undefined;
       }
       if (info.isSymlink && (queue.length > 0 || followLast)) {
