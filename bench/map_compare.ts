@@ -8,7 +8,7 @@
  * usage: deno run -A bench/map_compare.ts [--no-vm]
  */
 import { runVm, vmUnavailable } from "../tests/vm/vm.ts";
-import { median, timed } from "./timing.ts";
+import { median, spread, timed } from "./timing.ts";
 
 const GiB = 2 ** 30;
 const REPS = 5;
@@ -46,11 +46,9 @@ function hostBench(): string[] {
       }
       const ratio = median(b) / median(a);
       rows.push(
-        `| ${name}, tmpfs (host) | dd bs=1M ${
-          median(a).toFixed(2)
-        } s | pmemctl ${median(b).toFixed(2)} s | ${
-          ratio.toFixed(2)
-        }× dd's time |`,
+        `| ${name}, tmpfs (host) | dd bs=1M ${spread(a)} | pmemctl ${
+          spread(b)
+        } | ${ratio.toFixed(2)}× dd's time |`,
       );
     }
     Deno.removeSync(src);

@@ -36,3 +36,10 @@ export function timed(command: string): Timed {
 export function median(xs: number[]): number {
   return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 }
+
+/** `0.25 s (0.24–0.27)`: the median of `xs` seconds, with min and max. */
+export function spread(xs: number[]): string {
+  return `${median(xs).toFixed(2)} s (${Math.min(...xs).toFixed(2)}–${
+    Math.max(...xs).toFixed(2)
+  })`;
+}

@@ -10,13 +10,9 @@
  *
  * usage: deno task bench:verify
  */
-import { median, timed } from "./timing.ts";
+import { median, spread, timed } from "./timing.ts";
 
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 5);
-const spread = (xs: number[]) =>
-  `${median(xs).toFixed(2)} s (${Math.min(...xs).toFixed(2)}–${
-    Math.max(...xs).toFixed(2)
-  })`;
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const GiB = 2 ** 30;
