@@ -21,6 +21,16 @@ export async function pmemctl(...args: string[]) {
   };
 }
 
+/** Starts pmemctl as a user would, in its own process, with stdout and stderr piped. */
+export function spawn(...args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
 /**
  * Whether an rw journal's newest header (the valid slot with the highest
  * sequence number) says a window is under test.

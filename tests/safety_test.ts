@@ -13,6 +13,7 @@ import {
   resumeRw,
   sha256File,
   shmFile as shmTemp,
+  spawn,
   waitForLock,
 } from "./helpers.ts";
 import { have, requireThat } from "./require.ts";
@@ -24,15 +25,6 @@ function shmFile(size: number, random = true): string {
 }
 
 const sha256 = sha256File;
-
-function spawn(...args: string[]) {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 

@@ -12,6 +12,7 @@ import {
   resumeRw,
   sha256File,
   shmFile as shmTemp,
+  spawn,
 } from "./helpers.ts";
 
 const MiB = 2 ** 20;
@@ -464,23 +465,16 @@ Deno.test("verify --jobs: threads find what one thread finds, in offset order, a
 Deno.test("verify --jobs 2 stopped by SIGINT: every thread stops within a second, exit 3", async () => {
   const path = shmFile(4096 * MiB);
   try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        CLI,
-        "verify",
-        path,
-        "--mode",
-        "destructive",
-        "--force",
-        "--jobs",
-        "2",
-        "--json",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const child = spawn(
+      "verify",
+      path,
+      "--mode",
+      "destructive",
+      "--force",
+      "--jobs",
+      "2",
+      "--json",
+    );
     // Once every block is reserved (fallocate, before any thread writes).
     const size = 4096 * MiB;
     for (
