@@ -136,6 +136,10 @@ echo "8 8" > /sys/block/pmem0/badblocks
 echo @@scan; ${P} verify /dev/pmem0 --length 1M --json; echo @@end
 ${P} verify /dev/pmem0 --length 1M >/dev/null 2>&1; echo "@@rc $?"
 echo @@clean; ${P} verify /dev/pmem0 --offset 1M --length 1M --json; echo @@end
+# A second bad block at 40 MiB: with two threads each may meet one.
+echo "81920 8" > /sys/block/pmem0/badblocks
+echo @@jobs1; ${P} verify /dev/pmem0 --length 48M --jobs 1 --json; echo @@end
+echo @@jobs2; ${P} verify /dev/pmem0 --length 48M --jobs 2 --json; echo @@end
 `,
     });
     ok(r);
@@ -150,6 +154,16 @@ echo @@clean; ${P} verify /dev/pmem0 --offset 1M --length 1M --json; echo @@end
     );
     assert.match(r.stdout, /^@@rc 1$/m);
     assert.equal(d.get("clean").result, "pass");
+    const one = d.get("jobs1"), two = d.get("jobs2");
+    assert.deepEqual([one.jobs, two.jobs], [1, 2]);
+    assert.deepEqual(
+      one.bad_ranges.filter((b: { reason: string }) => b.reason === "EIO")
+        .map((b: { offset: number; length: number }) => [b.offset, b.length]),
+      [[4096, 4096], [40 * MiB, 4096]],
+    );
+    for (const key of ["bad_ranges", "bytes_checked", "result"]) {
+      assert.deepEqual(two[key], one[key], key);
+    }
   },
 );
 
