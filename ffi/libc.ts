@@ -99,15 +99,28 @@ export function cString(text: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(text + "\0");
 }
 
+/**
+ * Runs a call that has no effect when it fails (`attempt` returns undefined
+ * then), repeating a failure until two errno readings agree (settleErrno);
+ * throws an OsError naming `call` and `path`.
+ */
+export function settled<T>(
+  call: string,
+  path: string,
+  attempt: () => T | undefined,
+): T {
+  const r = settleErrno(attempt, errno);
+  if ("errno" in r) throw new OsError(call, path, r.errno);
+  return r.value;
+}
+
 /** `open(2)`; returns the file descriptor. */
 export function open(path: string, flags: number, mode = 0o644): number {
   const name = cString(path);
-  const opened = settleErrno(() => {
+  return settled("open", path, () => {
     const fd = libc().open(name, flags | C.O_CLOEXEC, mode);
     return fd < 0 ? undefined : fd;
-  }, errno);
-  if ("errno" in opened) throw new OsError("open", path, opened.errno);
-  return opened.value;
+  });
 }
 
 /** `close(2)`. */
@@ -260,34 +273,34 @@ function decodeStatx(raw: Uint8Array<ArrayBuffer>): Statx {
   };
 }
 
+/** `statx(2)` of `name` relative to `dirfd` with `flags`; `path` names it in errors. */
+function statxAt(
+  dirfd: number,
+  name: string,
+  flags: number,
+  path: string,
+): Statx {
+  const raw = new Uint8Array(C.STATX_SIZE);
+  const c = cString(name);
+  settled(
+    "statx",
+    path,
+    () =>
+      libc().statx(dirfd, c, flags, C.STATX_BASIC_STATS, raw) === 0
+        ? raw
+        : undefined,
+  );
+  return decodeStatx(raw);
+}
+
 /** `statx(2)` of a path (following links). */
 export function statx(path: string): Statx {
-  const raw = new Uint8Array(C.STATX_SIZE);
-  const name = cString(path);
-  const done = settleErrno(() => {
-    const rc = libc().statx(C.AT_FDCWD, name, 0, C.STATX_BASIC_STATS, raw);
-    return rc === 0 ? raw : undefined;
-  }, errno);
-  if ("errno" in done) throw new OsError("statx", path, done.errno);
-  return decodeStatx(raw);
+  return statxAt(C.AT_FDCWD, path, 0, path);
 }
 
 /** `statx(2)` of an open descriptor (`AT_EMPTY_PATH`). */
 export function fstatx(fd: number, path: string): Statx {
-  const raw = new Uint8Array(C.STATX_SIZE);
-  const empty = cString("");
-  const done = settleErrno(() => {
-    const rc = libc().statx(
-      fd,
-      empty,
-      C.AT_EMPTY_PATH,
-      C.STATX_BASIC_STATS,
-      raw,
-    );
-    return rc === 0 ? raw : undefined;
-  }, errno);
-  if ("errno" in done) throw new OsError("statx", path, done.errno);
-  return decodeStatx(raw);
+  return statxAt(fd, "", C.AT_EMPTY_PATH, path);
 }
 
 /** Runs a read/write-like call until it is not interrupted (EINTR); returns its byte count. */

@@ -8,9 +8,15 @@
 
 import { SystemError, UsageError } from "./errors.ts";
 import * as C from "./constants.ts";
-import { errno, libc, mmapAnonymous, OsError, pageSize } from "./libc.ts";
+import {
+  errno,
+  libc,
+  mmapAnonymous,
+  OsError,
+  pageSize,
+  settled,
+} from "./libc.ts";
 import { type FaultGuard, guardFaults } from "./sigbus.ts";
-import { settleErrno } from "./errno.ts";
 
 /**
  * The largest view pmemctl makes over mapped memory. V8 aborts the process
@@ -119,25 +125,28 @@ export class Mapping implements Disposable {
     // A refused mmap has no effect, so a failure is repeated until two errno
     // readings agree: Deno's runtime can overwrite errno before it is read
     // (seen: ENOENT after a refused MAP_SYNC). See settleErrno.
-    const attempt = (flags: number) =>
-      settleErrno(() => {
+    const attempt = (name: string, flags: number) =>
+      settled(name, path, () => {
         const ptr = call(flags);
         return ptr === null || Deno.UnsafePointer.value(ptr) === C.MAP_FAILED
           ? undefined
           : ptr;
-      }, errno);
+      });
     if (sync !== "off") {
-      const synced = attempt(C.MAP_SHARED_VALIDATE | C.MAP_SYNC | extra);
-      if ("value" in synced) return made(synced.value, true);
-      // "try" falls back on any failure, whatever errno says; a real error
-      // shows again on the plain mapping.
-      if (sync === "require") {
-        throw new OsError("mmap(MAP_SYNC)", path, synced.errno);
+      let synced: Deno.PointerObject | undefined;
+      try {
+        synced = attempt(
+          "mmap(MAP_SYNC)",
+          C.MAP_SHARED_VALIDATE | C.MAP_SYNC | extra,
+        );
+      } catch (e) {
+        // "try" falls back on any failure, whatever errno says; a real error
+        // shows again on the plain mapping.
+        if (sync === "require" || !(e instanceof OsError)) throw e;
       }
+      if (synced) return made(synced, true);
     }
-    const plain = attempt(C.MAP_SHARED | extra);
-    if ("errno" in plain) throw new OsError("mmap", path, plain.errno);
-    return made(plain.value, false);
+    return made(attempt("mmap", C.MAP_SHARED | extra), false);
   }
 
   /** Page-aligned anonymous memory (for O_DIRECT buffers), unmapped like any mapping. */

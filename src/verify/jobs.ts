@@ -65,6 +65,11 @@ export function defaultJobs(): number {
   return Math.max(1, Math.min(MAX_JOBS, navigator.hardwareConcurrency || 1));
 }
 
+/** Where pieces of `t` end: a window, or the target's alignment if larger. */
+export function pieceUnit(t: Target): number {
+  return Math.max(WINDOW, t.align);
+}
+
 /**
  * Cuts `range` into pieces whose inner boundaries are multiples of `unit`
  * (absolute offsets), so each piece's windows are those one thread would
@@ -149,7 +154,7 @@ export class Jobs implements Parallel, Disposable {
     this.#control = new SharedArrayBuffer(8 + 8 * n);
     this.#flags = new Int32Array(this.#control, 0, 2);
     this.#progress = new Float64Array(this.#control, 8, n);
-    this.#unit = Math.max(WINDOW, t.align);
+    this.#unit = pieceUnit(t);
     for (let i = 1; i < n; i++) {
       const w = new Worker(workerUrl("src/verify/worker.ts"), {
         type: "module",

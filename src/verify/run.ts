@@ -14,9 +14,9 @@
  */
 
 import { UsageError } from "../errors.ts";
-import { Target, WINDOW } from "../map/target.ts";
+import { Target } from "../map/target.ts";
 import { refuseTarget } from "../safety/identity.ts";
-import { defaultJobs, Jobs } from "./jobs.ts";
+import { defaultJobs, Jobs, pieceUnit } from "./jobs.ts";
 import { checkMode } from "./mode_check.ts";
 import { destructiveMode } from "./mode_destructive.ts";
 import { rwMode } from "./mode_rw.ts";
@@ -123,13 +123,10 @@ export async function verify(
   };
   let seed = o.seed ?? randomSeed();
   run.total = range.length;
-  // Threads only where the range has a window for each (jobs.ts splits on windows).
+  // Threads only where the range has a piece for each (jobs.ts).
   const threads = o.mode === "rw" ? 1 : Math.max(
     1,
-    Math.min(
-      o.jobs ?? defaultJobs(),
-      Math.ceil(range.length / Math.max(WINDOW, t.align)),
-    ),
+    Math.min(o.jobs ?? defaultJobs(), Math.ceil(range.length / pieceUnit(t))),
   );
   using jobs = threads > 1 ? new Jobs(t, threads) : undefined;
   run.jobs = jobs;
