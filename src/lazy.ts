@@ -2,7 +2,7 @@
  * Imports that start-up does not pay for. Deno builds the module graph of
  * every import it can read in the source before running anything, dynamic
  * ones included: each module in it costs about 50 µs of every start, used or
- * not (bench/startup.ts: `pmemctl list` went from about 1.7× to about 1.55×
+ * not (bench/startup.ts: `pmemctl list` went from about 1.7× to about 1.5×
  * an empty `deno run` once the other commands, `list --probe`, the state
  * file and libc stopped being in its graph). A module imported here is found
  * only when the import runs.

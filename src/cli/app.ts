@@ -9,9 +9,9 @@
  */
 
 import { ExitCode, PmemctlError } from "../errors.ts";
+import { lazyImport } from "../lazy.ts";
 import { escapeControls } from "../parse/numbers.ts";
 import { parseArgv } from "./argv.ts";
-import { renderHelp } from "./help.ts";
 import type { Output } from "./output.ts";
 import type { GroupSpec } from "./spec.ts";
 
@@ -59,6 +59,10 @@ export async function runTree(
       out.stdout(`${version}\n`);
       return ExitCode.ok;
     case "help": {
+      // Help's renderer loads only when help is asked for.
+      const { renderHelp } = await lazyImport<typeof import("./help.ts")>(
+        "src/cli/help.ts",
+      );
       const text = renderHelp(parsed.path, parsed.node);
       if (args.length === 0) {
         out.stderr(text);

@@ -15,6 +15,10 @@ import {
   rootFlag,
 } from "./spec.ts";
 import { printJson, warn } from "./output.ts";
+import { gather } from "../list/gather.ts";
+import { CAPS, readStdinCapped } from "../safety/bounded.ts";
+import { joinRegions } from "../list/join.ts";
+import { listDocument, listTable } from "../list/render.ts";
 
 /** Usage error unless `dir` is a directory (`--root`). */
 export function checkRootDir(dir: string | undefined): void {
@@ -46,15 +50,11 @@ export const sourceFlags: FlagSpec[] = [
  * Reads every source `--root`, `--dmesg` and `--cmdline` name (stdin for
  * `--dmesg -`, capped), as list and plan do.
  */
-export async function gatherFrom(
+export function gatherFrom(
   flags: Invocation["flags"],
-): ReturnType<typeof import("../list/gather.ts").gather> {
+): ReturnType<typeof gather> {
   const root = flags.root as string | undefined;
   checkRootDir(root);
-  const [{ gather }, { CAPS, readStdinCapped }] = await Promise.all([
-    import("../list/gather.ts"),
-    import("../safety/bounded.ts"),
-  ]);
   const dmesg = flags.dmesg as string | undefined;
   return gather({
     root,
@@ -104,13 +104,7 @@ export const list: CommandSpec = {
     "dmesg | pmemctl list --dmesg - --root /nonexistent-empty-dir",
   ],
   async run({ flags, out }) {
-    // The work's modules load when the command runs: start-up stays small.
-    const [gathered, { joinRegions }, { listDocument, listTable }] =
-      await Promise.all([
-        gatherFrom(flags),
-        import("../list/join.ts"),
-        import("../list/render.ts"),
-      ]);
+    const gathered = await gatherFrom(flags);
     const result = joinRegions(gathered.obs);
     result.warnings.unshift(...gathered.warnings);
     if (flags.probe) {

@@ -23,8 +23,11 @@ interface Resolved {
   host: string;
   /** The same, as a path inside the tree. */
   inside: string;
-  info: Deno.FileInfo;
+  info: Kind;
 }
+
+/** What a lookup needs to know of a path: a directory listing's answer or lstat's. */
+type Kind = Pick<Deno.FileInfo, "isFile" | "isDirectory" | "isSymlink">;
 
 /**
  * Where pmemctl reads proc/, sys/ and dev/ from: `/`, or a captured tree
@@ -47,6 +50,12 @@ export class SystemRoot {
    * times, and each failed lstat costs an exception).
    */
   readonly #missing = new Set<string>();
+  /**
+   * Each directory of the tree listed once, by host path (undefined when it
+   * cannot be listed): a name is looked up in its directory's listing, so a
+   * missing path costs no failed lstat and no exception.
+   */
+  readonly #listings = new Map<string, Map<string, Kind> | undefined>();
 
   /** `root` is `/` for the live system, or a captured tree. */
   constructor(readonly root = "/") {
@@ -62,6 +71,21 @@ export class SystemRoot {
     if (!this.warnings.includes(text)) this.warnings.push(text);
   }
 
+  /** The entries of a link-free directory of the tree, listed once; undefined when it cannot be listed. */
+  #listing(dir: string): Map<string, Kind> | undefined {
+    if (this.#listings.has(dir)) return this.#listings.get(dir);
+    let listing: Map<string, Kind> | undefined;
+    try {
+      listing = new Map(
+        [...Deno.readDirSync(dir)].map((e) => [e.name, e] as const),
+      );
+    } catch {
+      listing = undefined; // not a directory, or not readable: lstat decides
+    }
+    this.#listings.set(dir, listing);
+    return listing;
+  }
+
   /**
    * Resolves `path` inside the tree, following links as a chroot would;
    * undefined when it is missing or refused (with a warning). With
@@ -72,7 +96,7 @@ export class SystemRoot {
     const queue = path.split("/").filter((c) => c !== "" && c !== ".");
     let inside: string[] = [];
     let links = 0;
-    let info: Deno.FileInfo | undefined;
+    let info: Kind | undefined;
     while (queue.length > 0) {
       const c = queue.shift()!;
       if (c === "..") {
@@ -88,15 +112,25 @@ export class SystemRoot {
         info = undefined;
         continue;
       }
+      const parent = inside.length ? `${tree}/${inside.join("/")}` : tree;
       const next = [...inside, c];
-      const host = `${tree}/${next.join("/")}`;
+      const host = `${parent}/${c}`;
       if (this.#missing.has(host)) return undefined;
-      try {
-        info = Deno.lstatSync(host);
-      } catch (e) {
-        if (e instanceof Deno.errors.PermissionDenied) this.denied.add(path);
-        else if (e instanceof Deno.errors.NotFound) this.#missing.add(host);
-        return undefined;
+      const listing = this.#listing(parent);
+      if (listing) {
+        info = listing.get(c);
+        if (info === undefined) {
+          this.#missing.add(host);
+          return undefined;
+        }
+      } else {
+        try {
+          info = Deno.lstatSync(host);
+        } catch (e) {
+          if (e instanceof Deno.errors.PermissionDenied) this.denied.add(path);
+          else if (e instanceof Deno.errors.NotFound) this.#missing.add(host);
+          return undefined;
+        }
       }
       if (info.isSymlink && (queue.length > 0 || followLast)) {
         if (++links > MAX_LINKS) {
