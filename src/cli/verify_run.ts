@@ -8,7 +8,7 @@ import { CheckFailedError, SystemError, UsageError } from "../errors.ts";
 import { ProgressReporter } from "../map/progress.ts";
 import { Interrupts } from "../safety/interrupt.ts";
 import { parseSize } from "../units.ts";
-import { MAX_JOBS } from "../verify/jobs.ts";
+import { MAX_JOBS } from "../jobs/pool.ts";
 import { verify, type VerifyMode, type VerifyReport } from "../verify/run.ts";
 import { rangeFlags } from "./map.ts";
 import { type Output, printJson, progressSink, warn } from "./output.ts";

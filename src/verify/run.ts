@@ -16,7 +16,8 @@
 import { UsageError } from "../errors.ts";
 import { Target } from "../map/target.ts";
 import { refuseTarget } from "../safety/identity.ts";
-import { defaultJobs, Jobs, pieceUnit } from "./jobs.ts";
+import { defaultJobs, threadsFor } from "../jobs/pool.ts";
+import { Jobs } from "./jobs.ts";
 import { checkMode } from "./mode_check.ts";
 import { destructiveMode } from "./mode_destructive.ts";
 import { rwMode } from "./mode_rw.ts";
@@ -123,11 +124,10 @@ export async function verify(
   };
   let seed = o.seed ?? randomSeed();
   run.total = range.length;
-  // Threads only where the range has a piece for each (jobs.ts).
-  const threads = o.mode === "rw" ? 1 : Math.max(
-    1,
-    Math.min(o.jobs ?? defaultJobs(), Math.ceil(range.length / pieceUnit(t))),
-  );
+  // Threads only where the range has a piece for each (jobs/pool.ts).
+  const threads = o.mode === "rw"
+    ? 1
+    : threadsFor(t, range.length, o.jobs ?? defaultJobs());
   using jobs = threads > 1 ? new Jobs(t, threads) : undefined;
   run.jobs = jobs;
   const report = (extra: Partial<VerifyReport> = {}): VerifyReport => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { pieces } from "./jobs.ts";
+import { pieces } from "./pool.ts";
 
 Deno.test("pieces: cut on multiples of the unit from absolute offset 0, in order, covering the range exactly", () => {
   const M = 2 ** 20;
