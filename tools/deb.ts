@@ -31,7 +31,7 @@ const COMPILE_INCLUDES = [
 ].map((m) => m[1]);
 
 /** Worker threads' modules: bundled each on its own. */
-const WORKERS = ["src/verify/worker.ts"];
+const WORKERS = ["src/verify/worker.ts", "src/map/worker.ts"];
 
 /** `src/verify/worker.ts` → `verify-worker.js`, its bundle's name. */
 function workerFile(name: string): string {

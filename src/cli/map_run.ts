@@ -13,6 +13,7 @@ import {
   OsError,
 } from "../../ffi/mod.ts";
 import { UsageError } from "../errors.ts";
+import { defaultJobs, parseJobs } from "../jobs/count.ts";
 import { ProgressReporter } from "../map/progress.ts";
 import { Target } from "../map/target.ts";
 import {
@@ -36,6 +37,11 @@ function warnNotDurable(out: Output, path: string, durable: boolean): void {
   }
 }
 
+/** `--jobs N`, or the online CPUs. */
+function jobsOf(flags: Invocation["flags"]): number {
+  return parseJobs(flags.jobs as string | undefined) ?? defaultJobs();
+}
+
 /** `pmemctl map info`. */
 export function info({ flags, args: [path], out }: Invocation) {
   using target = Target.open(path, "read", "map info", false);
@@ -52,6 +58,7 @@ export function info({ flags, args: [path], out }: Invocation) {
 /** `pmemctl map read`. */
 export async function read({ flags, args: [path], out }: Invocation) {
   const { offset, length } = rangeFlags(flags);
+  const jobs = jobsOf(flags);
   const output = flags.output as string | undefined;
   if (!output && out.isTerminal(1)) {
     throw new UsageError(
@@ -81,6 +88,7 @@ export async function read({ flags, args: [path], out }: Invocation) {
       stream,
       (n) => progress.update(n),
       signals && (() => signals.poll()),
+      jobs,
     );
   } catch (e) {
     // The reader went away (a closed pipe): not an error of ours.
@@ -93,6 +101,7 @@ export async function read({ flags, args: [path], out }: Invocation) {
 /** `pmemctl map write`. */
 export async function write({ flags, args: [path], out }: Invocation) {
   const range = rangeFlags(flags);
+  const jobs = jobsOf(flags);
   const { offset } = range;
   let length = range.length;
   const inputPath = flags.input as string | undefined;
@@ -142,6 +151,7 @@ export async function write({ flags, args: [path], out }: Invocation) {
       stream,
       (n) => progress.update(n),
       signals && (() => signals.poll()),
+      jobs,
     );
   } finally {
     progress.finish();
@@ -152,6 +162,7 @@ export async function write({ flags, args: [path], out }: Invocation) {
 /** `pmemctl map zero`. */
 export async function zero({ flags, args: [path], out }: Invocation) {
   const { offset, length } = rangeFlags(flags);
+  const jobs = jobsOf(flags);
   if (!flags.force) {
     throw new UsageError("map zero", "destroys data: pass --force");
   }
@@ -167,6 +178,7 @@ export async function zero({ flags, args: [path], out }: Invocation) {
       todo,
       (n) => progress.update(n),
       () => signals.poll(),
+      jobs,
     );
   } finally {
     progress.finish();

@@ -117,6 +117,14 @@ export const forceFlag = (brief: string): FlagSpec => ({
 });
 
 /** The target of map and verify. */
+/** `--jobs N` (verify, map). */
+export const jobsFlag = (brief: string): FlagSpec => ({
+  name: "jobs",
+  brief,
+  kind: "value",
+  placeholder: "n",
+});
+
 export const targetArg: ArgSpec = {
   name: "path",
   brief: "/dev/pmemN, /dev/daxN.M or a file",

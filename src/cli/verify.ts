@@ -8,6 +8,7 @@ import { MODES } from "../verify/modes.ts";
 import {
   type CommandSpec,
   forceFlag,
+  jobsFlag,
   jsonFlag,
   lengthFlag,
   offsetFlag,
@@ -43,13 +44,9 @@ export const verifyCommand: CommandSpec = {
       placeholder: "n",
       default: "1",
     },
-    {
-      name: "jobs",
-      brief:
-        "threads to spread the range over (default: the online CPUs, at most 16; rw: 1)",
-      kind: "value",
-      placeholder: "n",
-    },
+    jobsFlag(
+      "threads to spread the range over (default: the online CPUs, at most 16; rw: 1)",
+    ),
     {
       name: "journal",
       brief: "rw: keep each window's original bytes in FILE before touching it",

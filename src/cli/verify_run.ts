@@ -8,7 +8,7 @@ import { CheckFailedError, SystemError, UsageError } from "../errors.ts";
 import { ProgressReporter } from "../map/progress.ts";
 import { Interrupts } from "../safety/interrupt.ts";
 import { parseSize } from "../units.ts";
-import { MAX_JOBS } from "../jobs/pool.ts";
+import { parseJobs } from "../jobs/count.ts";
 import { verify, type VerifyMode, type VerifyReport } from "../verify/run.ts";
 import { rangeFlags } from "./map.ts";
 import { type Output, printJson, progressSink, warn } from "./output.ts";
@@ -127,18 +127,6 @@ async function record(
   }
 }
 
-/** `--jobs N`: a whole number from 1 to MAX_JOBS. */
-export function parseJobs(text: string): number {
-  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= MAX_JOBS)) {
-    throw new UsageError(
-      `--jobs: '${text}'`,
-      `not a number of threads from 1 to ${MAX_JOBS}`,
-    );
-  }
-  return n;
-}
-
 /** `pmemctl verify`: runs the verifier and reports. */
 export async function runVerify({ flags, args: [path], out }: Invocation) {
   const { offset, length } = rangeFlags(flags);
@@ -147,9 +135,7 @@ export async function runVerify({ flags, args: [path], out }: Invocation) {
     : undefined;
   const passes = parseSize(flags.passes as string ?? "1", "--passes");
   if (passes < 1) throw new UsageError("--passes", "must be at least 1");
-  const jobs = flags.jobs !== undefined
-    ? parseJobs(flags.jobs as string)
-    : undefined;
+  const jobs = parseJobs(flags.jobs as string | undefined);
   if (flags.record) {
     await checkStatePath(
       path,

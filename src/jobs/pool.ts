@@ -20,13 +20,7 @@ import { PmemctlError, SystemError, UsageError } from "../errors.ts";
 import { workerUrl } from "../lazy.ts";
 import { type Target, WINDOW } from "../map/target.ts";
 
-/** The most threads `--jobs` takes (the spec's bound). */
-export const MAX_JOBS = 16;
-
-/** `--jobs` by default: the online CPUs, at most {@link MAX_JOBS}. */
-export function defaultJobs(): number {
-  return Math.max(1, Math.min(MAX_JOBS, navigator.hardwareConcurrency || 1));
-}
+export { defaultJobs, MAX_JOBS } from "./count.ts";
 
 /** A byte range of the target. */
 export interface Range {

@@ -4,7 +4,9 @@
  * write(2) straight into and out of the mapped memory, or a mapped input
  * file copied with non-temporal stores), so no copy is made in JavaScript
  * and memory stays flat whatever the size. Page-cache targets (files,
- * tmpfs, /dev/pmemN) use pread/pwrite instead (pagecache.ts).
+ * tmpfs, /dev/pmemN) use pread/pwrite instead (pagecache.ts). With
+ * `jobs` > 1, a range of several pieces moved to or from a regular file is
+ * spread over threads (parallel.ts); streams keep one thread and their order.
  *
  * @module
  */
@@ -13,25 +15,26 @@ import {
   constants as C,
   fstatx,
   lseek,
-  Mapping,
-  OsError,
-  pageSize,
   readInto,
   writeFrom,
 } from "../../ffi/mod.ts";
 import { SystemError, UsageError } from "../errors.ts";
+import { threadsFor } from "../jobs/pool.ts";
 import type { Poll } from "../safety/interrupt.ts";
+import {
+  copyFromInput,
+  mappableInput,
+  positional,
+  type Stream,
+} from "./input.ts";
 import { readPageCache, writePageCache } from "./pagecache.ts";
+import { transferParallel } from "./parallel.ts";
 import { type Target, windows } from "./target.ts";
 
 /** Reports how many bytes are done. */
 export type OnProgress = (done: number) => void;
 
-/** A descriptor to read from or write to, with the name errors use. */
-export interface Stream {
-  fd: number;
-  path: string;
-}
+export type { Stream };
 
 /** What a write did. */
 export interface WriteReport {
@@ -66,9 +69,32 @@ export async function readRange(
   out: Stream,
   progress?: OnProgress,
   poll?: Poll,
+  jobs = 1,
 ): Promise<number> {
   target.checkRange(offset, length);
   target.checkBadBlocks(offset, length);
+  const threads = threadsFor(target, length, jobs);
+  if (threads > 1 && positional(out)) {
+    const at = lseek(out.fd, 0, C.SEEK_CUR, out.path);
+    const r = await transferParallel(
+      target,
+      { op: "read", offset, peer: { ...out, at } },
+      length,
+      threads,
+      progress,
+      poll,
+    );
+    lseek(out.fd, at + r.bytes, C.SEEK_SET, out.path);
+    if (r.stopped) {
+      throw new Interrupted(
+        "map read",
+        r.stopped,
+        r.bytes,
+        "all of them written out",
+      );
+    }
+    return r.bytes;
+  }
   if (!target.dax) {
     const r = await readPageCache(target, offset, length, out, progress, poll);
     if (r.stopped) {
@@ -103,60 +129,6 @@ export async function readRange(
   return done;
 }
 
-/** Where a mapped input stands: its descriptor's position and its size. */
-interface MappedInput {
-  at: number;
-  size: number;
-}
-
-/**
- * A regular-file input whose bytes can be mapped instead of read: its
- * position and size. Undefined for pipes, terminals and devices.
- */
-function mappableInput(input: Stream): MappedInput | undefined {
-  const st = fstatx(input.fd, input.path);
-  if (!st.isFile || st.size === 0) return undefined;
-  return { at: lseek(input.fd, 0, C.SEEK_CUR, input.path), size: st.size };
-}
-
-/**
- * Copies `length` bytes of the mapped input at `src.at` into the target at
- * `start`, through the window mapping `m`. Undefined when the input cannot
- * be mapped (the caller reads it instead); otherwise whether it is durable.
- */
-function copyFromInput(
-  target: Target,
-  m: Mapping,
-  start: number,
-  input: Stream,
-  src: MappedInput,
-  length: number,
-): boolean | undefined {
-  // A file truncated while mapped would fault (SIGBUS) past its new end:
-  // check it still holds the bytes before touching them.
-  const size = fstatx(input.fd, input.path).size;
-  if (size < src.at + length) {
-    throw new SystemError(
-      input.path,
-      `shrank to ${size} bytes while being copied (${src.at} bytes were read)`,
-    );
-  }
-  const base = src.at - (src.at % pageSize());
-  let view: Mapping;
-  try {
-    view = Mapping.map(input.fd, input.path, {
-      offset: base,
-      length: src.at - base + length,
-      populate: true,
-    });
-  } catch (e) {
-    if (e instanceof OsError) return undefined;
-    throw e;
-  }
-  using _ = view;
-  return target.copyIn(m, start, view.pointer(src.at - base), length);
-}
-
 /**
  * Fills `[offset, offset+length)` of the target from `input`, making each
  * window durable before going on. With `length` undefined, writes until the
@@ -175,6 +147,7 @@ export async function writeRange(
   input: Stream,
   progress?: OnProgress,
   poll?: Poll,
+  jobs = 1,
 ): Promise<WriteReport> {
   const limit = length ?? target.size - offset;
   target.checkRange(offset, limit);
@@ -185,6 +158,31 @@ export async function writeRange(
   if (length !== undefined) {
     const why = await target.reserve(offset, length, poll);
     if (why) throw new Interrupted("map write", why, 0, "nothing was written");
+  }
+  // Threads take an input file that holds all of the range; a shorter or
+  // longer one, and streams, go the one-thread way that reports them.
+  const threads = length === undefined ? 1 : threadsFor(target, length, jobs);
+  const whole = threads > 1 ? mappableInput(input) : undefined;
+  if (whole && whole.size - whole.at >= length! && positional(input)) {
+    const r = await transferParallel(
+      target,
+      { op: "write", offset, peer: { ...input, at: whole.at } },
+      length!,
+      threads,
+      progress,
+      poll,
+    );
+    target.flush();
+    lseek(input.fd, whole.at + r.bytes, C.SEEK_SET, input.path);
+    if (r.stopped) {
+      throw new Interrupted(
+        "map write",
+        r.stopped,
+        r.bytes,
+        `written at offset ${offset} and made durable`,
+      );
+    }
+    return { bytes: r.bytes, durable: r.durable };
   }
   let mapped = target.dax ? mappableInput(input) : undefined;
   let done = 0;
@@ -231,7 +229,7 @@ export async function writeRange(
         const n = Math.min(w.length, mapped.size - mapped.at);
         const copied = n === 0
           ? true
-          : copyFromInput(target, m, w.start, input, mapped, n);
+          : copyFromInput(target, m, w.start, input, mapped.at, n);
         if (copied === undefined) {
           // The file cannot be mapped after all: read(2) on from where the
           // copy stands, which the descriptor's position does not know yet.
@@ -303,11 +301,33 @@ export async function zeroRange(
   length: number,
   progress?: OnProgress,
   poll?: Poll,
+  jobs = 1,
 ): Promise<WriteReport> {
   target.checkRange(offset, length);
   target.checkBadBlocks(offset, length);
   const why = await target.reserve(offset, length, poll);
   if (why) throw new Interrupted("map zero", why, 0, "nothing was written");
+  const threads = threadsFor(target, length, jobs);
+  if (threads > 1) {
+    const r = await transferParallel(
+      target,
+      { op: "zero", offset },
+      length,
+      threads,
+      progress,
+      poll,
+    );
+    target.flush();
+    if (r.stopped) {
+      throw new Interrupted(
+        "map zero",
+        r.stopped,
+        r.bytes,
+        `zeroed from offset ${offset} and made durable`,
+      );
+    }
+    return { bytes: r.bytes, durable: r.durable };
+  }
   if (!target.dax) {
     const r = await writePageCache(
       target,

@@ -16,7 +16,8 @@
 import { UsageError } from "../errors.ts";
 import { Target } from "../map/target.ts";
 import { refuseTarget } from "../safety/identity.ts";
-import { defaultJobs, threadsFor } from "../jobs/pool.ts";
+import { defaultJobs } from "../jobs/count.ts";
+import { threadsFor } from "../jobs/pool.ts";
 import { Jobs } from "./jobs.ts";
 import { checkMode } from "./mode_check.ts";
 import { destructiveMode } from "./mode_destructive.ts";

@@ -1,0 +1,195 @@
+/**
+ * `map --jobs N`: a transfer of known length between a target and a
+ * regular file (an input read with pread, an output written with pwrite),
+ * cut into pieces the threads of a pool (src/jobs/pool.ts) take in offset
+ * order. A thread finishes every piece it takes — made durable like a
+ * window of one thread (fdatasync, or the DAX target's persist) — and
+ * looks for a stop only before taking the next, so a transfer stopped by a
+ * signal has done exactly its first pieces: a prefix, as with one thread.
+ *
+ * @module
+ */
+
+import { fdatasync, pread, pwrite } from "../../ffi/mod.ts";
+import { SystemError } from "../errors.ts";
+import {
+  pieces,
+  pieceUnit,
+  Pool,
+  type Range,
+  type ThreadControl,
+} from "../jobs/pool.ts";
+import type { Poll } from "../safety/interrupt.ts";
+import { copyFromInput, type Stream } from "./input.ts";
+import { preadAll, pwriteAll } from "./pagecache.ts";
+import { type Target, windows } from "./target.ts";
+
+/** Bytes per pread/pwrite of a page-cache piece. */
+const CHUNK = 1 << 20;
+
+/** A transfer as every thread receives it. */
+export interface MapJob {
+  op: "write" | "read" | "zero";
+  /** The range's first byte in the target. */
+  offset: number;
+  pieces: Range[];
+  /** write: the input, and where the range's first byte is in it; read: the output, and where it goes. */
+  peer?: Stream & { at: number };
+}
+
+/** One thread's share. */
+export interface MapResult {
+  bytes: number;
+  durable: boolean;
+}
+
+/** Reads `buf.length` bytes of `s` at `offset`; an input that ends first shrank. */
+function preadPeer(s: Stream, buf: Uint8Array, offset: number): void {
+  for (let at = 0; at < buf.length;) {
+    const n = pread(s.fd, buf.subarray(at), offset + at, s.path);
+    if (n === 0) {
+      throw new SystemError(
+        s.path,
+        `shrank while being copied: nothing to read at offset ${offset + at}`,
+      );
+    }
+    at += n;
+  }
+}
+
+/** Writes all of `buf` to `s` at `offset`. */
+function pwritePeer(s: Stream, buf: Uint8Array, offset: number): void {
+  for (let at = 0; at < buf.length;) {
+    at += pwrite(s.fd, buf.subarray(at), offset + at, s.path);
+  }
+}
+
+/** Moves one piece through the page cache, durable (fdatasync) when written. */
+function pageCachePiece(
+  t: Target,
+  job: MapJob,
+  piece: Range,
+  buf: Uint8Array,
+  tick: (n: number) => void,
+): void {
+  const end = piece.offset + piece.length;
+  if (job.op !== "read") t.checkStillHolds(end);
+  if (job.op === "zero") buf.fill(0);
+  for (let at = piece.offset; at < end;) {
+    const view = buf.subarray(0, Math.min(CHUNK, end - at));
+    const peerAt = job.peer ? job.peer.at + at - job.offset : 0;
+    if (job.op === "read") {
+      preadAll(t, view, at);
+      pwritePeer(job.peer!, view, peerAt);
+    } else {
+      if (job.op === "write") preadPeer(job.peer!, view, peerAt);
+      pwriteAll(t, view, at);
+    }
+    at += view.length;
+    tick(view.length);
+  }
+  if (job.op !== "read") fdatasync(t.file.fd, t.path);
+}
+
+/** Moves one piece of a DAX target through its mapping, window by window; whether it is durable. */
+function daxPiece(
+  t: Target,
+  job: MapJob,
+  piece: Range,
+  tick: (n: number) => void,
+): boolean {
+  let durable = true;
+  for (const w of windows(piece.offset, piece.length, t.align)) {
+    using m = t.map(w);
+    const bytes = m.bytes(w.start - w.mapStart, w.length);
+    const peerAt = job.peer ? job.peer.at + w.start - job.offset : 0;
+    if (job.op === "read") pwritePeer(job.peer!, bytes, peerAt);
+    else {
+      let copied: boolean | undefined;
+      if (job.op === "write") {
+        const input = job.peer!;
+        copied = copyFromInput(t, m, w.start, input, peerAt, w.length);
+        if (copied === undefined) preadPeer(input, bytes, peerAt);
+      } else bytes.fill(0);
+      durable = (copied ?? t.persist(m, w.start, w.length)) && durable;
+    }
+    tick(w.length);
+  }
+  return durable;
+}
+
+/**
+ * One thread's part: pieces taken from the shared counter until none is
+ * left or the run stops. `poll` (the main thread's signals) is asked
+ * before each piece.
+ */
+export async function drainMap(
+  t: Target,
+  job: MapJob,
+  c: ThreadControl,
+  poll?: Poll,
+): Promise<MapResult> {
+  const buf = t.dax ? new Uint8Array(0) : new Uint8Array(CHUNK);
+  let bytes = 0;
+  let durable = true;
+  const tick = (n: number) => c.progress(bytes += n);
+  for (;;) {
+    if (poll && await poll()) c.stop();
+    const i = c.take(job.pieces.length);
+    if (i === undefined) break;
+    const piece = job.pieces[i];
+    if (t.dax) durable = daxPiece(t, job, piece, tick) && durable;
+    else pageCachePiece(t, job, piece, buf, tick);
+  }
+  return { bytes, durable };
+}
+
+/** What a parallel transfer did. */
+export interface Moved {
+  /** Bytes from the range's start, all moved (and, for writes, durable). */
+  bytes: number;
+  durable: boolean;
+  /** Why it stopped early, when a signal came. */
+  stopped?: string;
+}
+
+/**
+ * Runs `job` (its pieces cut here from `length`) on `n` threads; on a
+ * signal, every thread finishes the piece it holds, so the bytes moved are
+ * the range's first `bytes`.
+ */
+export async function transferParallel(
+  t: Target,
+  job: Omit<MapJob, "pieces">,
+  length: number,
+  n: number,
+  progress?: (done: number) => void,
+  poll?: Poll,
+): Promise<Moved> {
+  const all: MapJob = {
+    ...job,
+    pieces: pieces({ offset: job.offset, length }, pieceUnit(t)),
+  };
+  using pool = new Pool(t, n, "src/map/worker.ts", `map ${job.op}`);
+  let stopped: string | undefined;
+  const watch = async () => {
+    progress?.(pool.control.done());
+    return stopped ??= await poll?.();
+  };
+  const { results, taken } = await pool.run<MapResult>(
+    all,
+    all.pieces.length,
+    (c) =>
+      drainMap(t, all, c, async () => {
+        progress?.(c.done());
+        return stopped ??= await poll?.();
+      }),
+    watch,
+  );
+  const durable = results.every((r) => r.durable);
+  // Every piece handed out was finished: the first `taken` are the bytes moved.
+  const bytes = all.pieces.slice(0, taken).reduce((s, p) => s + p.length, 0);
+  return bytes < length
+    ? { bytes, durable, stopped: stopped ?? "stopped" }
+    : { bytes, durable };
+}
