@@ -41,8 +41,21 @@ Deno.test("map write, read and zero --jobs: threads move exactly what one thread
       input,
       "--jobs",
       "3",
+      "--json",
     );
     assert.equal(w.code, 0, w.stderr);
+    const wrote = JSON.parse(w.stdout);
+    assert.deepEqual(
+      [
+        wrote.op,
+        wrote.offset,
+        wrote.bytes,
+        wrote.jobs,
+        wrote.io,
+        wrote.durable,
+      ],
+      ["write", 1000, 40 * MiB + 12345, 3, "pwrite", true],
+    );
     const n = 40 * MiB + 12345;
     assert.ok(await same(target, 1000, input, 0, n), "the written range");
     assert.ok(await same(target, 0, before, 0, 1000), "before the range");
@@ -64,8 +77,13 @@ Deno.test("map write, read and zero --jobs: threads move exactly what one thread
       out,
       "--jobs",
       "2",
+      "--json",
     );
     assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      (({ op, bytes, jobs }) => [op, bytes, jobs])(JSON.parse(r.stdout)),
+      ["read", 50 * MiB + 1, 2],
+    );
     assert.equal(Deno.statSync(out).size, 50 * MiB + 1);
     assert.ok(await same(out, 0, target, 777, 50 * MiB + 1), "read back");
 
@@ -81,8 +99,13 @@ Deno.test("map write, read and zero --jobs: threads move exactly what one thread
       "--force",
       "--jobs",
       "2",
+      "--json",
     );
     assert.equal(z.code, 0, z.stderr);
+    assert.deepEqual(
+      (({ op, bytes, jobs }) => [op, bytes, jobs])(JSON.parse(z.stdout)),
+      ["zero", 33 * MiB, 2],
+    );
     assert.ok(await same(target, 5 * MiB + 3, "/dev/zero", 0, 33 * MiB));
     assert.ok(await same(target, 0, copy, 0, 5 * MiB + 3));
     assert.ok(
@@ -121,9 +144,10 @@ Deno.test("map --jobs: a pipe in, a pipe out and an appending output stay on one
     const wr = await sh(
       `tail -c ${24 * MiB} "$A" | cat - "$A" | head -c ${
         48 * MiB
-      } | ${p} map write "$T" --jobs 4`,
+      } | ${p} map write "$T" --jobs 4 --json`,
     );
     assert.equal(wr.code, 0, new TextDecoder().decode(wr.stderr));
+    assert.equal(JSON.parse(new TextDecoder().decode(wr.stdout)).jobs, 1);
     assert.ok(await same(target, 0, appended, 5 + 24 * MiB, 24 * MiB));
     assert.ok(await same(target, 24 * MiB, appended, 0, 24 * MiB));
   } finally {
@@ -180,15 +204,39 @@ Deno.test("map write --jobs 2 stopped by SIGINT: within a second, exit 3, the by
   }
 });
 
-Deno.test("map --jobs: a bad count is a usage error naming it", async () => {
-  const target = shmFile(MiB);
+Deno.test("map --jobs: a bad count is a usage error naming it, before any file is touched; read --json needs --output", async () => {
+  const target = shmFile(MiB, true);
+  const out = shmFile(0);
   try {
+    Deno.writeTextFileSync(out, "keep");
     for (const bad of ["0", "17", "x"]) {
-      const r = await pmemctl("map", "zero", target, "--force", "--jobs", bad);
+      const z = await pmemctl("map", "zero", target, "--force", "--jobs", bad);
+      assert.equal(z.code, 2, z.stderr);
+      assert.match(z.stderr, new RegExp(`--jobs: '${bad}': not a number`));
+      const r = await pmemctl(
+        "map",
+        "read",
+        target,
+        "--output",
+        out,
+        "--jobs",
+        bad,
+      );
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, new RegExp(`--jobs: '${bad}': not a number`));
     }
+    assert.equal(Deno.readTextFileSync(out), "keep");
+    assert.equal(
+      new Uint8Array(Deno.readFileSync(target)).every((b) => b === 0),
+      false,
+    );
+    const j = await pmemctl("map", "read", target, "--json");
+    assert.equal(j.code, 2);
+    assert.match(
+      j.stderr,
+      /map read --json: stdout carries the bytes: pass --output FILE/,
+    );
   } finally {
     Deno.removeSync(target);
+    Deno.removeSync(out);
   }
 });

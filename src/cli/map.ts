@@ -53,6 +53,7 @@ const read: CommandSpec = {
     jobsFlag(
       "threads, for a range of several windows to or from a regular file (default: the online CPUs, at most 16)",
     ),
+    jsonFlag,
   ],
   args: [targetArg],
   examples: ["pmemctl map read /dev/pmem0 --offset 1M --length 4K | xxd"],
@@ -76,6 +77,7 @@ const write: CommandSpec = {
     jobsFlag(
       "threads, for a range of several windows to or from a regular file (default: the online CPUs, at most 16)",
     ),
+    jsonFlag,
     forceFlag("overwrite a filesystem or swap signature"),
   ],
   args: [targetArg],
@@ -93,6 +95,7 @@ const zero: CommandSpec = {
     lengthFlag("how many bytes (default: to the end)"),
     forceFlag("required: zeroing destroys what the range holds"),
     jobsFlag("threads (default: the online CPUs, at most 16)"),
+    jsonFlag,
   ],
   args: [targetArg],
   examples: ["pmemctl map zero /dev/pmem0 --length 1G --force"],

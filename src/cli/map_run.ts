@@ -20,6 +20,7 @@ import {
   readRange,
   type Stream,
   writeRange,
+  type WriteReport,
   zeroRange,
 } from "../map/transfer.ts";
 import { refuseStream, refuseTarget } from "../safety/identity.ts";
@@ -35,6 +36,29 @@ function warnNotDurable(out: Output, path: string, durable: boolean): void {
       `${path}: no CPU cache flush available (install libpmem1): writes may not be durable`,
     );
   }
+}
+
+/** `--json` of read, write and zero: what moved, how, and how fast. */
+function printTransfer(
+  out: Output,
+  target: Target,
+  op: string,
+  offset: number,
+  report: WriteReport,
+  started: number,
+): void {
+  const seconds = (performance.now() - started) / 1000;
+  printJson(out, {
+    path: target.path,
+    op,
+    offset,
+    bytes: report.bytes,
+    jobs: report.jobs,
+    io: target.io,
+    durable: report.durable,
+    seconds: Number(seconds.toFixed(3)),
+    bytes_per_second: seconds > 0 ? Math.round(report.bytes / seconds) : null,
+  });
 }
 
 /** `--jobs N`, or the online CPUs. */
@@ -60,6 +84,12 @@ export async function read({ flags, args: [path], out }: Invocation) {
   const { offset, length } = rangeFlags(flags);
   const jobs = jobsOf(flags);
   const output = flags.output as string | undefined;
+  if (flags.json && !output) {
+    throw new UsageError(
+      "map read --json",
+      "stdout carries the bytes: pass --output FILE",
+    );
+  }
   if (!output && out.isTerminal(1)) {
     throw new UsageError(
       "map read",
@@ -79,9 +109,11 @@ export async function read({ flags, args: [path], out }: Invocation) {
     ? { fd: file.fd, path: output! }
     : { fd: 1, path: "stdout" };
   const progress = new ProgressReporter(todo, progressSink(out));
+  const started = performance.now();
+  let report: WriteReport | undefined;
   try {
     using signals = interruptsFor(stream.fd, stream.path);
-    await readRange(
+    report = await readRange(
       target,
       offset,
       todo,
@@ -95,6 +127,9 @@ export async function read({ flags, args: [path], out }: Invocation) {
     if (!(e instanceof OsError && e.code === "EPIPE" && !file)) throw e;
   } finally {
     progress.finish();
+  }
+  if (flags.json && report) {
+    printTransfer(out, target, "read", offset, report, started);
   }
 }
 
@@ -141,6 +176,7 @@ export async function write({ flags, args: [path], out }: Invocation) {
     length ?? target.size - offset,
     progressSink(out),
   );
+  const started = performance.now();
   let report;
   try {
     using signals = interruptsFor(stream.fd, stream.path);
@@ -156,6 +192,7 @@ export async function write({ flags, args: [path], out }: Invocation) {
   } finally {
     progress.finish();
   }
+  if (flags.json) printTransfer(out, target, "write", offset, report, started);
   warnNotDurable(out, path, report.durable);
 }
 
@@ -169,6 +206,7 @@ export async function zero({ flags, args: [path], out }: Invocation) {
   using target = Target.open(path, "write", "map zero");
   const todo = length ?? Math.max(0, target.size - offset);
   const progress = new ProgressReporter(todo, progressSink(out));
+  const started = performance.now();
   let report;
   try {
     using signals = new Interrupts();
@@ -183,5 +221,6 @@ export async function zero({ flags, args: [path], out }: Invocation) {
   } finally {
     progress.finish();
   }
+  if (flags.json) printTransfer(out, target, "zero", offset, report, started);
   warnNotDurable(out, path, report.durable);
 }

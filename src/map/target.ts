@@ -402,16 +402,18 @@ export class Target implements Disposable {
       map_sync: mapSync,
       align: this.align,
       persistence,
-      io: this.kind === "devdax" && flush === "libpmem"
-        ? "mmap-nt"
-        : this.dax
-        ? "mmap"
-        : "pwrite",
+      io: this.io,
       ...(this.device ? { device: this.device } : {}),
       cache_flush: flush,
       ...(domain ? { persistence_domain: domain } : {}),
       warnings,
     };
+  }
+
+  /** How map moves this target's bytes: non-temporal or plain stores through a DAX mapping, or pread/pwrite. */
+  get io(): TargetInfo["io"] {
+    if (this.kind === "devdax" && libpmem()) return "mmap-nt";
+    return this.dax ? "mmap" : "pwrite";
   }
 
   /**

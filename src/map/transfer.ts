@@ -36,11 +36,13 @@ export type OnProgress = (done: number) => void;
 
 export type { Stream };
 
-/** What a write did. */
+/** What a transfer did. */
 export interface WriteReport {
   bytes: number;
-  /** False when the target is device-DAX and nothing could flush CPU caches. */
+  /** False when the target is device-DAX and nothing could flush CPU caches (reads: true). */
   durable: boolean;
+  /** Threads that moved the bytes (`--jobs`; 1 for streams and short ranges). */
+  jobs: number;
 }
 
 /**
@@ -60,7 +62,7 @@ export class Interrupted extends SystemError {
 
 /**
  * Copies `length` bytes of the target from `offset` to `out`. Stops quietly
- * when the reader goes away (EPIPE). Returns the bytes written.
+ * when the reader goes away (EPIPE). Reports the bytes written out.
  */
 export async function readRange(
   target: Target,
@@ -70,7 +72,7 @@ export async function readRange(
   progress?: OnProgress,
   poll?: Poll,
   jobs = 1,
-): Promise<number> {
+): Promise<WriteReport> {
   target.checkRange(offset, length);
   target.checkBadBlocks(offset, length);
   const threads = threadsFor(target, length, jobs);
@@ -93,7 +95,7 @@ export async function readRange(
         "all of them written out",
       );
     }
-    return r.bytes;
+    return { bytes: r.bytes, durable: true, jobs: threads };
   }
   if (!target.dax) {
     const r = await readPageCache(target, offset, length, out, progress, poll);
@@ -105,7 +107,7 @@ export async function readRange(
         "all of them written out",
       );
     }
-    return r.bytes;
+    return { bytes: r.bytes, durable: true, jobs: 1 };
   }
   let done = 0;
   for (const w of windows(offset, length, target.align)) {
@@ -126,7 +128,7 @@ export async function readRange(
       progress?.(done);
     }
   }
-  return done;
+  return { bytes: done, durable: true, jobs: 1 };
 }
 
 /**
@@ -182,7 +184,7 @@ export async function writeRange(
         `written at offset ${offset} and made durable`,
       );
     }
-    return { bytes: r.bytes, durable: r.durable };
+    return { bytes: r.bytes, durable: r.durable, jobs: threads };
   }
   let mapped = target.dax ? mappableInput(input) : undefined;
   let done = 0;
@@ -291,7 +293,7 @@ export async function writeRange(
       );
     }
   }
-  return { bytes: done, durable };
+  return { bytes: done, durable, jobs: 1 };
 }
 
 /** Zeroes `[offset, offset+length)`, window by window, each made durable. */
@@ -326,7 +328,7 @@ export async function zeroRange(
         `zeroed from offset ${offset} and made durable`,
       );
     }
-    return { bytes: r.bytes, durable: r.durable };
+    return { bytes: r.bytes, durable: r.durable, jobs: threads };
   }
   if (!target.dax) {
     const r = await writePageCache(
@@ -346,7 +348,7 @@ export async function zeroRange(
         `zeroed from offset ${offset} and made durable`,
       );
     }
-    return { bytes: r.bytes, durable: true };
+    return { bytes: r.bytes, durable: true, jobs: 1 };
   }
   let done = 0;
   let durable = true;
@@ -371,5 +373,5 @@ export async function zeroRange(
   if (done !== length) {
     throw new SystemError(target.path, `zeroed ${done} of ${length} bytes`);
   }
-  return { bytes: done, durable };
+  return { bytes: done, durable, jobs: 1 };
 }
