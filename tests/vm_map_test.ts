@@ -289,3 +289,73 @@ done
     refused(o, "mounted-always", 3, /EBUSY/);
   },
 );
+
+/** A `map --jobs 2` round trip on DEV, each direction checked by READBACK (a shell function: offset, length, file). */
+const JOBS_SCRIPT = (dev: string) => `
+big=$((100*1048576+12345)); at=$((3*1048576+5))
+head -c $big /dev/urandom > /tmp/big
+$P map write ${dev} --offset $at --input /tmp/big --jobs 2 --json > /tmp/w.json
+echo "@@json write $(cat /tmp/w.json | tr -d '\\n ')"
+readback $at $big /tmp/big.back
+check /tmp/big /tmp/big.back jobs-write
+$P map read ${dev} --offset $at --length $big --output /tmp/big.read --jobs 2 --json > /tmp/r.json
+echo "@@json read $(cat /tmp/r.json | tr -d '\\n ')"
+check /tmp/big /tmp/big.read jobs-read
+$P map zero ${dev} --offset $((7*1048576+3)) --length $((50*1048576)) --force --jobs 2 --json > /tmp/z.json
+echo "@@json zero $(cat /tmp/z.json | tr -d '\\n ')"
+readback $((7*1048576+3)) $((50*1048576)) /tmp/z.back
+head -c $((50*1048576)) /dev/zero > /tmp/z.want
+check /tmp/z.want /tmp/z.back jobs-zero
+readback $at $((4*1048576-2)) /tmp/head.back
+head -c $((4*1048576-2)) /tmp/big > /tmp/head.want
+check /tmp/head.want /tmp/head.back jobs-zero-before
+`;
+
+function jobsReports(o: Outcome): Record<string, Json> {
+  return Object.fromEntries(
+    [...o.raw.matchAll(/^@@json (\S+) (.*)$/gm)].map((m) => [
+      m[1],
+      JSON.parse(m[2]),
+    ]),
+  );
+}
+
+vmTest(
+  "map --jobs 2 on /dev/pmem0 and /dev/dax0.0 (two vCPUs): threads write, read and zero what dd and daxio read back",
+  async () => {
+    const pmem = outcome(
+      await runVm({
+        config: "legacy",
+        cpus: 2,
+        script: `${HELPERS}
+readback() { dd if=/dev/pmem0 bs=1M count=$(( ($1 + $2) / 1048576 + 1 )) 2>/dev/null | tail -c +$(($1 + 1)) | head -c $2 > $3; }
+${JOBS_SCRIPT("/dev/pmem0")}`,
+      }),
+    );
+    const dax = outcome(
+      await runVm({
+        config: "nfit",
+        cpus: 2,
+        script: `${HELPERS}
+ndctl create-namespace -f -e namespace0.0 -m devdax -a 2M >&2
+readback() { daxio -i /dev/dax0.0 -o $3 -k $1 -l $2 2>/dev/null; }
+${JOBS_SCRIPT("/dev/dax0.0")}`,
+      }),
+    );
+    for (const [o, io] of [[pmem, "pwrite"], [dax, "mmap-nt"]] as const) {
+      assert.deepEqual(o.bad, []);
+      assert.deepEqual(o.ok, [
+        "jobs-write",
+        "jobs-read",
+        "jobs-zero",
+        "jobs-zero-before",
+      ]);
+      const r = jobsReports(o);
+      for (const op of ["write", "read", "zero"]) {
+        assert.equal(r[op].jobs, 2, `${op}: ${JSON.stringify(r[op])}`);
+        assert.equal(r[op].io, io);
+        assert.equal(r[op].durable, true);
+      }
+    }
+  },
+);

@@ -79,6 +79,8 @@ export interface VmOptions {
   nvdimmLabels?: boolean;
   /** Guest RAM in MiB (default 2048). */
   memoryMiB?: number;
+  /** Virtual CPUs (default 1; TCG runs each on a host thread of its own). */
+  cpus?: number;
   /** Replace the module list (e.g. without nd_e820). */
   modules?: string[];
   /** Replace the devices the guest waits for before the script (none: []). */
@@ -274,7 +276,7 @@ export async function runVm(options: VmOptions): Promise<VmResult> {
       "-cpu",
       "max",
       "-smp",
-      "1",
+      String(options.cpus ?? 1),
       "-nographic",
       "-no-reboot",
       "-nic",
