@@ -342,7 +342,7 @@ readback() { daxio -i /dev/dax0.0 -o $3 -k $1 -l $2 2>/dev/null; }
 ${JOBS_SCRIPT("/dev/dax0.0")}`,
       }),
     );
-    for (const [o, io] of [[pmem, "pwrite"], [dax, "mmap-nt"]] as const) {
+    for (const [o, io] of [[pmem, "o_direct"], [dax, "mmap-nt"]] as const) {
       assert.deepEqual(o.bad, []);
       assert.deepEqual(o.ok, [
         "jobs-write",

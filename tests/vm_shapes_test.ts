@@ -170,7 +170,7 @@ echo "@@partition-verify $(${P} verify /dev/pmem0p2 --mode destructive --force -
       info("/mnt/xfs/file").map_sync,
     ], [true, true]);
     const sector = JSON.parse(r.stdout.match(/^@@info-sector (.*)$/m)![1]);
-    assert.deepEqual([sector.dax, sector.io], [false, "pwrite"]);
+    assert.deepEqual([sector.dax, sector.io], [false, "o_direct"]);
     assert.equal(
       JSON.parse(r.stdout.match(/^@@sector-verify (.*)$/m)![1]).result,
       "pass",

@@ -1,6 +1,7 @@
 /**
- * Moving bytes to and from page-cache targets (regular files, tmpfs,
- * `/dev/pmemN`): pread(2)/pwrite(2) through one reused buffer, the path the
+ * Moving bytes to and from page-cache targets (regular files, tmpfs) and
+ * block devices (`/dev/pmemN`, through O_DIRECT: direct.ts):
+ * pread(2)/pwrite(2) through one reused buffer, the path the
  * kernel makes fastest there (a copy through the kernel's own mapping of
  * the page, where read(2) into a user mapping of the target pays a page
  * walk per 4 KiB page), and one that cannot fault: a target that shrinks
@@ -34,8 +35,10 @@ export interface Moved {
   stopped?: string;
 }
 
-/** Writes all of `buf` at `offset` of the target (pwrite until done). */
+/** Writes all of `buf` at `offset` of the target (pwrite until done; O_DIRECT on block devices). */
 export function pwriteAll(t: Target, buf: Uint8Array, offset: number): void {
+  const direct = t.direct;
+  if (direct) return direct.write(buf, offset);
   for (let at = 0; at < buf.length;) {
     const n = pwrite(t.file.fd, buf.subarray(at), offset + at, t.path);
     if (n === 0) {
@@ -50,8 +53,10 @@ export function pwriteAll(t: Target, buf: Uint8Array, offset: number): void {
   }
 }
 
-/** Fills all of `buf` from `offset` of the target (pread until done). */
+/** Fills all of `buf` from `offset` of the target (pread until done; O_DIRECT on block devices). */
 export function preadAll(t: Target, buf: Uint8Array, offset: number): void {
+  const direct = t.direct;
+  if (direct) return direct.read(buf, offset);
   for (let at = 0; at < buf.length;) {
     const n = pread(t.file.fd, buf.subarray(at), offset + at, t.path);
     if (n === 0) {
@@ -84,14 +89,8 @@ export async function readPageCache(
       const stopped = await poll?.();
       if (stopped) return { bytes: done, ended: false, stopped };
     }
-    const want = Math.min(CHUNK, length - done);
-    const n = pread(t.file.fd, bytes.subarray(0, want), offset + done, t.path);
-    if (n === 0) {
-      throw new SystemError(
-        `${t.op} ${t.path}`,
-        `the target shrank: nothing to read at offset ${offset + done}`,
-      );
-    }
+    const n = Math.min(CHUNK, length - done);
+    preadAll(t, bytes.subarray(0, n), offset + done);
     for (let at = 0; at < n;) {
       at += writeFrom(out.fd, buf.pointer(at), n - at, out.path);
     }

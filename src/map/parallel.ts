@@ -10,7 +10,7 @@
  * @module
  */
 
-import { fdatasync, pread, pwrite } from "../../ffi/mod.ts";
+import { fdatasync, Mapping, pread, pwrite } from "../../ffi/mod.ts";
 import { SystemError } from "../errors.ts";
 import {
   pieces,
@@ -129,7 +129,9 @@ export async function drainMap(
   c: ThreadControl,
   poll?: Poll,
 ): Promise<MapResult> {
-  const buf = t.dax ? new Uint8Array(0) : new Uint8Array(CHUNK);
+  // Page-aligned, as O_DIRECT wants its memory (block devices).
+  using mem = Mapping.anonymous(t.dax ? 4096 : CHUNK);
+  const buf = mem.bytes();
   let bytes = 0;
   let durable = true;
   const tick = (n: number) => c.progress(bytes += n);

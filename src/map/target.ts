@@ -38,6 +38,7 @@ import { SystemRoot } from "../sysfs/root.ts";
 import { type FileIdentity, identityOf } from "../safety/identity.ts";
 import { lockTarget, refuseIfLocked } from "../safety/lock.ts";
 import { hex } from "../units.ts";
+import { DirectIO } from "./direct.ts";
 import { detectSignature, SIGNATURE_BYTES } from "./signature.ts";
 
 /** The kinds of target, as `map info` names them. */
@@ -57,7 +58,7 @@ export interface TargetInfo {
   align: number;
   persistence: Persistence;
   /** How bytes move: non-temporal stores or plain ones through a DAX mapping, or pread/pwrite through the page cache. */
-  io: "mmap-nt" | "mmap" | "pwrite";
+  io: "mmap-nt" | "mmap" | "pwrite" | "o_direct";
   /** The kernel's name for it (`pmem0`, `dax0.0`), for devices. */
   device?: string;
   /** How CPU caches are flushed after writes: by the kernel (msync), libpmem, or not at all. */
@@ -166,6 +167,23 @@ export class Target implements Disposable {
     /** The command using it (`map zero`, `verify rw`), for messages. */
     readonly op: string,
   ) {}
+
+  /** The block device's O_DIRECT descriptor: not yet opened (undefined) or refused (null). */
+  #direct: DirectIO | null | undefined;
+
+  /**
+   * A block device's `O_DIRECT` descriptor (direct.ts), opened on first
+   * use: pread and pwrite of block devices go through it. Undefined for
+   * other targets, and for a device that refuses `O_DIRECT`.
+   */
+  get direct(): DirectIO | undefined {
+    if (this.kind !== "block") return undefined;
+    if (this.#direct === undefined) {
+      this.#direct = DirectIO.open(this.file.fd, this.path, this.writable) ??
+        null;
+    }
+    return this.#direct ?? undefined;
+  }
 
   /**
    * Opens `path` for reading or writing, for the command `op` (named in
@@ -410,10 +428,11 @@ export class Target implements Disposable {
     };
   }
 
-  /** How map moves this target's bytes: non-temporal or plain stores through a DAX mapping, or pread/pwrite. */
+  /** How map moves this target's bytes: non-temporal or plain stores through a DAX mapping, O_DIRECT, or pread/pwrite through the page cache. */
   get io(): TargetInfo["io"] {
     if (this.kind === "devdax" && libpmem()) return "mmap-nt";
-    return this.dax ? "mmap" : "pwrite";
+    if (this.dax) return "mmap";
+    return this.direct ? "o_direct" : "pwrite";
   }
 
   /**
@@ -603,6 +622,8 @@ export class Target implements Disposable {
   }
 
   close(): void {
+    this.#direct?.close();
+    this.#direct = undefined;
     this.file.close();
   }
 

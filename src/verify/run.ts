@@ -155,6 +155,8 @@ export async function verify(
           : "pread")
         : t.dax || o.mode === "rw"
         ? "mmap"
+        : t.direct
+        ? "o_direct"
         : o.mode === "check"
         ? "pread"
         : "pwrite",
