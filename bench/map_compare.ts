@@ -2,8 +2,10 @@
  * `pmemctl map` against its references, in one run:
  * - host: `map write`/`map read` of 1 GiB on tmpfs against `dd bs=1M`
  *   (alternating, medians of 5), and peak memory of 4 GiB transfers;
- * - guest: `map write`/`map read` of 1 GiB on /dev/dax0.0 against `daxio`
- *   (alternating, medians of 3), and the start-up both pay.
+ * - guests (two vCPUs): `map write`/`map read` of 1 GiB on /dev/dax0.0
+ *   against `daxio`, and of 200 MiB on /dev/pmem0 against `dd` through the
+ *   page cache and with O_DIRECT (alternating, medians of 3), with one
+ *   thread and two, and the start-up both pay.
  *
  * usage: deno run -A bench/map_compare.ts [--no-vm]
  */
@@ -63,13 +65,19 @@ function hostBench(): string[] {
       `head -c ${4 * GiB} /dev/zero | ${pmemctl} map write ${dst}`,
     );
     const read4 = timed(`${pmemctl} map read ${dst} > /dev/null`);
+    // Two threads, file to file (a sparse input reads as zeros).
+    Deno.truncateSync(src, 4 * GiB);
+    const jobs4 = timed(`${pmemctl} map write ${dst} --input ${src} --jobs 2`);
+    Deno.removeSync(src);
     const empty = timed(`${Deno.execPath()} run -A bench/empty.ts`);
     rows.push(
       `| peak memory, 4 GiB | deno run empty.ts ${
         (empty.maxKiB / 1024).toFixed(0)
       } MiB | write ${(write4.maxKiB / 1024).toFixed(0)} MiB, read ${
         (read4.maxKiB / 1024).toFixed(0)
-      } MiB | target < 100 MiB |`,
+      } MiB (one thread, streams); write --jobs 2 ${
+        (jobs4.maxKiB / 1024).toFixed(0)
+      } MiB | target < 100 MiB, + 32 MiB per job |`,
     );
     return rows;
   } finally {
@@ -77,10 +85,16 @@ function hostBench(): string[] {
   }
 }
 
-async function guestBench(): Promise<string[]> {
-  const reason = vmUnavailable();
-  if (reason) return [`| /dev/dax0.0 (guest) | skipped: ${reason} | | |`];
-  const size = GiB;
+/**
+ * Runs `cases` (name → shell command) alternating, `reps` times, in a
+ * guest with two vCPUs after `setup`; their times in seconds by name.
+ */
+async function guestTimes(
+  config: "nfit" | "legacy",
+  setup: string,
+  cases: [string, string][],
+  reps: number,
+): Promise<Map<string, number[]>> {
   // A 1152 MiB NVDIMM leaves a device-DAX of more than 1 GiB after the
   // struct-page reserve; 4 GiB of guest RAM hold the source and the copy.
   // Its backing file lives in host tmpfs: on disk, the host's writeback of
@@ -91,36 +105,26 @@ async function guestBench(): Promise<string[]> {
   });
   Deno.truncateSync(nvdimm, 1152 * 2 ** 20);
   const r = await runVm({
-    config: "nfit",
+    config,
     nvdimm,
     nvdimmMiB: 1152,
     memoryMiB: 4096,
+    cpus: 2,
     timeoutSeconds: 1200,
     script: `set -e
 # tmpfs holds half the RAM by default: too little for deno's cache and 2 GiB.
 mount -o remount,size=3G /tmp
-ndctl create-namespace -f -e namespace0.0 -m devdax -a 2M >&2
-head -c ${size} /dev/urandom > /tmp/src
 P="deno run -A --cached-only cli.ts"
 t() { name=$1; shift; s=$(cut -d' ' -f1 /proc/uptime); "$@" >/dev/null 2>&1; e=$(cut -d' ' -f1 /proc/uptime); echo "@@ $name $s $e"; }
-# Warm up outside the timings: the first store to each NVDIMM page makes the
-# host allocate its backing file, and deno's first run fills its code cache.
-daxio -i /tmp/src -o /dev/dax0.0 -l ${size} 2>/dev/null
 $P --version >/dev/null
-for i in 1 2 3; do
-  t daxio-write daxio -i /tmp/src -o /dev/dax0.0 -l ${size}
-  t pmemctl-write $P map write /dev/dax0.0 --input /tmp/src
-  # daxio writes over an existing output file and pmemctl truncates it: both
-  # start from no file, so both allocate its pages.
-  rm -f /tmp/out; t daxio-read daxio -i /dev/dax0.0 -o /tmp/out -l ${size}
-  rm -f /tmp/out; t pmemctl-read $P map read /dev/dax0.0 --length ${size} --output /tmp/out
-  t deno-empty deno run -A --cached-only bench/empty.ts
-  t pmemctl-version $P --version
+${setup}
+for i in $(seq ${reps}); do
+${cases.map(([name, cmd]) => `  t ${name} ${cmd}`).join("\n")}
 done
-cmp /tmp/src /tmp/out && echo "@@same"
+echo "@@done"
 `,
   }).finally(() => Deno.removeSync(nvdimm));
-  if (r.code !== 0 || !r.stdout.includes("@@same")) {
+  if (r.code !== 0 || !r.stdout.includes("@@done")) {
     throw new Error(
       `guest bench failed:\n${r.stdout.slice(-2000)}\n${
         r.console.split("\n").slice(-20).join("\n")
@@ -131,22 +135,116 @@ cmp /tmp/src /tmp/out && echo "@@same"
   for (const m of r.stdout.matchAll(/^@@ (\S+) ([\d.]+) ([\d.]+)$/gm)) {
     times.set(m[1], [...(times.get(m[1]) ?? []), Number(m[3]) - Number(m[2])]);
   }
+  return times;
+}
+
+/** Table rows of `ours` against `ref` from guest times. */
+function guestRows(times: Map<string, number[]>) {
   const t = (k: string) => median(times.get(k)!);
   // Medians, with every sample after them: TCG timings are noisy.
   const show = (k: string) =>
     `${t(k).toFixed(2)} s (${
       times.get(k)!.map((x) => x.toFixed(2)).join(", ")
     })`;
-  const row = (what: string, ref: string, ours: string) =>
-    `| ${what} 1 GiB, /dev/dax0.0 (guest, TCG) | daxio ${show(ref)} | pmemctl ${
+  return (what: string, ref: string, refName: string, ours: string) =>
+    `| ${what} (guest, TCG, 2 vCPUs) | ${refName} ${show(ref)} | pmemctl ${
       show(ours)
-    } | ${(t(ours) / t(ref)).toFixed(2)}× daxio's time |`;
+    } | ${(t(ours) / t(ref)).toFixed(2)}× ${refName}'s time |`;
+}
+
+async function guestBench(): Promise<string[]> {
+  const reason = vmUnavailable();
+  if (reason) return [`| guests | skipped: ${reason} | | |`];
+  const size = GiB;
+  // daxio writes over an existing output file and pmemctl truncates it:
+  // both start from no file, so both allocate its pages.
+  const dax = await guestTimes(
+    "nfit",
+    `ndctl create-namespace -f -e namespace0.0 -m devdax -a 2M >&2
+head -c ${size} /dev/urandom > /tmp/src
+# Warm up outside the timings: the first store to each NVDIMM page makes the
+# host allocate its backing file.
+daxio -i /tmp/src -o /dev/dax0.0 -l ${size} 2>/dev/null`,
+    [
+      ["daxio-write", `daxio -i /tmp/src -o /dev/dax0.0 -l ${size}`],
+      ["write-1", `$P map write /dev/dax0.0 --input /tmp/src --jobs 1`],
+      ["write-2", `$P map write /dev/dax0.0 --input /tmp/src --jobs 2`],
+      [
+        "daxio-read",
+        `sh -c "rm -f /tmp/out; daxio -i /dev/dax0.0 -o /tmp/out -l ${size}"`,
+      ],
+      [
+        "read-1",
+        `sh -c "rm -f /tmp/out; $P map read /dev/dax0.0 --length ${size} --output /tmp/out --jobs 1"`,
+      ],
+      [
+        "read-2",
+        `sh -c "rm -f /tmp/out; $P map read /dev/dax0.0 --length ${size} --output /tmp/out --jobs 2"`,
+      ],
+      ["deno-empty", "deno run -A --cached-only bench/empty.ts"],
+      ["version", "$P --version"],
+    ],
+    3,
+  );
+  // /dev/pmem0 of memmap=256M!1G: 200 MiB through the block device.
+  const n = 200;
+  const pmem = await guestTimes(
+    "legacy",
+    `head -c $((${n}*1048576)) /dev/urandom > /tmp/src`,
+    [
+      [
+        "dd-write",
+        `dd if=/tmp/src of=/dev/pmem0 bs=1048576 conv=fsync`,
+      ],
+      [
+        "dd-direct-write",
+        `dd if=/tmp/src of=/dev/pmem0 bs=1048576 oflag=direct conv=fsync`,
+      ],
+      ["write-1", `$P map write /dev/pmem0 --input /tmp/src --jobs 1`],
+      ["write-2", `$P map write /dev/pmem0 --input /tmp/src --jobs 2`],
+      [
+        "dd-read",
+        `sh -c "echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/pmem0 of=/tmp/out bs=1048576 count=${n}"`,
+      ],
+      [
+        "dd-direct-read",
+        `dd if=/dev/pmem0 of=/tmp/out bs=1048576 count=${n} iflag=direct`,
+      ],
+      [
+        "read-1",
+        `$P map read /dev/pmem0 --length ${n}M --output /tmp/out --jobs 1`,
+      ],
+      [
+        "read-2",
+        `$P map read /dev/pmem0 --length ${n}M --output /tmp/out --jobs 2`,
+      ],
+    ],
+    3,
+  );
+  const d = guestRows(dax);
+  const p = guestRows(pmem);
   return [
-    row("write", "daxio-write", "pmemctl-write"),
-    row("read", "daxio-read", "pmemctl-read"),
-    `| start-up (guest, TCG) | deno run empty.ts ${
-      show("deno-empty")
-    } | pmemctl --version ${show("pmemctl-version")} | included above |`,
+    d("write 1 GiB, /dev/dax0.0, --jobs 1", "daxio-write", "daxio", "write-1"),
+    d("write 1 GiB, /dev/dax0.0, --jobs 2", "daxio-write", "daxio", "write-2"),
+    d("read 1 GiB, /dev/dax0.0, --jobs 1", "daxio-read", "daxio", "read-1"),
+    d("read 1 GiB, /dev/dax0.0, --jobs 2", "daxio-read", "daxio", "read-2"),
+    d("start-up", "deno-empty", "deno run empty.ts", "version"),
+    p(`write ${n} MiB, /dev/pmem0, --jobs 1`, "dd-write", "dd", "write-1"),
+    p(`write ${n} MiB, /dev/pmem0, --jobs 2`, "dd-write", "dd", "write-2"),
+    p(
+      `write ${n} MiB, /dev/pmem0, --jobs 1`,
+      "dd-direct-write",
+      "dd oflag=direct",
+      "write-1",
+    ),
+    p(`read ${n} MiB, /dev/pmem0, --jobs 1`, "dd-read", "dd", "read-1"),
+    p(`read ${n} MiB, /dev/pmem0, --jobs 2`, "dd-read", "dd", "read-2"),
+    p(
+      `read ${n} MiB, /dev/pmem0, --jobs 1`,
+      "dd-direct-read",
+      "dd iflag=direct",
+      "read-1",
+    ),
   ];
 }
 
