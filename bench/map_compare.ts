@@ -66,6 +66,7 @@ function hostBench(): string[] {
     );
     const read4 = timed(`${pmemctl} map read ${dst} > /dev/null`);
     // Two threads, file to file (a sparse input reads as zeros).
+    Deno.writeFileSync(src, new Uint8Array(0));
     Deno.truncateSync(src, 4 * GiB);
     const jobs4 = timed(`${pmemctl} map write ${dst} --input ${src} --jobs 2`);
     Deno.removeSync(src);

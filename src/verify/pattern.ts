@@ -11,8 +11,15 @@
  * offset, verbatim). Version 1 hashed every word (`fmix` twice per 8 bytes)
  * and is kept for stamps written with it.
  *
+ * Whole lines of version 2 in a thread's I/O buffer ({@link patternBuffer},
+ * WebAssembly memory) are filled and checked by pattern.wat's SIMD code,
+ * 16 bytes a store; everywhere else (mappings, edges) by the loops here.
+ * Both give the same bytes (pattern_test.ts).
+ *
  * @module
  */
+
+import { PATTERN_WASM_BASE64 } from "./pattern_wasm.ts";
 
 /** Which pattern a pass uses. */
 export interface Pattern {
@@ -89,6 +96,60 @@ export function word(p: Pattern, w: number): [number, number] {
   return p.invert ? [~lo >>> 0, ~hi >>> 0] : [lo, hi];
 }
 
+/** pattern.wat's exports: its memory, and whole lines filled and checked there. */
+interface Kernel {
+  buffer: ArrayBuffer;
+  fill(
+    at: number,
+    lines: number,
+    lo: number,
+    hi: number,
+    sLo: number,
+    sHi: number,
+    inv: number,
+  ): void;
+  check(
+    at: number,
+    lines: number,
+    lo: number,
+    hi: number,
+    sLo: number,
+    sHi: number,
+    inv: number,
+  ): number;
+}
+
+/** This thread's instance of pattern.wat (each worker has its own). */
+let kernel: Kernel | undefined;
+
+function wasmKernel(): Kernel {
+  if (kernel) return kernel;
+  const bytes = Uint8Array.from(
+    atob(PATTERN_WASM_BASE64),
+    (c) => c.charCodeAt(0),
+  );
+  const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes));
+  const e = exports as unknown as Omit<Kernel, "buffer"> & {
+    mem: WebAssembly.Memory;
+  };
+  const buffer = e.mem.buffer as ArrayBuffer; // a memory that is not shared
+  return kernel = { buffer, fill: e.fill, check: e.check };
+}
+
+/**
+ * This thread's I/O buffer for fills and compares through pread/pwrite:
+ * `length` bytes (at most 1 MiB and 8) of pattern.wat's memory, where whole
+ * lines of version 2 are made and checked by its SIMD code.
+ */
+export function patternBuffer(length: number): Uint8Array {
+  return new Uint8Array(wasmKernel().buffer, 0, length);
+}
+
+/** The kernel, when `u32` lies in its memory. */
+function kernelFor(u32: Uint32Array): Kernel | undefined {
+  return kernel && u32.buffer === kernel.buffer ? kernel : undefined;
+}
+
 /*
  * The two hot loops below compute word() inline, allocating nothing: they
  * run once per 8 bytes of every verified range.
@@ -105,6 +166,21 @@ function fillWords(p: Pattern, u32: Uint32Array, w0: number): void {
   const inv = p.invert ? 0xffffffff : 0;
   const sLo = p.seedLo;
   const sHi = p.seedHi;
+  const lines = Math.floor((u32.length - i) / 16);
+  const k = kernelFor(u32);
+  if (k && lines > 0) {
+    const line = (w0 + i / 2) / 8;
+    k.fill(
+      u32.byteOffset + i * 4,
+      lines,
+      line >>> 0,
+      (line / 4294967296) >>> 0,
+      sLo,
+      sHi,
+      inv,
+    );
+    i += lines * 16;
+  }
   const end = i + Math.floor((u32.length - i) / 16) * 16;
   for (let w = w0 + i / 2; i < end; i += 16, w += 8) {
     lineHashes(sLo, sHi, w / 8);
@@ -178,6 +254,26 @@ function firstBadWord(
   const inv = p.invert ? 0xffffffff : 0;
   const sLo = p.seedLo;
   const sHi = p.seedHi;
+  const lines = Math.floor((u32.length - i) / 16);
+  const k = kernelFor(u32);
+  if (k && lines > 0) {
+    const line = (w0 + i / 2) / 8;
+    const bad = k.check(
+      u32.byteOffset + i * 4,
+      lines,
+      line >>> 0,
+      (line / 4294967296) >>> 0,
+      sLo,
+      sHi,
+      inv,
+    );
+    if (bad >= 0) {
+      for (let j = i + bad * 16; j < i + bad * 16 + 16; j += 2) {
+        if (one(j)) return j;
+      }
+    }
+    i += lines * 16;
+  }
   const end = i + Math.floor((u32.length - i) / 16) * 16;
   for (let w = w0 + i / 2; i < end; i += 16, w += 8) {
     lineHashes(sLo, sHi, w / 8);

@@ -5,6 +5,7 @@ import {
   expectedByte,
   fillPattern,
   MismatchLog,
+  patternBuffer,
   patternFor,
   word,
 } from "./pattern.ts";
@@ -121,3 +122,46 @@ requireThat(
     }
   },
 );
+
+Deno.test("pattern v2 in the I/O buffer (pattern.wat's SIMD) gives the bytes the loops give, and finds each flipped byte", () => {
+  const plain = new Uint8Array(70_000 + 64);
+  const wasm = patternBuffer(70_000 + 64);
+  const cases: [number, number, number][] = [
+    [42, 0, 0],
+    [2 ** 40 + 5, 1, 64 * 3 + 5], // a seed above 2^32, the complement
+    [7, 2, (2 ** 32 - 3) * 64 + 13], // lines across 2^32: the high half steps
+    [0xdeadbeef, 3, 2 ** 52 + 8 * 1001],
+  ];
+  for (const [seed, pass, at] of cases) {
+    const p = patternFor(seed, pass, 2);
+    for (const [from, length] of [[0, 70_000], [3, 64 * 50 + 7], [8, 64]]) {
+      const x = at + from;
+      // Views at the same offset mod 8 as the target, as walk.ts makes them.
+      const a = plain.subarray(x % 8, x % 8 + length);
+      const b = wasm.subarray(x % 8, x % 8 + length);
+      b.fill(0x55);
+      fillPattern(p, a, x);
+      fillPattern(p, b, x);
+      const i = a.findIndex((v, j) => v !== b[j]);
+      assert.equal(i, -1, `seed ${seed} pass ${pass} at ${x}: byte ${i}`);
+      const clean = new MismatchLog();
+      checkPattern(p, b, x, clean);
+      assert.equal(clean.count, 0);
+      for (
+        const flip of [0, 63, 64, length >> 1, length - 1].filter((f) =>
+          f < length
+        )
+      ) {
+        b[flip] ^= 0x10;
+        const log = new MismatchLog();
+        checkPattern(p, b, x, log);
+        assert.deepEqual(
+          [log.count, log.first[0]?.offset],
+          [1, x + flip],
+          `flip ${flip}`,
+        );
+        b[flip] ^= 0x10;
+      }
+    }
+  }
+});

@@ -16,6 +16,7 @@ import {
   fillPattern,
   MismatchLog,
   type Pattern,
+  patternBuffer,
 } from "./pattern.ts";
 
 /** Work one thread does on its share of a range (see jobs.ts). */
@@ -67,7 +68,7 @@ export class Run {
 
   /** This run's buffer for pread/pwrite: a chunk, and 8 bytes to align it with any offset. */
   ioBuffer(): Uint8Array {
-    return this.#buffer ??= new Uint8Array(CHUNK + 8);
+    return this.#buffer ??= patternBuffer(CHUNK + 8);
   }
 
   /** Progress with `pending` bytes that other threads have done but not yet handed in. */
