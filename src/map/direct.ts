@@ -69,9 +69,12 @@ export class DirectIO implements Disposable {
       Number(BigInt(at) % BigInt(s)) === 0;
   }
 
+  #view: Uint8Array | undefined;
+
+  /** The bounce buffer (one view of it: making a view costs about 30 µs). */
   #bytes(): Uint8Array {
     this.#bounce ??= Mapping.anonymous(BOUNCE);
-    return this.#bounce.bytes();
+    return this.#view ??= this.#bounce.bytes();
   }
 
   /** Reads exactly `buf.length` bytes at `offset` (short only past the device's end: an error). */
@@ -142,6 +145,7 @@ export class DirectIO implements Disposable {
   close(): void {
     this.#bounce?.close();
     this.#bounce = undefined;
+    this.#view = undefined;
     this.#file.close();
   }
 

@@ -67,6 +67,9 @@ export async function scanPart(
   );
   const chunk = 1 << 20;
   using buffer = Mapping.anonymous(chunk);
+  // One view for the whole scan: making a view of native memory costs
+  // about 30 µs, a third of a 1 GiB scan when made per chunk.
+  const bytes = buffer.bytes();
   // O_DIRECT reads in the device's logical blocks; page cache reads in pages.
   const unit = direct ? blkSszGet(f.fd, t.path) : pageSize();
   const start = offset - (offset % unit);
@@ -76,13 +79,13 @@ export async function scanPart(
     for (let at = w.start; at < w.start + w.length; at += chunk) {
       const n = Math.min(chunk, w.start + w.length - at);
       try {
-        pread(f.fd, buffer.bytes(0, n), at, t.path);
+        pread(f.fd, bytes.subarray(0, n), at, t.path);
       } catch (e) {
         if (!(e instanceof OsError && e.code === "EIO")) throw e;
         // Pinpoint: sector by sector (page by page without O_DIRECT).
         for (let s = at; s < at + n; s += unit) {
           try {
-            pread(f.fd, buffer.bytes(0, unit), s, t.path);
+            pread(f.fd, bytes.subarray(0, unit), s, t.path);
           } catch (e2) {
             if (!(e2 instanceof OsError && e2.code === "EIO")) throw e2;
             run.log.addRange(s, unit, "EIO");
