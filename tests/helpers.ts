@@ -1,6 +1,10 @@
 /** Helpers shared by the tests that run pmemctl as a user would. */
 
-import { deepStrictEqual as assertDeepEqual } from "node:assert/strict";
+import {
+  deepStrictEqual as assertDeepEqual,
+  equal as assertEqual,
+  ok as assertOk,
+} from "node:assert/strict";
 import { parseProcLocks } from "../src/safety/lock.ts";
 
 export const CLI = new URL("../cli.ts", import.meta.url).pathname;
@@ -29,6 +33,23 @@ export function spawn(...args: string[]): Deno.ChildProcess {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+}
+
+/**
+ * Sends SIGINT to a running pmemctl and asserts it stops within a second
+ * with exit 3; its stdout and stderr.
+ */
+export async function interruptWithin1s(
+  child: Deno.ChildProcess,
+): Promise<{ stdout: string; stderr: string }> {
+  const sent = performance.now();
+  child.kill("SIGINT");
+  const out = await child.output();
+  const took = performance.now() - sent;
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEqual(out.code, 3, stderr);
+  assertOk(took < 1000, `stopped ${took.toFixed(0)} ms after SIGINT`);
+  return { stdout: new TextDecoder().decode(out.stdout), stderr };
 }
 
 /**

@@ -61,6 +61,25 @@ export class Interrupted extends SystemError {
 }
 
 /**
+ * Ends a write or zero whose bytes have moved: flushes the target, then
+ * reports, or throws {@link Interrupted} saying `what` was done when a
+ * signal stopped it.
+ */
+function settle(
+  target: Target,
+  op: string,
+  moved: { bytes: number; durable?: boolean; stopped?: string },
+  what: string,
+  jobs: number,
+): WriteReport {
+  target.flush();
+  if (moved.stopped) {
+    throw new Interrupted(op, moved.stopped, moved.bytes, what);
+  }
+  return { bytes: moved.bytes, durable: moved.durable ?? true, jobs };
+}
+
+/**
  * Copies `length` bytes of the target from `offset` to `out`. Stops quietly
  * when the reader goes away (EPIPE). Reports the bytes written out.
  */
@@ -174,17 +193,14 @@ export async function writeRange(
       progress,
       poll,
     );
-    target.flush();
     lseek(input.fd, whole.at + r.bytes, C.SEEK_SET, input.path);
-    if (r.stopped) {
-      throw new Interrupted(
-        "map write",
-        r.stopped,
-        r.bytes,
-        `written at offset ${offset} and made durable`,
-      );
-    }
-    return { bytes: r.bytes, durable: r.durable, jobs: threads };
+    return settle(
+      target,
+      "map write",
+      r,
+      `written at offset ${offset} and made durable`,
+      threads,
+    );
   }
   let mapped = target.dax ? mappableInput(input) : undefined;
   let done = 0;
@@ -310,6 +326,7 @@ export async function zeroRange(
   const why = await target.reserve(offset, length, poll);
   if (why) throw new Interrupted("map zero", why, 0, "nothing was written");
   const threads = threadsFor(target, length, jobs);
+  const what = `zeroed from offset ${offset} and made durable`;
   if (threads > 1) {
     const r = await transferParallel(
       target,
@@ -319,16 +336,7 @@ export async function zeroRange(
       progress,
       poll,
     );
-    target.flush();
-    if (r.stopped) {
-      throw new Interrupted(
-        "map zero",
-        r.stopped,
-        r.bytes,
-        `zeroed from offset ${offset} and made durable`,
-      );
-    }
-    return { bytes: r.bytes, durable: r.durable, jobs: threads };
+    return settle(target, "map zero", r, what, threads);
   }
   if (!target.dax) {
     const r = await writePageCache(
@@ -339,16 +347,7 @@ export async function zeroRange(
       progress,
       poll,
     );
-    target.flush();
-    if (r.stopped) {
-      throw new Interrupted(
-        "map zero",
-        r.stopped,
-        r.bytes,
-        `zeroed from offset ${offset} and made durable`,
-      );
-    }
-    return { bytes: r.bytes, durable: true, jobs: 1 };
+    return settle(target, "map zero", r, what, 1);
   }
   let done = 0;
   let durable = true;

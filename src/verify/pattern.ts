@@ -96,27 +96,46 @@ export function word(p: Pattern, w: number): [number, number] {
   return p.invert ? [~lo >>> 0, ~hi >>> 0] : [lo, hi];
 }
 
+/**
+ * A pattern.wat function over `lines` whole lines at byte `at` of its
+ * memory, from line (`lo`, `hi`: its index's 32-bit halves), for the
+ * seed's halves and the complement mask.
+ */
+type Lines<R> = (
+  at: number,
+  lines: number,
+  lo: number,
+  hi: number,
+  sLo: number,
+  sHi: number,
+  inv: number,
+) => R;
+
 /** pattern.wat's exports: its memory, and whole lines filled and checked there. */
 interface Kernel {
   buffer: ArrayBuffer;
-  fill(
-    at: number,
-    lines: number,
-    lo: number,
-    hi: number,
-    sLo: number,
-    sHi: number,
-    inv: number,
-  ): void;
-  check(
-    at: number,
-    lines: number,
-    lo: number,
-    hi: number,
-    sLo: number,
-    sHi: number,
-    inv: number,
-  ): number;
+  fill: Lines<void>;
+  check: Lines<number>;
+}
+
+/** The arguments of a {@link Lines} call for `lines` lines of `u32` from index `i` (word `w0 + i/2`). */
+function linesArgs(
+  p: Pattern,
+  u32: Uint32Array,
+  i: number,
+  w0: number,
+  lines: number,
+): Parameters<Lines<void>> {
+  const line = (w0 + i / 2) / 8;
+  return [
+    u32.byteOffset + i * 4,
+    lines,
+    line >>> 0,
+    (line / 4294967296) >>> 0,
+    p.seedLo,
+    p.seedHi,
+    p.invert ? 0xffffffff : 0,
+  ];
 }
 
 /** This thread's instance of pattern.wat (each worker has its own). */
@@ -169,16 +188,7 @@ function fillWords(p: Pattern, u32: Uint32Array, w0: number): void {
   const lines = Math.floor((u32.length - i) / 16);
   const k = kernelFor(u32);
   if (k && lines > 0) {
-    const line = (w0 + i / 2) / 8;
-    k.fill(
-      u32.byteOffset + i * 4,
-      lines,
-      line >>> 0,
-      (line / 4294967296) >>> 0,
-      sLo,
-      sHi,
-      inv,
-    );
+    k.fill(...linesArgs(p, u32, i, w0, lines));
     i += lines * 16;
   }
   const end = i + Math.floor((u32.length - i) / 16) * 16;
@@ -257,16 +267,7 @@ function firstBadWord(
   const lines = Math.floor((u32.length - i) / 16);
   const k = kernelFor(u32);
   if (k && lines > 0) {
-    const line = (w0 + i / 2) / 8;
-    const bad = k.check(
-      u32.byteOffset + i * 4,
-      lines,
-      line >>> 0,
-      (line / 4294967296) >>> 0,
-      sLo,
-      sHi,
-      inv,
-    );
+    const bad = k.check(...linesArgs(p, u32, i, w0, lines));
     if (bad >= 0) {
       for (let j = i + bad * 16; j < i + bad * 16 + 16; j += 2) {
         if (one(j)) return j;
