@@ -29,7 +29,7 @@ requireThat(
       args: ["--bogus"],
     }).output();
     assert.equal(bad.code, 2);
-    // verify --jobs starts worker threads from a module the binary must carry.
+    // verify --jobs and map --jobs start worker threads from modules the binary must carry.
     const target = Deno.makeTempFileSync({ dir: "/dev/shm" });
     try {
       Deno.truncateSync(target, 64 * 2 ** 20);
@@ -48,6 +48,13 @@ requireThat(
       }).output();
       assert.equal(jobs.code, 0);
       assert.equal(JSON.parse(new TextDecoder().decode(jobs.stdout)).jobs, 2);
+      // So does map --jobs.
+      const copy = await new Deno.Command(`${ROOT}dist/pmemctl`, {
+        args: ["map", "zero", target, "--force", "--jobs", "2", "--json"],
+        stdout: "piped",
+      }).output();
+      assert.equal(copy.code, 0);
+      assert.equal(JSON.parse(new TextDecoder().decode(copy.stdout)).jobs, 2);
     } finally {
       Deno.removeSync(target);
     }
@@ -69,16 +76,20 @@ Deno.test("deno task compile includes every module imported where deno compile c
         // Code only: doc comments show the call as an example.
         const text = Deno.readTextFileSync(`${ROOT}${path}`).split("\n")
           .filter((l) => !/^\s*(\*|\/\/|\/\*)/.test(l)).join("\n");
+        // Worker threads' modules are named where a Pool is made (jobs/pool.ts).
         for (
           const m of text.matchAll(
-            /(?:lazyImport<[\s\S]*?>|workerUrl)\(\s*"([^"]+)"/g,
+            /(?:lazyImport<[\s\S]*?>|workerUrl)\(\s*"([^"]+)"|new Pool\(\s*[^,]+,\s*[^,]+,\s*"([^"]+)"/g,
           )
-        ) wanted.push(m[1]);
+        ) wanted.push(m[1] ?? m[2]);
       }
     }
   };
   walk("src");
   assert.ok(wanted.length >= 11, `found only ${wanted}`);
+  for (const w of ["src/verify/worker.ts", "src/map/worker.ts"]) {
+    assert.ok(wanted.includes(w), `${w} was not found as a worker module`);
+  }
   for (const path of wanted) {
     assert.ok(
       included.has(path),

@@ -186,6 +186,20 @@ for (const suite of ["bookworm", "trixie"]) {
         ),
       );
       assert.deepEqual([jobs.jobs, jobs.result], [2, "pass"]);
+      // So does map --jobs, from its own.
+      const zeroed = JSON.parse(
+        root.must(
+          "pmemctl",
+          "map",
+          "zero",
+          "/tmp/verify-target",
+          "--force",
+          "--jobs",
+          "2",
+          "--json",
+        ),
+      );
+      assert.deepEqual([zeroed.jobs, zeroed.bytes], [2, 64 * 2 ** 20]);
       root.must("rm", "/tmp/verify-target");
       // The completions, the man page and the kmod source are where they belong.
       for (
