@@ -7,6 +7,8 @@
  * exactly theirs, on one thread and on several.
  */
 import assert from "node:assert/strict";
+import { Target } from "../src/map/target.ts";
+import { zeroRange } from "../src/map/transfer.ts";
 import { pmemctl, shmFile } from "./helpers.ts";
 import { have, requireThat } from "./require.ts";
 
@@ -166,3 +168,31 @@ for (const sector of [512, 4096]) {
     },
   );
 }
+
+requireThat(
+  missing,
+  "map --jobs on a block device leaves no descriptor open: each worker closes its O_DIRECT one",
+  async () => {
+    // Large enough that the worker, which starts ~20 ms late, takes pieces.
+    const l = loop(512 * MiB, 512);
+    // Descriptors of this process open on the loop device.
+    const open = () =>
+      [...Deno.readDirSync("/proc/self/fd")].filter((e) => {
+        try {
+          return Deno.readLinkSync(`/proc/self/fd/${e.name}`) === l.dev;
+        } catch {
+          return false;
+        }
+      }).length;
+    try {
+      {
+        using t = Target.open(l.dev, "write", "map zero");
+        const r = await zeroRange(t, 0, 512 * MiB, undefined, undefined, 2);
+        assert.deepEqual([r.jobs, t.io], [2, "o_direct"]);
+      }
+      assert.equal(open(), 0);
+    } finally {
+      detach(l);
+    }
+  },
+);

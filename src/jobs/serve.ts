@@ -37,6 +37,9 @@ export function serve<J, R>(
       reply = { result: await work(target!, m as J, control!) };
     } catch (err) {
       reply = { error: describeError(err) };
+    } finally {
+      // Its own descriptor and buffer: the pool may end this worker at once.
+      target!.closeDirect();
     }
     self.postMessage(reply);
   };

@@ -621,9 +621,14 @@ export class Target implements Disposable {
     }
   }
 
-  close(): void {
+  /** Closes the O_DIRECT descriptor, if one was opened (a worker does after each job). */
+  closeDirect(): void {
     this.#direct?.close();
     this.#direct = undefined;
+  }
+
+  close(): void {
+    this.closeDirect();
     this.file.close();
   }
 
