@@ -4,6 +4,7 @@
  * @module
  */
 
+import { lazyImport } from "../lazy.ts";
 import { parseSize } from "../units.ts";
 import {
   type CommandSpec,
@@ -27,6 +28,15 @@ export function rangeFlags(
   return { offset, length };
 }
 
+/**
+ * The handlers (map_run.ts), loaded when a map command runs and kept out of
+ * the module graph of the commands that import this module for its flags
+ * (verify).
+ */
+function handlers(): Promise<typeof import("./map_run.ts")> {
+  return lazyImport<typeof import("./map_run.ts")>("src/cli/map_run.ts");
+}
+
 const info: CommandSpec = {
   name: "info",
   brief: "say what a target is, how it maps and how writes become durable",
@@ -34,7 +44,7 @@ const info: CommandSpec = {
   args: [targetArg],
   examples: ["pmemctl map info /dev/dax0.0 --json"],
   async run(call) {
-    await (await import("./map_run.ts")).info(call);
+    await (await handlers()).info(call);
   },
 };
 
@@ -58,7 +68,7 @@ const read: CommandSpec = {
   args: [targetArg],
   examples: ["pmemctl map read /dev/pmem0 --offset 1M --length 4K | xxd"],
   async run(call) {
-    await (await import("./map_run.ts")).read(call);
+    await (await handlers()).read(call);
   },
 };
 
@@ -83,7 +93,7 @@ const write: CommandSpec = {
   args: [targetArg],
   examples: ["pmemctl map write /dev/dax0.0 --offset 2M --input image.bin"],
   async run(call) {
-    await (await import("./map_run.ts")).write(call);
+    await (await handlers()).write(call);
   },
 };
 
@@ -100,7 +110,7 @@ const zero: CommandSpec = {
   args: [targetArg],
   examples: ["pmemctl map zero /dev/pmem0 --length 1G --force"],
   async run(call) {
-    await (await import("./map_run.ts")).zero(call);
+    await (await handlers()).zero(call);
   },
 };
 

@@ -9,6 +9,7 @@ import { ProgressReporter } from "../map/progress.ts";
 import { Interrupts } from "../safety/interrupt.ts";
 import { parseSize } from "../units.ts";
 import { parseJobs } from "../jobs/count.ts";
+import { lazyImport } from "../lazy.ts";
 import { verify, type VerifyMode, type VerifyReport } from "../verify/run.ts";
 import { rangeFlags } from "./map.ts";
 import { type Output, printJson, progressSink, warn } from "./output.ts";
@@ -61,7 +62,7 @@ async function checkStatePath(
   journal: string | undefined,
 ): Promise<void> {
   const [{ statePath }, { identityOfPath, sameBytes }] = await Promise.all([
-    import("../state/results.ts"),
+    lazyImport<typeof import("../state/results.ts")>("src/state/results.ts"),
     import("../safety/identity.ts"),
   ]);
   const file = statePath(stateFlag);
@@ -98,7 +99,9 @@ async function record(
   report: VerifyReport,
   stateFlag: string | undefined,
 ): Promise<void> {
-  const { recordVerify, statePath } = await import("../state/results.ts");
+  const { recordVerify, statePath } = await lazyImport<
+    typeof import("../state/results.ts")
+  >("src/state/results.ts");
   const file = statePath(stateFlag);
   let target = path;
   try {

@@ -14,6 +14,7 @@
  */
 
 import { UsageError } from "../errors.ts";
+import { lazyImport } from "../lazy.ts";
 import { Target } from "../map/target.ts";
 import { refuseTarget } from "../safety/identity.ts";
 import { defaultJobs } from "../jobs/count.ts";
@@ -21,7 +22,6 @@ import { threadsFor } from "../jobs/pool.ts";
 import { Jobs } from "./jobs.ts";
 import { checkMode } from "./mode_check.ts";
 import { destructiveMode } from "./mode_destructive.ts";
-import { rwMode } from "./mode_rw.ts";
 import { scanMode } from "./mode_scan.ts";
 import { stampMode } from "./mode_stamp.ts";
 import type { VerifyMode } from "./modes.ts";
@@ -187,6 +187,10 @@ export async function verify(
     const stamp = await stampMode(t, range, seed, run, reserve);
     return report({ seed, ...(stamp ? { stamp } : {}) });
   }
+  // rw and its journal load only for rw.
+  const { rwMode } = await lazyImport<typeof import("./mode_rw.ts")>(
+    "src/verify/mode_rw.ts",
+  );
   seed = await rwMode(t, o, range, seed, run, reserve);
   return report({ seed });
 }
