@@ -240,3 +240,44 @@ Deno.test("map --jobs: a bad count is a usage error naming it, before any file i
     Deno.removeSync(out);
   }
 });
+
+Deno.test("map write --jobs 2 from an input that shrinks mid-copy: exit 3, and the bytes it says were written are", async () => {
+  const size = 2048 * MiB;
+  const target = shmFile(size);
+  const input = shmFile(0);
+  try {
+    await new Deno.Command("sh", {
+      args: ["-c", `tr '\\0' '\\377' < /dev/zero | head -c ${size} > ${input}`],
+    }).output();
+    const child = spawn(
+      "map",
+      "write",
+      target,
+      "--input",
+      input,
+      "--jobs",
+      "2",
+    );
+    const first = new Uint8Array(1);
+    using f = Deno.openSync(target);
+    for (let waited = 0; first[0] !== 0xff && waited < 30000; waited += 2) {
+      await new Promise((r) => setTimeout(r, 2));
+      f.seekSync(0, Deno.SeekMode.Start);
+      f.readSync(first);
+    }
+    Deno.truncateSync(input, size / 2);
+    const out = await child.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 3, stderr);
+    const m = stderr.match(
+      /shrank while being copied.*; the first (\d+) bytes from offset 0 were written and made durable/,
+    );
+    assert.ok(m, stderr);
+    const n = Number(m[1]);
+    assert.ok(n <= size / 2, `${n} bytes past the input's new end`);
+    assert.ok(await same(target, 0, input, 0, n), "the prefix it reports");
+  } finally {
+    Deno.removeSync(target);
+    Deno.removeSync(input);
+  }
+});

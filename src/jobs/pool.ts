@@ -54,9 +54,14 @@ export function pieces(range: Range, unit: number): Range[] {
   return out;
 }
 
-/** Control block layout: the stop flag, the next piece, then one progress slot per thread. */
+/**
+ * Control block layout: the stop flag, the next piece, the lowest piece a
+ * thread failed on (or -1), a spare; then one progress slot per thread.
+ */
 const STOP = 0;
 const NEXT = 1;
+const FAILED = 2;
+const FLAGS = 4;
 
 /** One thread's view of the shared control block. */
 export class ThreadControl {
@@ -64,8 +69,8 @@ export class ThreadControl {
   readonly #progress: Float64Array;
 
   constructor(control: SharedArrayBuffer, readonly index: number) {
-    this.#flags = new Int32Array(control, 0, 2);
-    this.#progress = new Float64Array(control, 8);
+    this.#flags = new Int32Array(control, 0, FLAGS);
+    this.#progress = new Float64Array(control, 4 * FLAGS);
   }
 
   /**
@@ -88,6 +93,22 @@ export class ThreadControl {
     return Atomics.load(this.#flags, STOP) !== 0;
   }
 
+  /** Records that piece `i` failed, and stops every thread. */
+  failed(i: number): void {
+    for (;;) {
+      const was = Atomics.load(this.#flags, FAILED);
+      if (was !== -1 && was <= i) break;
+      if (Atomics.compareExchange(this.#flags, FAILED, was, i) === was) break;
+    }
+    this.stop();
+  }
+
+  /** The lowest piece a thread failed on, or undefined. */
+  firstFailed(): number | undefined {
+    const i = Atomics.load(this.#flags, FAILED);
+    return i < 0 ? undefined : i;
+  }
+
   /** Stops every thread before its next piece. */
   stop(): void {
     Atomics.store(this.#flags, STOP, 1);
@@ -108,6 +129,7 @@ export class ThreadControl {
   reset(): void {
     Atomics.store(this.#flags, STOP, 0);
     Atomics.store(this.#flags, NEXT, 0);
+    Atomics.store(this.#flags, FAILED, -1);
     this.#progress.fill(0);
   }
 }
@@ -178,7 +200,7 @@ export class Pool implements Disposable {
     worker: string,
     private readonly op: string,
   ) {
-    const shared = new SharedArrayBuffer(8 + 8 * n);
+    const shared = new SharedArrayBuffer(4 * FLAGS + 8 * n);
     this.control = new ThreadControl(shared, 0);
     for (let i = 1; i < n; i++) {
       const w = new Worker(workerUrl(worker), { type: "module" });

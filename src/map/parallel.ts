@@ -11,7 +11,7 @@
  */
 
 import { fdatasync, Mapping, pread, pwrite } from "../../ffi/mod.ts";
-import { SystemError } from "../errors.ts";
+import { PmemctlError, SystemError, UsageError } from "../errors.ts";
 import {
   pieces,
   pieceUnit,
@@ -140,8 +140,13 @@ export async function drainMap(
     const i = c.take(job.pieces.length);
     if (i === undefined) break;
     const piece = job.pieces[i];
-    if (t.dax) durable = daxPiece(t, job, piece, tick) && durable;
-    else pageCachePiece(t, job, piece, buf, tick);
+    try {
+      if (t.dax) durable = daxPiece(t, job, piece, tick) && durable;
+      else pageCachePiece(t, job, piece, buf, tick);
+    } catch (e) {
+      c.failed(i);
+      throw e;
+    }
   }
   return { bytes, durable };
 }
@@ -178,19 +183,36 @@ export async function transferParallel(
     progress?.(pool.control.done());
     return stopped ??= await poll?.();
   };
-  const { results, taken } = await pool.run<MapResult>(
-    all,
-    all.pieces.length,
-    (c) =>
-      drainMap(t, all, c, async () => {
-        progress?.(c.done());
-        return stopped ??= await poll?.();
-      }),
-    watch,
-  );
+  const prefix = (n: number) =>
+    all.pieces.slice(0, n).reduce((s, p) => s + p.length, 0);
+  let joined;
+  try {
+    joined = await pool.run<MapResult>(
+      all,
+      all.pieces.length,
+      (c) =>
+        drainMap(t, all, c, async () => {
+          progress?.(c.done());
+          return stopped ??= await poll?.();
+        }),
+      watch,
+    );
+  } catch (e) {
+    // Every piece before the first that failed was finished: say so.
+    const failed = pool.control.firstFailed();
+    if (!(e instanceof PmemctlError) || failed === undefined) throw e;
+    const done = job.op === "read" ? "written out" : "written and made durable";
+    const why = `${e.why}; the first ${
+      prefix(failed)
+    } bytes from offset ${job.offset} were ${done}`;
+    throw e instanceof UsageError
+      ? new UsageError(e.what, why)
+      : new SystemError(e.what, why);
+  }
+  const { results, taken } = joined;
   const durable = results.every((r) => r.durable);
   // Every piece handed out was finished: the first `taken` are the bytes moved.
-  const bytes = all.pieces.slice(0, taken).reduce((s, p) => s + p.length, 0);
+  const bytes = prefix(taken);
   return bytes < length
     ? { bytes, durable, stopped: stopped ?? "stopped" }
     : { bytes, durable };
