@@ -179,6 +179,7 @@ export async function transferParallel(
   };
   using pool = new Pool(t, n, "src/map/worker.ts", `map ${job.op}`);
   let stopped: string | undefined;
+  // Between the main thread's pieces, and while it waits for the workers.
   const watch = async () => {
     progress?.(pool.control.done());
     return stopped ??= await poll?.();
@@ -190,11 +191,7 @@ export async function transferParallel(
     joined = await pool.run<MapResult>(
       all,
       all.pieces.length,
-      (c) =>
-        drainMap(t, all, c, async () => {
-          progress?.(c.done());
-          return stopped ??= await poll?.();
-        }),
+      (c) => drainMap(t, all, c, watch),
       watch,
     );
   } catch (e) {
