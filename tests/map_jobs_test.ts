@@ -162,32 +162,32 @@ Deno.test("map --jobs: a pipe in, a pipe out and an appending output stay on one
   }
 });
 
-Deno.test("map write --jobs 2 stopped by SIGINT: within a second, exit 3, the bytes it reports are written and nothing after them", async () => {
-  const size = 3072 * MiB;
+/**
+ * Starts `map write --jobs 2` of `size` bytes of 0xff (so a byte written
+ * shows against the target's zeros) and returns once its first byte is in
+ * the target (blocks are reserved before it).
+ */
+async function writingOnes(size: number) {
   const target = shmFile(size);
   const input = shmFile(0);
+  await new Deno.Command("sh", {
+    args: ["-c", `tr '\\0' '\\377' < /dev/zero | head -c ${size} > ${input}`],
+  }).output();
+  const child = spawn("map", "write", target, "--input", input, "--jobs", "2");
+  const first = new Uint8Array(1);
+  using f = Deno.openSync(target);
+  for (let waited = 0; first[0] !== 0xff && waited < 30000; waited += 2) {
+    await new Promise((r) => setTimeout(r, 2));
+    f.seekSync(0, Deno.SeekMode.Start);
+    f.readSync(first);
+  }
+  return { target, input, child };
+}
+
+Deno.test("map write --jobs 2 stopped by SIGINT: within a second, exit 3, the bytes it reports are written and nothing after them", async () => {
+  const size = 3072 * MiB;
+  const { target, input, child } = await writingOnes(size);
   try {
-    // An input of 0xff bytes, so a byte written shows against the zeros.
-    await new Deno.Command("sh", {
-      args: ["-c", `tr '\\0' '\\377' < /dev/zero | head -c ${size} > ${input}`],
-    }).output();
-    const child = spawn(
-      "map",
-      "write",
-      target,
-      "--input",
-      input,
-      "--jobs",
-      "2",
-    );
-    // Once the first byte is written (blocks are reserved before it).
-    const first = new Uint8Array(1);
-    using f = Deno.openSync(target);
-    for (let waited = 0; first[0] !== 0xff && waited < 30000; waited += 2) {
-      await new Promise((r) => setTimeout(r, 2));
-      f.seekSync(0, Deno.SeekMode.Start);
-      f.readSync(first);
-    }
     const { stderr } = await interruptWithin1s(child);
     const m = stderr.match(/stopped after (\d+) bytes, written at offset 0/);
     assert.ok(m, stderr);
@@ -243,28 +243,8 @@ Deno.test("map --jobs: a bad count is a usage error naming it, before any file i
 
 Deno.test("map write --jobs 2 from an input that shrinks mid-copy: exit 3, and the bytes it says were written are", async () => {
   const size = 2048 * MiB;
-  const target = shmFile(size);
-  const input = shmFile(0);
+  const { target, input, child } = await writingOnes(size);
   try {
-    await new Deno.Command("sh", {
-      args: ["-c", `tr '\\0' '\\377' < /dev/zero | head -c ${size} > ${input}`],
-    }).output();
-    const child = spawn(
-      "map",
-      "write",
-      target,
-      "--input",
-      input,
-      "--jobs",
-      "2",
-    );
-    const first = new Uint8Array(1);
-    using f = Deno.openSync(target);
-    for (let waited = 0; first[0] !== 0xff && waited < 30000; waited += 2) {
-      await new Promise((r) => setTimeout(r, 2));
-      f.seekSync(0, Deno.SeekMode.Start);
-      f.readSync(first);
-    }
     Deno.truncateSync(input, size / 2);
     const out = await child.output();
     const stderr = new TextDecoder().decode(out.stderr);

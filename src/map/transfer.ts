@@ -61,9 +61,9 @@ export class Interrupted extends SystemError {
 }
 
 /**
- * Ends a write or zero whose bytes have moved: flushes the target, then
- * reports, or throws {@link Interrupted} saying `what` was done when a
- * signal stopped it.
+ * Ends a transfer whose bytes have moved: flushes the target (writes),
+ * then reports, or throws {@link Interrupted} saying `what` was done when
+ * a signal stopped it.
  */
 function settle(
   target: Target,
@@ -72,7 +72,7 @@ function settle(
   what: string,
   jobs: number,
 ): WriteReport {
-  target.flush();
+  if (op !== "map read") target.flush();
   if (moved.stopped) {
     throw new Interrupted(op, moved.stopped, moved.bytes, what);
   }
@@ -106,27 +106,11 @@ export async function readRange(
       poll,
     );
     lseek(out.fd, at + r.bytes, C.SEEK_SET, out.path);
-    if (r.stopped) {
-      throw new Interrupted(
-        "map read",
-        r.stopped,
-        r.bytes,
-        "all of them written out",
-      );
-    }
-    return { bytes: r.bytes, durable: true, jobs: threads };
+    return settle(target, "map read", r, "all of them written out", threads);
   }
   if (!target.dax) {
     const r = await readPageCache(target, offset, length, out, progress, poll);
-    if (r.stopped) {
-      throw new Interrupted(
-        "map read",
-        r.stopped,
-        r.bytes,
-        "all of them written out",
-      );
-    }
-    return { bytes: r.bytes, durable: true, jobs: 1 };
+    return settle(target, "map read", r, "all of them written out", 1);
   }
   let done = 0;
   for (const w of windows(offset, length, target.align)) {
