@@ -39,7 +39,7 @@ export function serve<J, R>(
       reply = { error: describeError(err) };
     } finally {
       // Its own descriptor and buffer: the pool may end this worker at once.
-      target!.closeDirect();
+      target?.closeDirect();
     }
     self.postMessage(reply);
   };

@@ -57,7 +57,7 @@ export interface TargetInfo {
   map_sync: boolean;
   align: number;
   persistence: Persistence;
-  /** How bytes move: non-temporal stores or plain ones through a DAX mapping, or pread/pwrite through the page cache. */
+  /** How bytes move: non-temporal stores or plain ones through a DAX mapping, O_DIRECT (block devices), or pread/pwrite through the page cache. */
   io: "mmap-nt" | "mmap" | "pwrite" | "o_direct";
   /** The kernel's name for it (`pmem0`, `dax0.0`), for devices. */
   device?: string;
