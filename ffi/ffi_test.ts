@@ -11,7 +11,9 @@ import {
   Mapping,
   OsError,
   pread,
+  preadFull,
   pwrite,
+  pwriteFull,
   statx,
 } from "./mod.ts";
 
@@ -74,6 +76,24 @@ Deno.test("pwrite lands where a mapping reads", () => {
     using map = Mapping.map(file.fd, path, { length: SIZE });
     assert.equal(pwrite(file.fd, new Uint8Array([1, 2, 3]), 5000, path), 3);
     assert.deepEqual([...map.bytes(4999, 5)], [0, 1, 2, 3, 0]);
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+Deno.test("preadFull and pwriteFull move whole buffers, and say where a file ends", () => {
+  const path = shmFile(10);
+  try {
+    using file = new FileHandle(path, C.O_RDWR);
+    const data = new Uint8Array(3 * SIZE).map((_, i) => i % 251);
+    assert.equal(pwriteFull(file.fd, data, 7, path), data.length);
+    const back = new Uint8Array(data.length);
+    assert.equal(preadFull(file.fd, back, 7, path), data.length);
+    assert.deepEqual(back, data);
+    // Past the end: a short count, not an error and not a loop.
+    const tail = new Uint8Array(16);
+    assert.equal(preadFull(file.fd, tail, 7 + data.length - 5, path), 5);
+    assert.equal(preadFull(file.fd, tail, 7 + data.length + 1, path), 0);
   } finally {
     Deno.removeSync(path);
   }

@@ -359,6 +359,44 @@ export function pwrite(
   return transfer("pwrite", fd, buf, offset, path);
 }
 
+/**
+ * `pread(2)` until `buf` is full or the file ends: the bytes read, fewer
+ * than `buf.length` only at the end. Callers say what a short read means.
+ */
+export function preadFull(
+  fd: number,
+  buf: Uint8Array,
+  offset: number,
+  path: string,
+): number {
+  let at = 0;
+  while (at < buf.length) {
+    const n = pread(fd, buf.subarray(at), offset + at, path);
+    if (n === 0) break;
+    at += n;
+  }
+  return at;
+}
+
+/**
+ * `pwrite(2)` until all of `buf` is written or a call writes nothing: the
+ * bytes written, fewer than `buf.length` only when no more would go.
+ */
+export function pwriteFull(
+  fd: number,
+  buf: Uint8Array,
+  offset: number,
+  path: string,
+): number {
+  let at = 0;
+  while (at < buf.length) {
+    const n = pwrite(fd, buf.subarray(at), offset + at, path);
+    if (n === 0) break;
+    at += n;
+  }
+  return at;
+}
+
 /** The whole kernel ring buffer through `klogctl(SYSLOG_ACTION_READ_ALL)`. */
 export function klogReadAll(): string {
   const size = libc().klogctl(C.SYSLOG_ACTION_SIZE_BUFFER, null, 0);

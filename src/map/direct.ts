@@ -18,8 +18,8 @@ import {
   FileHandle,
   Mapping,
   OsError,
-  pread,
-  pwrite,
+  preadFull,
+  pwriteFull,
 } from "../../ffi/mod.ts";
 import { SystemError } from "../errors.ts";
 
@@ -79,21 +79,23 @@ export class DirectIO implements Disposable {
 
   /** Reads exactly `buf.length` bytes at `offset` (short only past the device's end: an error). */
   #preadAll(buf: Uint8Array, offset: number): void {
-    for (let at = 0; at < buf.length;) {
-      const n = pread(this.#file.fd, buf.subarray(at), offset + at, this.path);
-      if (n === 0) {
-        throw new SystemError(
-          `pread ${this.path}`,
-          `nothing to read at offset ${offset + at} (past the device's end)`,
-        );
-      }
-      at += n;
+    const n = preadFull(this.#file.fd, buf, offset, this.path);
+    if (n < buf.length) {
+      throw new SystemError(
+        `pread ${this.path}`,
+        `nothing to read at offset ${offset + n} (past the device's end)`,
+      );
     }
   }
 
+  /** Writes all of `buf` at `offset` (short only past the device's end: an error). */
   #pwriteAll(buf: Uint8Array, offset: number): void {
-    for (let at = 0; at < buf.length;) {
-      at += pwrite(this.#file.fd, buf.subarray(at), offset + at, this.path);
+    const n = pwriteFull(this.#file.fd, buf, offset, this.path);
+    if (n < buf.length) {
+      throw new SystemError(
+        `pwrite ${this.path}`,
+        `nothing written at offset ${offset + n} (past the device's end)`,
+      );
     }
   }
 

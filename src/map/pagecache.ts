@@ -14,8 +14,8 @@
 import {
   fdatasync,
   Mapping,
-  pread,
-  pwrite,
+  preadFull,
+  pwriteFull,
   readInto,
   writeFrom,
 } from "../../ffi/mod.ts";
@@ -39,17 +39,14 @@ export interface Moved {
 export function pwriteAll(t: Target, buf: Uint8Array, offset: number): void {
   const direct = t.direct;
   if (direct) return direct.write(buf, offset);
-  for (let at = 0; at < buf.length;) {
-    const n = pwrite(t.file.fd, buf.subarray(at), offset + at, t.path);
-    if (n === 0) {
-      throw new SystemError(
-        `${t.op} ${t.path}`,
-        `no room at offset ${
-          offset + at
-        } (the target shrank or its filesystem is full)`,
-      );
-    }
-    at += n;
+  const n = pwriteFull(t.file.fd, buf, offset, t.path);
+  if (n < buf.length) {
+    throw new SystemError(
+      `${t.op} ${t.path}`,
+      `no room at offset ${
+        offset + n
+      } (the target shrank or its filesystem is full)`,
+    );
   }
 }
 
@@ -57,15 +54,12 @@ export function pwriteAll(t: Target, buf: Uint8Array, offset: number): void {
 export function preadAll(t: Target, buf: Uint8Array, offset: number): void {
   const direct = t.direct;
   if (direct) return direct.read(buf, offset);
-  for (let at = 0; at < buf.length;) {
-    const n = pread(t.file.fd, buf.subarray(at), offset + at, t.path);
-    if (n === 0) {
-      throw new SystemError(
-        `${t.op} ${t.path}`,
-        `the target shrank: nothing to read at offset ${offset + at}`,
-      );
-    }
-    at += n;
+  const n = preadFull(t.file.fd, buf, offset, t.path);
+  if (n < buf.length) {
+    throw new SystemError(
+      `${t.op} ${t.path}`,
+      `the target shrank: nothing to read at offset ${offset + n}`,
+    );
   }
 }
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { fdatasync, Mapping, pread, pwrite } from "../../ffi/mod.ts";
+import { fdatasync, Mapping, preadFull, pwriteFull } from "../../ffi/mod.ts";
 import { PmemctlError, SystemError, UsageError } from "../errors.ts";
 import {
   pieces,
@@ -45,22 +45,20 @@ export interface MapResult {
 
 /** Reads `buf.length` bytes of `s` at `offset`; an input that ends first shrank. */
 function preadPeer(s: Stream, buf: Uint8Array, offset: number): void {
-  for (let at = 0; at < buf.length;) {
-    const n = pread(s.fd, buf.subarray(at), offset + at, s.path);
-    if (n === 0) {
-      throw new SystemError(
-        s.path,
-        `shrank while being copied: nothing to read at offset ${offset + at}`,
-      );
-    }
-    at += n;
+  const n = preadFull(s.fd, buf, offset, s.path);
+  if (n < buf.length) {
+    throw new SystemError(
+      s.path,
+      `shrank while being copied: nothing to read at offset ${offset + n}`,
+    );
   }
 }
 
 /** Writes all of `buf` to `s` at `offset`. */
 function pwritePeer(s: Stream, buf: Uint8Array, offset: number): void {
-  for (let at = 0; at < buf.length;) {
-    at += pwrite(s.fd, buf.subarray(at), offset + at, s.path);
+  const n = pwriteFull(s.fd, buf, offset, s.path);
+  if (n < buf.length) {
+    throw new SystemError(s.path, `no room at offset ${offset + n}`);
   }
 }
 

@@ -45,9 +45,8 @@ export class SystemRoot {
   /** The tree's real path, for a captured tree. */
   readonly #tree: string | undefined;
   /**
-   * Host paths found missing: what lies below them is not looked up again
-   * (a captured tree without proc/ or sys/bus/dax is asked about it many
-   * times, and each failed lstat costs an exception).
+   * Host paths lstat found missing in directories that cannot be listed:
+   * not looked up again (each failed lstat costs an exception).
    */
   readonly #missing = new Set<string>();
   /**
@@ -115,15 +114,12 @@ export class SystemRoot {
       const parent = inside.length ? `${tree}/${inside.join("/")}` : tree;
       const next = [...inside, c];
       const host = `${parent}/${c}`;
-      if (this.#missing.has(host)) return undefined;
       const listing = this.#listing(parent);
       if (listing) {
         info = listing.get(c);
-        if (info === undefined) {
-          this.#missing.add(host);
-          return undefined;
-        }
+        if (info === undefined) return undefined;
       } else {
+        if (this.#missing.has(host)) return undefined;
         try {
           info = Deno.lstatSync(host);
         } catch (e) {

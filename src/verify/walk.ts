@@ -66,7 +66,11 @@ export class Run {
 
   #buffer: Uint8Array | undefined;
 
-  /** This run's buffer for pread/pwrite: a chunk, and 8 bytes to align it with any offset. */
+  /**
+   * The buffer for pread/pwrite: a chunk, and 8 bytes to align it with any
+   * offset. It is the thread's pattern buffer (pattern.ts), shared by the
+   * thread's runs, which never use it at the same time.
+   */
   ioBuffer(): Uint8Array {
     return this.#buffer ??= patternBuffer(CHUNK + 8);
   }
