@@ -4,7 +4,8 @@
  * write(2) straight into and out of the mapped memory, or a mapped input
  * file copied with non-temporal stores), so no copy is made in JavaScript
  * and memory stays flat whatever the size. Page-cache targets (files,
- * tmpfs, /dev/pmemN) use pread/pwrite instead (pagecache.ts). With
+ * tmpfs) use pread/pwrite instead (pagecache.ts), and block devices
+ * (/dev/pmemN) the same through O_DIRECT (direct.ts). With
  * `jobs` > 1, a range of several pieces moved to or from a regular file is
  * spread over threads (parallel.ts); streams keep one thread and their order.
  *
@@ -186,7 +187,8 @@ export async function writeRange(
       threads,
     );
   }
-  let mapped = target.dax ? mappableInput(input) : undefined;
+  // The input as threads saw it, when they did not take it.
+  let mapped = target.dax ? whole ?? mappableInput(input) : undefined;
   let done = 0;
   let durable = true;
   let ended = false;

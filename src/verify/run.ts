@@ -64,7 +64,7 @@ export interface VerifyReport {
    * window flushed: DAX targets, and rw), `pwrite` (fill through pwrite, each
    * window made durable by fdatasync, compare through pread: page-cache
    * targets), `pread` (scan of a file; check of a page-cache target),
-   * `o_direct` (scan of a block device, past the page cache).
+   * `o_direct` (every mode but rw on a block device, past the page cache).
    */
   io: "mmap" | "pwrite" | "pread" | "o_direct";
   /** Threads that moved the bytes (`--jobs`, fewer when the range has fewer windows). */
