@@ -13,13 +13,22 @@ const MiB = 2 ** 20;
 
 const ok = (r: { code: number; console: string }) => assertGuestOk(r);
 
-/** The JSON documents between `@@NAME` and `@@end` markers. */
+/**
+ * The JSON documents between `@@NAME` and `@@end` markers; one that does not
+ * parse fails with its name and the guest's console (pmemctl's stderr).
+ */
 // deno-lint-ignore no-explicit-any
 function docs(r: VmResult): Map<string, any> {
   return new Map(
-    [...r.stdout.matchAll(/^@@(\S+)\n([\s\S]*?)^@@end$/gm)].map((
-      m,
-    ) => [m[1], JSON.parse(m[2])]),
+    [...r.stdout.matchAll(/^@@(\S+)\n([\s\S]*?)^@@end$/gm)].map((m) => {
+      try {
+        return [m[1], JSON.parse(m[2])];
+      } catch (e) {
+        throw new Error(
+          `@@${m[1]}: ${e}: ${JSON.stringify(m[2])}\n${r.console.slice(-4000)}`,
+        );
+      }
+    }),
   );
 }
 
