@@ -2,9 +2,13 @@
  * Start-up, as a person pays it: whole processes, run side by side and
  * alternating in one run, against `deno run` of an empty script. Targets
  * (issue 16): `pmemctl --version` ≤ 1.2×, `pmemctl list` on an empty
- * `--root` ≤ 1.5×, `bin/pmemctl --version` ≤ 1.3× the empty run. Prints
- * medians with min and max, in ms. Run with `deno task bench:startup`.
+ * `--root` ≤ 1.5×, `bin/pmemctl --version` ≤ 1.3× the empty run; and the
+ * program as the .deb ships it where no denort exists (tools/bundle.ts, run
+ * as its /usr/bin/pmemctl runs it). Prints medians with min and max, in ms.
+ * Run with `deno task bench:startup`.
  */
+
+import { bundle } from "../tools/bundle.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 21);
@@ -12,10 +16,13 @@ const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 21);
 const empty = Deno.makeTempFileSync({ suffix: ".ts" });
 Deno.writeTextFileSync(empty, "\n");
 const tree = Deno.makeTempDirSync();
+const bundled = Deno.makeTempDirSync({ prefix: "pmemctl-bundle-" });
 globalThis.addEventListener("unload", () => {
   Deno.removeSync(empty);
   Deno.removeSync(tree, { recursive: true });
+  Deno.removeSync(bundled, { recursive: true });
 });
+bundle(bundled);
 
 const deno = Deno.execPath();
 /** `list` on an empty tree, with nothing to read from the live system either. */
@@ -28,6 +35,14 @@ const list = [
   "--cmdline",
   "/dev/null",
 ];
+/** The .deb's /usr/bin/pmemctl, with the bundle where the package puts it. */
+const packaged = [
+  "run",
+  "-A",
+  "--no-config",
+  "--quiet",
+  `${bundled}/pmemctl.js`,
+];
 const cases: [string, string, string[]][] = [
   ["empty deno run", deno, ["run", "-A", empty]],
   ["pmemctl --version", deno, ["run", "-A", `${ROOT}cli.ts`, "--version"]],
@@ -39,6 +54,8 @@ const cases: [string, string, string[]][] = [
   ]],
   ["bin/pmemctl --version", `${ROOT}bin/pmemctl`, ["--version"]],
   ["bin/pmemctl list (empty --root)", `${ROOT}bin/pmemctl`, list],
+  ["bundle --version", deno, [...packaged, "--version"]],
+  ["bundle list (empty --root)", deno, [...packaged, ...list]],
 ];
 
 function once(command: string, args: string[]): number {

@@ -9,15 +9,16 @@
  *
  * Bundlers cannot see these imports either. Names are paths from the
  * project's root; `deno task compile` has each as an `--include` (a test
- * checks), and the .deb's bundle (tools/deb.ts) carries them itself,
- * handing them over with {@link provide} before the program starts. Worker
+ * checks), and the .deb's bundle (tools/deb.ts) carries each in a chunk of
+ * its own, handing over their loaders with {@link provide} before the
+ * program starts. Worker
  * threads' modules are named the same way ({@link workerUrl}).
  *
  * @module
  */
 
 const ROOT = new URL("../", import.meta.url);
-const provided = new Map<string, unknown>();
+const provided = new Map<string, () => Promise<unknown>>();
 const workers = new Map<string, URL>();
 
 /**
@@ -27,9 +28,8 @@ const workers = new Map<string, URL>();
  * (type positions are not part of the graph `deno run` builds).
  */
 export function lazyImport<T>(name: string): Promise<T> {
-  return provided.has(name)
-    ? Promise.resolve(provided.get(name) as T)
-    : import(new URL(name, ROOT).href);
+  const load = provided.get(name);
+  return (load ? load() : import(new URL(name, ROOT).href)) as Promise<T>;
 }
 
 /** Where the worker module `name` (a path from the project's root) is. */
@@ -38,11 +38,12 @@ export function workerUrl(name: string): URL {
 }
 
 /**
- * For a bundle that carries the lazily imported modules itself: each by its
- * name, and where each worker module was bundled to.
+ * For a bundle that carries the lazily imported modules itself: how to load
+ * each by its name (an import of the bundle's own chunk), and where each
+ * worker module was bundled to.
  */
 export function provide(
-  modules: Record<string, unknown>,
+  modules: Record<string, () => Promise<unknown>>,
   workerFiles: Record<string, URL> = {},
 ): void {
   for (const [name, m] of Object.entries(modules)) provided.set(name, m);

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
+import { COMPILE_INCLUDES } from "../tools/bundle.ts";
 import { requireThat } from "./require.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -64,9 +65,7 @@ requireThat(
 );
 
 Deno.test("deno task compile includes every module imported where deno compile cannot see it (lazyImport, worker threads)", () => {
-  const included = new Set(
-    [...denoJson.tasks.compile.matchAll(/--include (\S+)/g)].map((m) => m[1]),
-  );
+  const included = new Set(COMPILE_INCLUDES);
   const wanted: string[] = [];
   const walk = (dir: string) => {
     for (const e of Deno.readDirSync(`${ROOT}${dir}`)) {

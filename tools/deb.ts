@@ -16,28 +16,15 @@
  * @module
  */
 
-import denoJson from "../deno.json" with { type: "json" };
 import { fromSpec, renderCompletions } from "../src/completions.ts";
 import { renderMan } from "../src/cli/man.ts";
 import { commandTree, MAN_DATE } from "../src/cli/tree.ts";
 import { KMOD_FILES } from "../src/kmod/kmod.ts";
 import { VERSION } from "../src/version.ts";
+import { bundle, COMPILE_INCLUDES, sh } from "./bundle.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-/** What `deno task compile` includes beside cli.ts: kmod/, and every module imported where no bundler sees it (src/lazy.ts). */
-const COMPILE_INCLUDES = [
-  ...denoJson.tasks.compile.matchAll(/--include (\S+)/g),
-].map((m) => m[1]);
-
-/** Worker threads' modules: bundled each on its own. */
-const WORKERS = ["src/verify/worker.ts", "src/map/worker.ts"];
-
-/** `src/verify/worker.ts` → `verify-worker.js`, its bundle's name. */
-function workerFile(name: string): string {
-  const parts = name.replace(/\.ts$/, "").split("/");
-  return `${parts.at(-2)}-${parts.at(-1)}.js`;
-}
 const MAINTAINER = Deno.env.get("DEBFULLNAME") && Deno.env.get("DEBEMAIL")
   ? `${Deno.env.get("DEBFULLNAME")} <${Deno.env.get("DEBEMAIL")}>`
   : "pmemctl developers <pmemctl@example.net>";
@@ -45,15 +32,8 @@ const MAINTAINER = Deno.env.get("DEBFULLNAME") && Deno.env.get("DEBEMAIL")
 const DATE = "Thu, 26 Nov 2026 00:00:00 +0000";
 const EPOCH = Date.parse("2026-11-26T00:00:00Z") / 1000;
 
-function sh(cmd: string, args: string[], env?: Record<string, string>): void {
-  const out = new Deno.Command(cmd, { args, env, stderr: "piped" })
-    .outputSync();
-  if (!out.success) {
-    throw new Error(
-      `${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
-}
+/** Where the bundled program lives in the package. */
+const JS = "/usr/lib/pmemctl/js";
 
 function put(
   stage: string,
@@ -226,61 +206,7 @@ function buildPmemctl(out: string): string {
         Deno.readFileSync(Deno.realPathSync(Deno.execPath())),
         0o755,
       );
-      // The modules pmemctl imports lazily (src/lazy.ts) ride in the bundle,
-      // handed over before cli.ts starts; each worker module is a bundle of
-      // its own beside it.
-      const workers = COMPILE_INCLUDES.filter((f) => WORKERS.includes(f));
-      const lazy = COMPILE_INCLUDES.filter((f) =>
-        f.endsWith(".ts") && !WORKERS.includes(f)
-      );
-      const entryDir = Deno.makeTempDirSync({ prefix: "pmemctl-bundle-" });
-      const entry = `${entryDir}/entry.ts`;
-      Deno.writeTextFileSync(
-        entry,
-        [
-          `import { provide } from "${ROOT}src/lazy.ts";`,
-          ...lazy.map((f, i) => `import * as m${i} from "${ROOT}${f}";`),
-          `provide({ ${lazy.map((f, i) => `"${f}": m${i}`).join(", ")} }, {`,
-          ...workers.map((f) =>
-            `  "${f}": new URL("./${workerFile(f)}", import.meta.url),`
-          ),
-          `});`,
-          // cli.ts runs itself only as the entry (import.meta.main): here it is not.
-          `const { run } = await import("${ROOT}cli.ts");`,
-          `Deno.exit(await run(Deno.args));`,
-        ].join("\n"),
-      );
-      try {
-        sh(Deno.execPath(), [
-          "bundle",
-          "--quiet",
-          "--no-config",
-          "--output",
-          `${stage}/usr/lib/pmemctl/pmemctl.js`,
-          entry,
-        ]);
-      } finally {
-        Deno.removeSync(entryDir, { recursive: true });
-      }
-      for (const f of workers) {
-        const out = `${stage}/usr/lib/pmemctl/${workerFile(f)}`;
-        sh(Deno.execPath(), [
-          "bundle",
-          "--quiet",
-          "--no-config",
-          "--output",
-          out,
-          `${ROOT}${f}`,
-        ]);
-        Deno.chmodSync(out, 0o644);
-      }
-      // deno runs it; the bundle keeps cli.ts's #! line, which only a script needs.
-      const js = `${stage}/usr/lib/pmemctl/pmemctl.js`;
-      Deno.writeTextFileSync(
-        js,
-        Deno.readTextFileSync(js).replace(/^#!.*\n/, ""),
-      );
-      Deno.chmodSync(js, 0o644);
+      bundle(`${stage}${JS}`);
       // What lintian cannot be argued out of, with the reason (README: Packages).
       put(
         stage,
@@ -306,7 +232,7 @@ pmemctl: hardening-no-relro [usr/lib/pmemctl/deno]
 # Nothing is fetched at run time: no config, no imports outside the bundle.
 DENO_NO_UPDATE_CHECK=1 DENO_NO_PROMPT=1
 export DENO_NO_UPDATE_CHECK DENO_NO_PROMPT
-exec /usr/lib/pmemctl/deno run -A --no-config --quiet /usr/lib/pmemctl/pmemctl.js "$@"
+exec /usr/lib/pmemctl/deno run -A --no-config --quiet ${JS}/pmemctl.js "$@"
 `,
         0o755,
       );

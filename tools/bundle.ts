@@ -1,0 +1,109 @@
+/**
+ * The program bundled for Deno's own runtime (`deno bundle`), as the .deb
+ * ships it where no denort exists to `deno compile` it, and as
+ * bench/startup.ts measures it. usage: deno run -A tools/bundle.ts DIR
+ *
+ * @module
+ */
+
+import denoJson from "../deno.json" with { type: "json" };
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** What `deno task compile` includes beside cli.ts: kmod/, and every module imported where no bundler sees it (src/lazy.ts). */
+export const COMPILE_INCLUDES = [
+  ...denoJson.tasks.compile.matchAll(/--include (\S+)/g),
+].map((m) => m[1]);
+
+/** Worker threads' modules: bundled each on its own. */
+const WORKERS = ["src/verify/worker.ts", "src/map/worker.ts"];
+
+/** `src/verify/worker.ts` → `verify-worker.js`, its bundle's name. */
+function workerFile(name: string): string {
+  const parts = name.replace(/\.ts$/, "").split("/");
+  return `${parts.at(-2)}-${parts.at(-1)}.js`;
+}
+
+/** Runs `cmd`, throwing with its stderr if it fails. */
+export function sh(
+  cmd: string,
+  args: string[],
+  env?: Record<string, string>,
+): void {
+  const out = new Deno.Command(cmd, { args, env, stderr: "piped" })
+    .outputSync();
+  if (!out.success) {
+    throw new Error(
+      `${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+}
+
+/**
+ * Bundles the program into `dir` (`deno bundle`): `pmemctl.js`, its entry,
+ * and the chunks it loads when it needs them. Each module pmemctl imports
+ * lazily (src/lazy.ts) is a chunk of its own whose loader is handed over
+ * before cli.ts starts, so the bundle starts as light as the checkout does;
+ * each worker module is a bundle of its own beside them.
+ */
+export function bundle(dir: string): void {
+  const workers = COMPILE_INCLUDES.filter((f) => WORKERS.includes(f));
+  const lazy = COMPILE_INCLUDES.filter((f) =>
+    f.endsWith(".ts") && !WORKERS.includes(f)
+  );
+  const entryDir = Deno.makeTempDirSync({ prefix: "pmemctl-bundle-" });
+  const entry = `${entryDir}/pmemctl.ts`;
+  Deno.writeTextFileSync(
+    entry,
+    [
+      `import { provide } from "${ROOT}src/lazy.ts";`,
+      `provide({`,
+      ...lazy.map((f) => `  "${f}": () => import("${ROOT}${f}"),`),
+      `}, {`,
+      ...workers.map((f) =>
+        `  "${f}": new URL("./${workerFile(f)}", import.meta.url),`
+      ),
+      `});`,
+      // cli.ts runs itself only as the entry (import.meta.main): here it is not.
+      `const { run } = await import("${ROOT}cli.ts");`,
+      `Deno.exit(await run(Deno.args));`,
+    ].join("\n"),
+  );
+  const bundleArgs = ["bundle", "--quiet", "--no-config"];
+  try {
+    sh(Deno.execPath(), [
+      ...bundleArgs,
+      "--code-splitting",
+      "--outdir",
+      dir,
+      entry,
+    ]);
+  } finally {
+    Deno.removeSync(entryDir, { recursive: true });
+  }
+  for (const f of workers) {
+    sh(Deno.execPath(), [
+      ...bundleArgs,
+      "--output",
+      `${dir}/${workerFile(f)}`,
+      `${ROOT}${f}`,
+    ]);
+  }
+  for (const e of Deno.readDirSync(dir)) {
+    const js = `${dir}/${e.name}`;
+    // deno runs them; cli.ts's #! line, kept by the bundler, only a script needs.
+    Deno.writeTextFileSync(
+      js,
+      Deno.readTextFileSync(js).replace(/^#!.*\n/, ""),
+    );
+    Deno.chmodSync(js, 0o644);
+  }
+}
+
+if (import.meta.main) {
+  if (Deno.args.length !== 1) {
+    console.error("usage: deno run -A tools/bundle.ts DIR");
+    Deno.exit(2);
+  }
+  bundle(Deno.args[0]);
+}
