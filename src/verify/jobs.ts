@@ -8,7 +8,7 @@
 
 import { pieces, pieceUnit, Pool, type ThreadControl } from "../jobs/pool.ts";
 import type { Target } from "../map/target.ts";
-import { scanPart } from "./mode_scan.ts";
+import { Scanner } from "./mode_scan.ts";
 import { MismatchLog } from "./pattern.ts";
 import {
   compareWindow,
@@ -44,12 +44,14 @@ export async function drain(
   run: Run,
 ): Promise<ThreadResult> {
   const { task } = job;
+  // One scanner for all the thread's pieces: its descriptor and buffer.
+  using scanner = task.task === "scan" ? new Scanner(t) : undefined;
   for (;;) {
     if (run.checkStop()) break;
     const i = c.take(job.pieces.length);
     if (i === undefined) break;
     const piece = job.pieces[i];
-    if (task.task === "scan") await scanPart(t, piece, task.bad, run);
+    if (task.task === "scan") await scanner!.part(piece, task.bad, run);
     else {
       const window = task.task === "fill" ? fillWindow : compareWindow;
       await run.each(t, piece.offset, piece.length, (w) => {
