@@ -23,13 +23,13 @@ export const KMOD_FILES = [
 
 /**
  * Where the shipped source is: kmod/ of the checkout (or of a `deno compile`
- * binary, which embeds it), or kmod/ beside a bundle (the Debian package's
- * /usr/lib/pmemctl/kmod).
+ * binary, which embeds it), or kmod/ beside the bundle's directory (the
+ * Debian package's /usr/lib/pmemctl/kmod, beside /usr/lib/pmemctl/js/).
  */
 function sourceDir(): URL {
   const candidates = [
     new URL("../../kmod/", import.meta.url),
-    new URL("./kmod/", import.meta.url),
+    new URL("../kmod/", import.meta.url),
   ];
   for (const dir of candidates) {
     try {
