@@ -12,8 +12,9 @@ import {
   Mapping,
   OsError,
   pageSize,
-  pread,
+  preadFull,
 } from "../../ffi/mod.ts";
+import { SystemError } from "../errors.ts";
 import type { Target } from "../map/target.ts";
 import type { BadRange } from "../sysfs/nd.ts";
 import type { MismatchLog } from "./pattern.ts";
@@ -89,18 +90,28 @@ export class Scanner implements Disposable {
     const fd = this.#file.fd, bytes = this.#bytes, unit = this.#unit;
     const start = offset - (offset % unit);
     const end = Math.min(t.size, Math.ceil((offset + length) / unit) * unit);
+    /** Reads `buf` at `at`; a file that ends before it has shrunk. */
+    const read = (buf: Uint8Array, at: number) => {
+      const got = preadFull(fd, buf, at, t.path);
+      if (got < buf.length) {
+        throw new SystemError(
+          `${t.op} ${t.path}`,
+          `the target shrank: nothing to read at offset ${at + got}`,
+        );
+      }
+    };
     // The windows only pace the walk (and its interruption); pread reads.
     await run.each(t, start, end - start, (w) => {
       for (let at = w.start; at < w.start + w.length; at += CHUNK) {
         const n = Math.min(CHUNK, w.start + w.length - at);
         try {
-          pread(fd, bytes.subarray(0, n), at, t.path);
+          read(bytes.subarray(0, n), at);
         } catch (e) {
           if (!(e instanceof OsError && e.code === "EIO")) throw e;
           // Pinpoint: sector by sector (page by page without O_DIRECT).
           for (let s = at; s < at + n; s += unit) {
             try {
-              pread(fd, bytes.subarray(0, unit), s, t.path);
+              read(bytes.subarray(0, unit), s);
             } catch (e2) {
               if (!(e2 instanceof OsError && e2.code === "EIO")) throw e2;
               run.log.addRange(s, unit, "EIO");
