@@ -177,6 +177,41 @@ echo @@jobs2; ${P} verify /dev/pmem0 --length 48M --jobs 2 --json; echo @@end
 );
 
 vmTest(
+  "verify scan of a file on a DAX mount reports a bad block injected under it at its offset in the file",
+  async () => {
+    const r = await runVm({
+      config: "nfit",
+      script: `set -e
+ndctl create-namespace -f -e namespace0.0 -m fsdax -M mem >&2
+mkfs.ext4 -q -F -b 4096 /dev/pmem0
+mkdir -p /mnt/p && mount -o dax /dev/pmem0 /mnt/p
+dd if=/dev/urandom of=/mnt/p/f bs=1M count=4 conv=fsync 2>/dev/null
+# The file's first extent in 512-byte sectors of /dev/pmem0, e.g. "0: [0..8191]: 264192..272383".
+phys=$(xfs_io -r -c fiemap /mnt/p/f | awk 'NR==2 { split($3, a, "[.][.]"); print a[1] }')
+# A bad page 1.5 MiB into the file: inside a 1 MiB read, not at its start.
+echo "$((phys + 3072)) 8" > /sys/block/pmem0/badblocks
+echo @@one; ${P} verify /mnt/p/f --jobs 1 --json || true; echo @@end
+echo @@two; ${P} verify /mnt/p/f --jobs 2 --json || true; echo @@end
+`,
+    });
+    ok(r);
+    const d = docs(r);
+    for (const name of ["one", "two"]) {
+      const doc = d.get(name);
+      assert.equal(doc.result, "fail", name);
+      assert.equal(doc.bytes_checked, 4 * MiB, name);
+      assert.deepEqual(
+        doc.bad_ranges.map((
+          b: { offset: number; length: number; reason: string },
+        ) => [b.offset, b.length, b.reason]),
+        [[1.5 * MiB, 4096, "EIO"]],
+        name,
+      );
+    }
+  },
+);
+
+vmTest(
   "verify --jobs 2 on /dev/pmem0 (held O_EXCL, scanned O_DIRECT) and /dev/dax0.0: the threads find what one thread finds",
   async () => {
     const r = await runVm({
