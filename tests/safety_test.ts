@@ -17,6 +17,7 @@ import {
   waitForLock,
 } from "./helpers.ts";
 import { have, requireThat } from "./require.ts";
+import { parseProcLocks } from "../src/safety/lock.ts";
 
 const MiB = 2 ** 20;
 
@@ -676,3 +677,106 @@ Deno.test("map zero and map write from a file stop between windows on SIGINT/SIG
     Deno.removeSync(input);
   }
 });
+
+Deno.test("verify rw on a hangup (a closed terminal or ssh session) puts back the window it was in and stops, exit 3; under nohup it carries on", async () => {
+  const path = shmFile(256 * MiB, true);
+  try {
+    const before = await sha256(path);
+    const child = spawn("verify", path, "--mode", "rw");
+    assert.ok(await waitForLock(child.pid, path), "pmemctl took its lock");
+    await new Promise((r) => setTimeout(r, 100));
+    kill(child, "SIGHUP");
+    const out = await child.output();
+    assert.equal(out.code, 3, text(out.stderr));
+    assert.match(
+      text(out.stderr),
+      /interrupted by SIGHUP: stopped after \d+ bytes/,
+    );
+    assert.equal(await sha256(path), before, "every byte is as it was");
+
+    // A hangup that the caller ignores (nohup, trap '' HUP) stays ignored.
+    const ignoring = new Deno.Command("sh", {
+      args: [
+        "-c",
+        `trap '' HUP; exec '${Deno.execPath()}' run -A '${CLI}' verify '${path}' --mode rw --length 64M --json`,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    assert.ok(await waitForLock(ignoring.pid, path), "pmemctl took its lock");
+    // Hangups all along: in the run, and after it while the result prints.
+    const hangups = setInterval(() => kill(ignoring, "SIGHUP"), 10);
+    const carried = await ignoring.output().finally(() =>
+      clearInterval(hangups)
+    );
+    assert.equal(carried.code, 0, text(carried.stderr));
+    assert.equal(JSON.parse(text(carried.stdout)).result, "pass");
+    assert.equal(await sha256(path), before);
+  } finally {
+    Deno.removeSync(path);
+  }
+});
+
+requireThat(
+  have("script", ["-V"]) ? undefined : "script (util-linux) is not installed",
+  "verify rw in a terminal that hangs up (its ssh session dropped): the window is put back, and a dead terminal is one pmemctl line, never an internal error",
+  async () => {
+    const path = shmFile(1024 * MiB, true);
+    const err = `${path}.stderr`;
+    try {
+      const before = await sha256(path);
+      // script(1) gives pmemctl a terminal of its own on stdout; killing
+      // script closes it, and the kernel sends the hangup.
+      const term = new Deno.Command("script", {
+        args: [
+          "-qfc",
+          `exec '${Deno.execPath()}' run -A '${CLI}' verify '${path}' --mode rw 2>'${err}'`,
+          "/dev/null",
+        ],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      const pid = await lockHolder(path);
+      assert.ok(pid, "pmemctl took its lock");
+      await new Promise((r) => setTimeout(r, 100));
+      term.kill("SIGKILL");
+      await term.status;
+      // pmemctl finishes its window, puts it back and exits.
+      for (let i = 0; i < 600 && isAlive(pid); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(!isAlive(pid), "pmemctl exited");
+      const said = Deno.readTextFileSync(err);
+      oneLine(said);
+      assert.match(said, /^pmemctl: (stdout: .*|interrupted by SIGHUP.*)\n$/);
+      assert.equal(await sha256(path), before, "every byte is as it was");
+    } finally {
+      Deno.removeSync(path);
+      Deno.removeSync(err, { recursive: true });
+    }
+  },
+);
+
+/** The pid holding a flock on `path` (within 30 s), from /proc/locks. */
+async function lockHolder(path: string): Promise<number | undefined> {
+  const ino = Deno.statSync(path).ino;
+  for (let waited = 0; waited < 30000; waited += 5) {
+    const lock = parseProcLocks(Deno.readTextFileSync("/proc/locks")).find((
+      l,
+    ) => l.kind === "FLOCK" && !l.waiting && l.ino === ino);
+    if (lock) return lock.pid;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { SystemError } from "../errors.ts";
 import { escapeControls } from "../parse/numbers.ts";
 
 /** The CLI's outputs and what it asks of the terminal. */
@@ -27,10 +28,27 @@ function writeAll(
   }
 }
 
-/** The process's own stdout and stderr. */
+/**
+ * The process's own stdout and stderr. Stdout that cannot be written (a
+ * terminal that hung up: EIO) is a system error like any other, reported
+ * in one line; a closed pipe stays a BrokenPipe (`| head` is no failure).
+ * Stderr that cannot be written leaves nothing to report it on: the exit
+ * code says the rest.
+ */
 export const processOutput: Output = {
-  stdout: (text) => writeAll(Deno.stdout, text),
-  stderr: (text) => writeAll(Deno.stderr, text),
+  stdout: (text) => {
+    try {
+      writeAll(Deno.stdout, text);
+    } catch (e) {
+      if (e instanceof Deno.errors.BrokenPipe) throw e;
+      throw new SystemError("stdout", (e as Error).message, { cause: e });
+    }
+  },
+  stderr: (text) => {
+    try {
+      writeAll(Deno.stderr, text);
+    } catch { /* nowhere left to say it */ }
+  },
   isTerminal: (fd) =>
     (fd === 0 ? Deno.stdin : fd === 1 ? Deno.stdout : Deno.stderr)
       .isTerminal(),

@@ -1,28 +1,92 @@
 /**
- * SIGINT and SIGTERM for long-running commands: instead of dying in the
- * middle of a window, the command asks between windows whether a signal
- * came, finishes what the window promised, and stops (exit 3).
+ * SIGINT, SIGTERM and SIGHUP for long-running commands: instead of dying in
+ * the middle of a window, the command asks between windows whether a signal
+ * came, finishes what the window promised, and stops (exit 3). A hangup (the
+ * terminal or ssh session closed) would otherwise kill `verify --mode rw`
+ * with a window's original bytes only in its memory.
  *
  * @module
  */
 
 import { fstatx } from "../../ffi/mod.ts";
 
-const SIGNALS = ["SIGINT", "SIGTERM"] as const;
-
 /** How often, at most, a busy loop lets the signal listeners run. */
 const POLL_MS = 50;
 
-/** Catches SIGINT/SIGTERM while it lives; dispose it to restore the defaults. */
+/** SIGHUP's number: bit 0 of /proc's signal masks. */
+const SIGHUP = 1;
+
+/**
+ * The signals a `/proc/PID/status` text says are ignored (`SigIgn`, a hex
+ * mask whose bit N−1 is signal N), by number.
+ */
+export function ignoredSignals(status: string): Set<number> {
+  const hex = status.match(/^SigIgn:\s*([0-9a-fA-F]+)$/m)?.[1];
+  const out = new Set<number>();
+  if (!hex) return out;
+  const mask = BigInt(`0x${hex}`);
+  for (let n = 1; n <= 64; n++) {
+    if ((mask >> BigInt(n - 1)) & 1n) out.add(n);
+  }
+  return out;
+}
+
+let startedIgnoringHangup: boolean | undefined;
+
+/**
+ * Whether the process was started ignoring SIGHUP (`nohup`, `trap '' HUP`:
+ * the caller asked for the run to outlive the terminal). Read once, before
+ * any listener changes what /proc says.
+ */
+function hangupIgnored(): boolean {
+  if (startedIgnoringHangup === undefined) {
+    try {
+      startedIgnoringHangup = ignoredSignals(
+        Deno.readTextFileSync("/proc/self/status"),
+      ).has(SIGHUP);
+    } catch {
+      startedIgnoringHangup = false; // no /proc: a hangup asks to stop
+    }
+  }
+  return startedIgnoringHangup;
+}
+
+let hangupKept = false;
+
+/**
+ * A SIGHUP the process was started ignoring stays ignored for the rest of
+ * its life. Deno, once any signal listener is added, catches SIGHUP too
+ * and dies of it whenever no listener takes it, ignored or not (seen:
+ * /proc's SigIgn loses SIGHUP and SigCgt gains it; a `nohup` run died of
+ * the hangup, mid-window or after its run while printing the result): so
+ * such a process gets a listener that ignores it, and keeps it.
+ */
+function keepHangupIgnored(): void {
+  if (hangupKept || !hangupIgnored()) return;
+  Deno.addSignalListener("SIGHUP", () => {});
+  hangupKept = true;
+}
+
+/** Catches SIGINT/SIGTERM/SIGHUP while it lives; dispose it to restore the defaults. */
 export class Interrupts implements Disposable {
   /** `interrupted by SIGINT`, once a signal came. */
   reason: string | undefined;
   #last = performance.now();
-  #listeners = SIGNALS.map((sig) =>
-    [sig, () => this.reason ??= `interrupted by ${sig}`] as const
-  );
+  /**
+   * SIGINT and SIGTERM stop the run (a shell starts background jobs
+   * ignoring SIGINT, yet `kill -INT` should still stop them cleanly). So
+   * does SIGHUP, unless the process was started ignoring it (see
+   * {@link keepHangupIgnored}).
+   */
+  #listeners =
+    (hangupIgnored()
+      ? ["SIGINT", "SIGTERM"] as const
+      : ["SIGINT", "SIGTERM", "SIGHUP"] as const).map((sig) =>
+        [sig, () => this.reason ??= `interrupted by ${sig}`] as const
+      );
 
   constructor() {
+    keepHangupIgnored();
     for (const [sig, fn] of this.#listeners) Deno.addSignalListener(sig, fn);
   }
 
