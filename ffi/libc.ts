@@ -10,6 +10,7 @@
 import { SystemError } from "./errors.ts";
 import * as C from "./constants.ts";
 import { Errno, errnoName, settleErrno } from "./errno.ts";
+import { sleepSync } from "./sleep.ts";
 import { type LibcSymbols, libcSymbols } from "./symbols.ts";
 
 let loaded: LibcSymbols | undefined;
@@ -438,24 +439,48 @@ export function kmsgReadAll(path = "/dev/kmsg"): string {
   }
 }
 
-/** `read(2)` into `length` bytes at `ptr`; returns the byte count (0 at end). Retries EINTR. */
+/**
+ * One `read(2)`/`write(2)` on a stream, retried on EINTR, and on EAGAIN
+ * after a millisecond's pause: a pipe or terminal that another process
+ * made non-blocking (O_NONBLOCK lives on the open file both share) is
+ * waited for as if it blocked.
+ */
+function streamCall(
+  call: "read" | "write",
+  path: string,
+  attempt: () => number | bigint,
+): number {
+  for (;;) {
+    const n = Number(attempt());
+    if (n >= 0) return n;
+    const code = errno();
+    if (code === Errno.EAGAIN) sleepSync(1);
+    else if (code !== Errno.EINTR) throw new OsError(call, path, code);
+  }
+}
+
+/** `read(2)` into `length` bytes at `ptr`; returns the byte count (0 at end). Retries EINTR, waits out EAGAIN. */
 export function readInto(
   fd: number,
   ptr: Deno.PointerObject,
   length: number,
   path: string,
 ): number {
-  return retryEintr("read", path, () => libc().read(fd, ptr, BigInt(length)));
+  return streamCall("read", path, () => libc().read(fd, ptr, BigInt(length)));
 }
 
-/** `write(2)` of `length` bytes at `ptr`; returns the byte count. Retries EINTR. */
+/** `write(2)` of `length` bytes at `ptr`; returns the byte count. Retries EINTR, waits out EAGAIN. */
 export function writeFrom(
   fd: number,
   ptr: Deno.PointerObject,
   length: number,
   path: string,
 ): number {
-  return retryEintr("write", path, () => libc().write(fd, ptr, BigInt(length)));
+  return streamCall(
+    "write",
+    path,
+    () => libc().write(fd, ptr, BigInt(length)),
+  );
 }
 
 /** `lseek(2)`; returns the new offset. ESPIPE for pipes and terminals. */

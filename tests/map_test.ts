@@ -369,3 +369,85 @@ requireThat(
     }
   },
 );
+
+/** Byte-for-byte equality, without a diff of megabytes when it fails. */
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * A script that sets O_NONBLOCK on descriptor `fd`: on a pipe shared with
+ * pmemctl, the flag is on the one open file both use, as when a parent
+ * (Node, Deno's own node:tty, a fleet agent) left its stdio non-blocking.
+ */
+function nonBlocking(fd: 0 | 1): string {
+  const script = Deno.makeTempFileSync({ suffix: ".ts" });
+  Deno.writeTextFileSync(
+    script,
+    `const { fcntl } = Deno.dlopen("libc.so.6", {
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+}).symbols;
+const F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 0o4000, F_SETPIPE_SZ = 1031;
+if (fcntl(${fd}, F_SETFL, fcntl(${fd}, F_GETFL, 0) | O_NONBLOCK) !== 0) Deno.exit(9);
+// The smallest pipe (a page): a few KiB of output already fill it.
+if (fcntl(${fd}, F_SETPIPE_SZ, 4096) < 0) Deno.exit(9);
+`,
+  );
+  return script;
+}
+
+Deno.test("map read to, map write from and the CLI printing to a pipe someone made non-blocking: waits for the other end (EAGAIN) instead of failing", async () => {
+  const data = random(8 * MiB);
+  const path = shmFile(8 * MiB, data);
+  const out = `${path}.out`;
+  const toStdout = nonBlocking(1), fromStdin = nonBlocking(0);
+  const deno = Deno.execPath();
+  try {
+    // The reader sleeps: the pipe's 64 KiB fill at once, then EAGAIN.
+    const read = await new Deno.Command("bash", {
+      args: [
+        "-c",
+        `set -o pipefail; { '${deno}' run -A '${toStdout}' && exec '${deno}' run -A '${CLI}' map read '${path}'; } | (sleep 1; cat > '${out}')`,
+      ],
+      stderr: "piped",
+    }).output();
+    assert.equal(read.code, 0, new TextDecoder().decode(read.stderr));
+    assert.ok(
+      same(Deno.readFileSync(out), data),
+      "the bytes read are the file's",
+    );
+
+    // What the CLI itself prints (here the man page, 13 KiB) waits the same way.
+    const man = await new Deno.Command("bash", {
+      args: [
+        "-c",
+        `set -o pipefail; { '${deno}' run -A '${toStdout}' && exec '${deno}' run -A '${CLI}' man; } | (sleep 1; cat > '${out}.man')`,
+      ],
+      stderr: "piped",
+    }).output();
+    assert.equal(man.code, 0, new TextDecoder().decode(man.stderr));
+    assert.equal(
+      Deno.readTextFileSync(`${out}.man`),
+      (await pmemctl("man")).stdout,
+    );
+
+    // The writer sleeps: the first read finds nothing yet, EAGAIN.
+    Deno.writeFileSync(path, new Uint8Array(8 * MiB));
+    const write = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        `(sleep 1; cat '${out}') | { '${deno}' run -A '${fromStdin}' && exec '${deno}' run -A '${CLI}' map write '${path}'; }`,
+      ],
+      stderr: "piped",
+    }).output();
+    assert.equal(write.code, 0, new TextDecoder().decode(write.stderr));
+    assert.ok(
+      same(Deno.readFileSync(path), data),
+      "the bytes written are the input",
+    );
+  } finally {
+    for (const f of [path, out, `${out}.man`, toStdout, fromStdin]) {
+      Deno.removeSync(f, { recursive: true });
+    }
+  }
+});

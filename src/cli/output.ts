@@ -5,6 +5,7 @@
  * @module
  */
 
+import { sleepSync } from "../../ffi/sleep.ts";
 import { SystemError } from "../errors.ts";
 import { escapeControls } from "../parse/numbers.ts";
 
@@ -18,13 +19,49 @@ export interface Output {
 
 const encoder = new TextEncoder();
 
+/** What Linux writes to a pipe all at once or not at all (PIPE_BUF). */
+const PIPE_BUF = 4096;
+
+const pipes = new Map<number, boolean>();
+
+/** Whether descriptor `fd` is a pipe (asked once). */
+function isPipe(fd: number): boolean {
+  let pipe = pipes.get(fd);
+  if (pipe === undefined) {
+    try {
+      pipe = Deno.statSync(`/proc/self/fd/${fd}`).isFifo === true;
+    } catch {
+      pipe = false;
+    }
+    pipes.set(fd, pipe);
+  }
+  return pipe;
+}
+
+/**
+ * Writes all of `text` to `fd`. To a pipe it goes in writes of at most
+ * PIPE_BUF bytes, each all or nothing: if another process made the pipe
+ * non-blocking (O_NONBLOCK lives on the open file both share), a write
+ * that finds it full (EAGAIN) wrote nothing and is repeated a millisecond
+ * later. Deno's own writes go on after a partial write and lose its count
+ * when the next one fails, so a larger write could not be repeated
+ * without writing bytes twice (seen: the man page doubled).
+ */
 function writeAll(
   file: { writeSync(p: Uint8Array): number },
+  fd: number,
   text: string,
 ): void {
   const bytes = encoder.encode(text);
+  const pipe = isPipe(fd);
+  const step = pipe ? PIPE_BUF : bytes.length;
   for (let done = 0; done < bytes.length;) {
-    done += file.writeSync(bytes.subarray(done));
+    try {
+      done += file.writeSync(bytes.subarray(done, done + step));
+    } catch (e) {
+      if (!(pipe && e instanceof Deno.errors.WouldBlock)) throw e;
+      sleepSync(1);
+    }
   }
 }
 
@@ -38,7 +75,7 @@ function writeAll(
 export const processOutput: Output = {
   stdout: (text) => {
     try {
-      writeAll(Deno.stdout, text);
+      writeAll(Deno.stdout, 1, text);
     } catch (e) {
       if (e instanceof Deno.errors.BrokenPipe) throw e;
       throw new SystemError("stdout", (e as Error).message, { cause: e });
@@ -46,7 +83,7 @@ export const processOutput: Output = {
   },
   stderr: (text) => {
     try {
-      writeAll(Deno.stderr, text);
+      writeAll(Deno.stderr, 2, text);
     } catch { /* nowhere left to say it */ }
   },
   isTerminal: (fd) =>
