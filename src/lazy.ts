@@ -9,10 +9,10 @@
  *
  * Bundlers cannot see these imports either. Names are paths from the
  * project's root; `deno task compile` has each as an `--include` (a test
- * checks), and the .deb's bundle (tools/deb.ts) carries each in a chunk of
- * its own, handing over their loaders with {@link provide} before the
- * program starts. Worker
- * threads' modules are named the same way ({@link workerUrl}).
+ * checks), and the .deb's bundle (tools/bundle.ts) carries each in a chunk
+ * of its own, handing over their loaders with {@link provide} before the
+ * program starts. Worker threads' modules are named the same way
+ * ({@link workerUrl}).
  *
  * @module
  */
