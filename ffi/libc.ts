@@ -304,17 +304,25 @@ export function fstatx(fd: number, path: string): Statx {
   return statxAt(fd, "", C.AT_EMPTY_PATH, path);
 }
 
-/** Runs a read/write-like call until it is not interrupted (EINTR); returns its byte count. */
+/**
+ * Runs a read/write-like call until it is not interrupted (EINTR); returns
+ * its byte count. With `waitEagain`, EAGAIN is waited out too, a
+ * millisecond at a time: a pipe or terminal that another process made
+ * non-blocking (O_NONBLOCK lives on the open file both share) is waited
+ * for as if it blocked.
+ */
 function retryEintr(
   call: string,
   path: string,
   attempt: () => number | bigint,
+  waitEagain = false,
 ): number {
   for (;;) {
     const n = Number(attempt());
     if (n >= 0) return n;
     const code = errno();
-    if (code !== Errno.EINTR) throw new OsError(call, path, code);
+    if (waitEagain && code === Errno.EAGAIN) sleepSync(1);
+    else if (code !== Errno.EINTR) throw new OsError(call, path, code);
   }
 }
 
@@ -439,26 +447,6 @@ export function kmsgReadAll(path = "/dev/kmsg"): string {
   }
 }
 
-/**
- * One `read(2)`/`write(2)` on a stream, retried on EINTR, and on EAGAIN
- * after a millisecond's pause: a pipe or terminal that another process
- * made non-blocking (O_NONBLOCK lives on the open file both share) is
- * waited for as if it blocked.
- */
-function streamCall(
-  call: "read" | "write",
-  path: string,
-  attempt: () => number | bigint,
-): number {
-  for (;;) {
-    const n = Number(attempt());
-    if (n >= 0) return n;
-    const code = errno();
-    if (code === Errno.EAGAIN) sleepSync(1);
-    else if (code !== Errno.EINTR) throw new OsError(call, path, code);
-  }
-}
-
 /** `read(2)` into `length` bytes at `ptr`; returns the byte count (0 at end). Retries EINTR, waits out EAGAIN. */
 export function readInto(
   fd: number,
@@ -466,7 +454,12 @@ export function readInto(
   length: number,
   path: string,
 ): number {
-  return streamCall("read", path, () => libc().read(fd, ptr, BigInt(length)));
+  return retryEintr(
+    "read",
+    path,
+    () => libc().read(fd, ptr, BigInt(length)),
+    true,
+  );
 }
 
 /** `write(2)` of `length` bytes at `ptr`; returns the byte count. Retries EINTR, waits out EAGAIN. */
@@ -476,10 +469,11 @@ export function writeFrom(
   length: number,
   path: string,
 ): number {
-  return streamCall(
+  return retryEintr(
     "write",
     path,
     () => libc().write(fd, ptr, BigInt(length)),
+    true,
   );
 }
 

@@ -370,6 +370,15 @@ requireThat(
   },
 );
 
+/** Runs a bash pipeline (pipefail: any command's failure fails it) and asserts it succeeds. */
+async function bashOk(script: string): Promise<void> {
+  const r = await new Deno.Command("bash", {
+    args: ["-c", `set -o pipefail; ${script}`],
+    stderr: "piped",
+  }).output();
+  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+}
+
 /** Byte-for-byte equality, without a diff of megabytes when it fails. */
 function same(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
@@ -404,28 +413,18 @@ Deno.test("map read to, map write from and the CLI printing to a pipe someone ma
   const deno = Deno.execPath();
   try {
     // The reader sleeps: the pipe's 64 KiB fill at once, then EAGAIN.
-    const read = await new Deno.Command("bash", {
-      args: [
-        "-c",
-        `set -o pipefail; { '${deno}' run -A '${toStdout}' && exec '${deno}' run -A '${CLI}' map read '${path}'; } | (sleep 1; cat > '${out}')`,
-      ],
-      stderr: "piped",
-    }).output();
-    assert.equal(read.code, 0, new TextDecoder().decode(read.stderr));
+    await bashOk(
+      `{ '${deno}' run -A '${toStdout}' && exec '${deno}' run -A '${CLI}' map read '${path}'; } | (sleep 1; cat > '${out}')`,
+    );
     assert.ok(
       same(Deno.readFileSync(out), data),
       "the bytes read are the file's",
     );
 
     // What the CLI itself prints (here the man page, 13 KiB) waits the same way.
-    const man = await new Deno.Command("bash", {
-      args: [
-        "-c",
-        `set -o pipefail; { '${deno}' run -A '${toStdout}' && exec '${deno}' run -A '${CLI}' man; } | (sleep 1; cat > '${out}.man')`,
-      ],
-      stderr: "piped",
-    }).output();
-    assert.equal(man.code, 0, new TextDecoder().decode(man.stderr));
+    await bashOk(
+      `{ '${deno}' run -A '${toStdout}' && exec '${deno}' run -A '${CLI}' man; } | (sleep 1; cat > '${out}.man')`,
+    );
     assert.equal(
       Deno.readTextFileSync(`${out}.man`),
       (await pmemctl("man")).stdout,
@@ -433,14 +432,9 @@ Deno.test("map read to, map write from and the CLI printing to a pipe someone ma
 
     // The writer sleeps: the first read finds nothing yet, EAGAIN.
     Deno.writeFileSync(path, new Uint8Array(8 * MiB));
-    const write = await new Deno.Command("sh", {
-      args: [
-        "-c",
-        `(sleep 1; cat '${out}') | { '${deno}' run -A '${fromStdin}' && exec '${deno}' run -A '${CLI}' map write '${path}'; }`,
-      ],
-      stderr: "piped",
-    }).output();
-    assert.equal(write.code, 0, new TextDecoder().decode(write.stderr));
+    await bashOk(
+      `(sleep 1; cat '${out}') | { '${deno}' run -A '${fromStdin}' && exec '${deno}' run -A '${CLI}' map write '${path}'; }`,
+    );
     assert.ok(
       same(Deno.readFileSync(path), data),
       "the bytes written are the input",
