@@ -369,6 +369,26 @@ export function pwrite(
 }
 
 /**
+ * `pread(2)`/`pwrite(2)` until all of `buf` is moved or a call moves
+ * nothing: the bytes moved. Callers say what a short count means.
+ */
+function transferFull(
+  call: "pread" | "pwrite",
+  fd: number,
+  buf: Uint8Array,
+  offset: number,
+  path: string,
+): number {
+  let at = 0;
+  while (at < buf.length) {
+    const n = transfer(call, fd, buf.subarray(at), offset + at, path);
+    if (n === 0) break;
+    at += n;
+  }
+  return at;
+}
+
+/**
  * `pread(2)` until `buf` is full or the file ends: the bytes read, fewer
  * than `buf.length` only at the end. Callers say what a short read means.
  */
@@ -378,13 +398,7 @@ export function preadFull(
   offset: number,
   path: string,
 ): number {
-  let at = 0;
-  while (at < buf.length) {
-    const n = pread(fd, buf.subarray(at), offset + at, path);
-    if (n === 0) break;
-    at += n;
-  }
-  return at;
+  return transferFull("pread", fd, buf, offset, path);
 }
 
 /**
@@ -397,13 +411,7 @@ export function pwriteFull(
   offset: number,
   path: string,
 ): number {
-  let at = 0;
-  while (at < buf.length) {
-    const n = pwrite(fd, buf.subarray(at), offset + at, path);
-    if (n === 0) break;
-    at += n;
-  }
-  return at;
+  return transferFull("pwrite", fd, buf, offset, path);
 }
 
 /** The whole kernel ring buffer through `klogctl(SYSLOG_ACTION_READ_ALL)`. */

@@ -54,7 +54,20 @@ export function pwriteAll(t: Target, buf: Uint8Array, offset: number): void {
 export function preadAll(t: Target, buf: Uint8Array, offset: number): void {
   const direct = t.direct;
   if (direct) return direct.read(buf, offset);
-  const n = preadFull(t.file.fd, buf, offset, t.path);
+  preadTarget(t, t.file.fd, buf, offset);
+}
+
+/**
+ * Fills all of `buf` from `offset` of `t` through `fd` (the target's own
+ * descriptor or one opened again on it); a file that ends first shrank.
+ */
+export function preadTarget(
+  t: Target,
+  fd: number,
+  buf: Uint8Array,
+  offset: number,
+): void {
+  const n = preadFull(fd, buf, offset, t.path);
   if (n < buf.length) {
     throw new SystemError(
       `${t.op} ${t.path}`,

@@ -12,9 +12,8 @@ import {
   Mapping,
   OsError,
   pageSize,
-  preadFull,
 } from "../../ffi/mod.ts";
-import { SystemError } from "../errors.ts";
+import { preadTarget } from "../map/pagecache.ts";
 import type { Target } from "../map/target.ts";
 import type { BadRange } from "../sysfs/nd.ts";
 import type { MismatchLog } from "./pattern.ts";
@@ -90,16 +89,7 @@ export class Scanner implements Disposable {
     const fd = this.#file.fd, bytes = this.#bytes, unit = this.#unit;
     const start = offset - (offset % unit);
     const end = Math.min(t.size, Math.ceil((offset + length) / unit) * unit);
-    /** Reads `buf` at `at`; a file that ends before it has shrunk. */
-    const read = (buf: Uint8Array, at: number) => {
-      const got = preadFull(fd, buf, at, t.path);
-      if (got < buf.length) {
-        throw new SystemError(
-          `${t.op} ${t.path}`,
-          `the target shrank: nothing to read at offset ${at + got}`,
-        );
-      }
-    };
+    const read = (buf: Uint8Array, at: number) => preadTarget(t, fd, buf, at);
     // The windows only pace the walk (and its interruption); pread reads.
     await run.each(t, start, end - start, (w) => {
       for (let at = w.start; at < w.start + w.length; at += CHUNK) {
