@@ -91,19 +91,30 @@ export async function waitForLock(
   path: string,
   limitMs = 30000,
 ): Promise<boolean> {
+  return await lockHolder(path, pid, limitMs) !== undefined;
+}
+
+/**
+ * The pid holding a flock(2) lock on `path` (only `pid`, if given) once
+ * /proc/locks shows one; undefined after `limitMs`.
+ */
+export async function lockHolder(
+  path: string,
+  pid?: number,
+  limitMs = 30000,
+): Promise<number | undefined> {
   const ino = Deno.statSync(path).ino;
   for (let waited = 0; waited < limitMs; waited += 5) {
-    const locks = parseProcLocks(Deno.readTextFileSync("/proc/locks"));
-    if (
-      locks.some((l) =>
-        l.pid === pid && l.kind === "FLOCK" && !l.waiting && l.ino === ino
-      )
-    ) {
-      return true;
-    }
+    const lock = parseProcLocks(Deno.readTextFileSync("/proc/locks")).find((
+      l,
+    ) =>
+      (pid === undefined || l.pid === pid) && l.kind === "FLOCK" &&
+      !l.waiting && l.ino === ino
+    );
+    if (lock) return lock.pid;
     await new Promise((r) => setTimeout(r, 5));
   }
-  return false;
+  return undefined;
 }
 
 const MiB = 2 ** 20;

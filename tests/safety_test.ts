@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import {
   CLI,
   journalActive,
+  lockHolder,
   pmemctl,
   resumeRw,
   sha256File,
@@ -17,7 +18,6 @@ import {
   waitForLock,
 } from "./helpers.ts";
 import { have, requireThat } from "./require.ts";
-import { parseProcLocks } from "../src/safety/lock.ts";
 
 const MiB = 2 ** 20;
 
@@ -758,19 +758,6 @@ requireThat(
     }
   },
 );
-
-/** The pid holding a flock on `path` (within 30 s), from /proc/locks. */
-async function lockHolder(path: string): Promise<number | undefined> {
-  const ino = Deno.statSync(path).ino;
-  for (let waited = 0; waited < 30000; waited += 5) {
-    const lock = parseProcLocks(Deno.readTextFileSync("/proc/locks")).find((
-      l,
-    ) => l.kind === "FLOCK" && !l.waiting && l.ino === ino);
-    if (lock) return lock.pid;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return undefined;
-}
 
 function isAlive(pid: number): boolean {
   try {
