@@ -9,6 +9,7 @@
  * range nd_pmem holds.
  */
 import assert from "node:assert/strict";
+import { sha256File } from "./helpers.ts";
 import { type Kernel, kernelLines } from "./vm/kernels.ts";
 import {
   assertGuestOk,
@@ -84,6 +85,7 @@ for (const { name: series } of kernelLines()) {
         waitFor: [],
         files: { "/root/pmem_legacy.ko": ko },
         script: `set -e
+echo "@@config $(sha256sum /boot/config-$(uname -r) | cut -d' ' -f1)"
 insmod /root/pmem_legacy.ko
 echo "@@size $(cat /sys/block/pmemlegacy0/size) $(cat /sys/block/pmemlegacy0/queue/physical_block_size)"
 echo @@list; ${P} list --json; echo @@end
@@ -123,6 +125,15 @@ dmesg | grep 'pmem_legacy:' | sed 's/^\\[[ 0-9.]*\\] /@@log /'
 `,
       });
       assertGuestOk(r);
+      // Every line's guest has its own kernel's config, wherever its
+      // packages put it (trixie's 6.12 in boot/, 7.x in usr/lib/modules/).
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^@@config ${await sha256File(resolveKernel(series).config!)}$`,
+          "m",
+        ),
+      );
       // Loading, DAX, rmmod and reloading must leave no kernel complaint.
       assert.doesNotMatch(
         r.console,

@@ -6,6 +6,9 @@
 # second, small archive appended per boot (see vm.ts).
 #
 # usage: build-base.sh KVER OUT.cpio
+# env:   MODULES_BASE (the directory holding lib/modules/KVER), KERNEL_CONFIG
+#        (the kernel's config file: every guest has it, as /boot/config-KVER),
+#        DENO_BIN
 set -euo pipefail
 
 kver=${1:?usage: build-base.sh KVER OUT.cpio}
@@ -84,10 +87,11 @@ for f in modules.builtin modules.builtin.modinfo modules.order; do
   [ -e "$moddir/$f" ] && cp "$moddir/$f" "$root/lib/modules/$kver/"
 done
 depmod -b "$root" "$kver"
-# The kernel's configuration where Debian keeps it, for pmemctl doctor.
-for cfg in "$base/boot/config-$kver" "$moddir/config"; do
-  if [ -e "$cfg" ]; then install -D -m 0644 "$cfg" "$root/boot/config-$kver"; break; fi
-done
+# The kernel's configuration where Debian's 6.1 keeps it, for pmemctl doctor
+# (tests/vm/kernels.ts finds it wherever the kernel's packages put it).
+[ -n "${KERNEL_CONFIG:-}" ] && [ -f "$KERNEL_CONFIG" ] ||
+  die "no kernel config for $kver (KERNEL_CONFIG='${KERNEL_CONFIG:-}'): every guest gets its kernel's config"
+install -D -m 0644 "$KERNEL_CONFIG" "$root/boot/config-$kver"
 
 mkdir -p "$(dirname "$out")"
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$out.$$.tmp"

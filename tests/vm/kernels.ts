@@ -28,6 +28,22 @@ export interface Kernel {
   headers: string;
   /** The build root (a directory to chroot into), or undefined for the host's compiler. */
   buildRoot?: string;
+  /**
+   * The kernel's configuration file where its packages put it (`boot/config-VER`,
+   * or `usr/lib/modules/VER/config` from the 6.13-era packaging on), or
+   * undefined when they hold none. Guests get it as /boot/config-VER.
+   */
+  config?: string;
+}
+
+/** The kernel's config under `root` (`/`, or a cached package root), wherever its packaging put it. */
+export function findConfig(root: string, version: string): string | undefined {
+  const base = root.replace(/\/+$/, "");
+  return [
+    `${base}/boot/config-${version}`,
+    `${base}/usr/lib/modules/${version}/config`,
+    `${base}/lib/modules/${version}/config`,
+  ].find(exists);
 }
 
 /** The matrix, in file order (oldest first). */
@@ -73,6 +89,7 @@ export function availableKernels(): Kernel[] {
         vmlinuz: `/boot/${e.name}`,
         modulesBase: "/",
         headers: `/lib/modules/${m[1]}/build`,
+        config: findConfig("/", m[1]),
       });
     }
   } catch { /* no /boot */ }
@@ -93,6 +110,7 @@ export function availableKernels(): Kernel[] {
         modulesBase: modules.slice(0, -`/lib/modules/${e.name}`.length) || "/",
         headers: `/usr/src/linux-headers-${e.name}`,
         buildRoot,
+        config: findConfig(`${dir}/root`, e.name),
       });
     }
   } catch { /* nothing fetched */ }

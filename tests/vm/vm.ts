@@ -159,6 +159,7 @@ export async function baseInitramfs(k: Kernel): Promise<string> {
   const kernel = k.version;
   const key = await sha256([
     kernel,
+    k.config ?? "",
     Deno.readFileSync(`${HERE}build-base.sh`),
     Deno.readFileSync(`${HERE}init.sh`),
     Deno.version.deno,
@@ -171,7 +172,11 @@ export async function baseInitramfs(k: Kernel): Promise<string> {
   Deno.mkdirSync(CACHE, { recursive: true });
   const out = await new Deno.Command("bash", {
     args: [`${HERE}build-base.sh`, kernel, path],
-    env: { DENO_BIN: Deno.execPath(), MODULES_BASE: k.modulesBase },
+    env: {
+      DENO_BIN: Deno.execPath(),
+      MODULES_BASE: k.modulesBase,
+      KERNEL_CONFIG: k.config ?? "",
+    },
     stdout: "inherit",
     stderr: "piped",
   }).output();
