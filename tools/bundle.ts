@@ -7,6 +7,7 @@
  */
 
 import denoJson from "../deno.json" with { type: "json" };
+import { lastLine, ToolError, toolMain, ToolUsage } from "./main.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -24,7 +25,7 @@ function workerFile(name: string): string {
   return `${parts.at(-2)}-${parts.at(-1)}.js`;
 }
 
-/** Runs `cmd`, throwing with its stderr if it fails. */
+/** Runs `cmd`, throwing with the last line of its stderr if it fails. */
 export function sh(
   cmd: string,
   args: string[],
@@ -33,8 +34,11 @@ export function sh(
   const out = new Deno.Command(cmd, { args, env, stderr: "piped" })
     .outputSync();
   if (!out.success) {
-    throw new Error(
-      `${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`,
+    const name = cmd.split("/").at(-1);
+    throw new ToolError(
+      `${name} ${args[0]}: ${
+        lastLine(new TextDecoder().decode(out.stderr)) || `exit ${out.code}`
+      }`,
     );
   }
 }
@@ -101,9 +105,10 @@ export function bundle(dir: string): void {
 }
 
 if (import.meta.main) {
-  if (Deno.args.length !== 1) {
-    console.error("usage: deno run -A tools/bundle.ts DIR");
-    Deno.exit(2);
-  }
-  bundle(Deno.args[0]);
+  await toolMain("bundle", () => {
+    if (Deno.args.length !== 1) {
+      throw new ToolUsage("usage: deno run -A tools/bundle.ts DIR");
+    }
+    bundle(Deno.args[0]);
+  });
 }

@@ -22,6 +22,7 @@ import { commandTree, MAN_DATE } from "../src/cli/tree.ts";
 import { KMOD_FILES } from "../src/kmod/kmod.ts";
 import { VERSION } from "../src/version.ts";
 import { bundle, COMPILE_INCLUDES, sh } from "./bundle.ts";
+import { ToolError, toolMain, ToolUsage } from "./main.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -126,8 +127,31 @@ function finish(
   return `${out}/${name}`;
 }
 
-const DENO_LICENSE = () =>
-  Deno.readTextFileSync(`${ROOT}.tools/node_modules/deno/LICENSE`);
+/**
+ * Deno's license text, from the npm package `deno` that brought the running
+ * binary: .tools/ (tools/setup.sh), or the package around `Deno.execPath()`
+ * wherever npm put it (`node_modules/deno/LICENSE` beside
+ * `node_modules/@deno/linux-x64-glibc/deno`, or above it).
+ */
+export function denoLicense(
+  exec = Deno.execPath(),
+  tools = `${ROOT}.tools`,
+): string {
+  const tried = [`${tools}/node_modules/deno/LICENSE`];
+  let dir = Deno.realPathSync(exec);
+  while ((dir = dir.slice(0, dir.lastIndexOf("/"))) !== "") {
+    tried.push(`${dir}/node_modules/deno/LICENSE`);
+    if (dir.endsWith("/deno")) tried.push(`${dir}/LICENSE`);
+  }
+  for (const path of tried) {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch { /* the next place */ }
+  }
+  throw new ToolError(
+    `Deno's license text: no LICENSE of the npm package deno in .tools/ or around ${exec} (run bash tools/setup.sh)`,
+  );
+}
 
 function copyright(withDeno: boolean): string {
   const indent = (text: string) =>
@@ -161,7 +185,7 @@ function copyright(withDeno: boolean): string {
       "Files: usr/lib/pmemctl/deno",
       "Copyright: 2018-2026 the Deno authors",
       "License: MIT",
-      indent(DENO_LICENSE().replace(/^MIT License\s*\n/, "")),
+      indent(denoLicense().replace(/^MIT License\s*\n/, "")),
     );
   }
   return parts.join("\n") + "\n";
@@ -359,12 +383,22 @@ exit 0
 }
 
 if (import.meta.main) {
-  const at = Deno.args.indexOf("--out");
-  const out = at >= 0 ? Deno.args[at + 1] : `${ROOT}dist`;
-  Deno.mkdirSync(out, { recursive: true });
-  for (const deb of [buildPmemctl(out), buildDkms(out)]) {
-    console.log(deb);
-  }
+  await toolMain("deb", () => {
+    const args = [...Deno.args];
+    const at = args.indexOf("--out");
+    const out = at >= 0 ? args.splice(at, 2)[1] : `${ROOT}dist`;
+    if (!out || args.length > 0) {
+      throw new ToolUsage("usage: deno run -A tools/deb.ts [--out DIR]");
+    }
+    try {
+      Deno.mkdirSync(out, { recursive: true });
+    } catch (e) {
+      throw new ToolError(`${out}: ${(e as Error).message}`);
+    }
+    for (const deb of [buildPmemctl(out), buildDkms(out)]) {
+      console.log(deb);
+    }
+  });
 }
 
 export { buildDkms, buildPmemctl };

@@ -6,17 +6,26 @@
  * @module
  */
 
+import { lastLine, ToolError, toolMain } from "./main.ts";
+
 const ROOT = new URL("../", import.meta.url).pathname;
 const WAT = `${ROOT}src/verify/pattern.wat`;
 const OUT = `${ROOT}src/verify/pattern_wasm.ts`;
 
 /** The bytes wat2wasm makes of pattern.wat. */
 export function assemble(): Uint8Array {
-  const out = new Deno.Command("wat2wasm", {
-    args: [WAT, "--output=-"],
-  }).outputSync();
+  let out: Deno.CommandOutput;
+  try {
+    out = new Deno.Command("wat2wasm", { args: [WAT, "--output=-"] })
+      .outputSync();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    throw new ToolError("wat2wasm: not installed (apt-get install wabt)");
+  }
   if (!out.success) {
-    throw new Error(`wat2wasm: ${new TextDecoder().decode(out.stderr)}`);
+    throw new ToolError(
+      `wat2wasm: ${lastLine(new TextDecoder().decode(out.stderr))}`,
+    );
   }
   return out.stdout;
 }
@@ -35,6 +44,8 @@ ${lines}
 }
 
 if (import.meta.main) {
-  Deno.writeTextFileSync(OUT, render(assemble()));
-  console.log(`wrote ${OUT}`);
+  await toolMain("wasm", () => {
+    Deno.writeTextFileSync(OUT, render(assemble()));
+    console.log(`wrote ${OUT}`);
+  });
 }
