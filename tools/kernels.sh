@@ -41,7 +41,16 @@ update_index() {
     echo "deb [signed-by=$keyring] $mirror $s main" >>"$apt_dir/sources.list"
   done
   say "reading the archive's index ($(echo $suites))"
-  apt-get "${aptopts[@]}" update -qq >&2
+  local out s gone=""
+  if ! out=$(apt-get "${aptopts[@]}" update -qq 2>&1); then
+    # A suite the archive no longer serves: one line naming it, not apt's page.
+    for s in $suites; do
+      ls "$apt_dir/lists/"*"_dists_${s}_"*Release >/dev/null 2>&1 || gone="$gone $s"
+    done
+    [ -n "$gone" ] && say "the archive ($mirror) serves no suite$gone, which tests/vm/kernels.list names: move those lines to a suite it serves"
+    [ -n "$gone" ] || say "apt-get update failed: $(echo "$out" | grep -v '^\s*$' | tail -1)"
+    exit 3
+  fi
   index_updated=1
 }
 
@@ -70,7 +79,11 @@ build_root() {
   command -v debootstrap >/dev/null || { say "debootstrap is missing (apt-get install debootstrap)"; exit 3; }
   say "creating the $name build root with debootstrap (once; cached in .vm-cache/roots/$name)"
   rm -rf "$dir.partial"
-  debootstrap --variant=minbase --include="$want" "$name" "$dir.partial" "$mirror" >&2
+  mkdir -p "$cache/roots"
+  if ! debootstrap --variant=minbase --include="$want" "$name" "$dir.partial" "$mirror" >"$dir.log" 2>&1; then
+    say "debootstrap of $name from $mirror failed (has the archive dropped $name?): $(grep -v '^\s*$' "$dir.log" | tail -1) (log: $dir.log)"
+    exit 3
+  fi
   echo "$want" >"$dir.partial/.packages"
   rm -rf "$dir" && mv "$dir.partial" "$dir"
 }
@@ -104,7 +117,7 @@ while read -r name suite pattern build; do
   fi
   update_index
   ver=$(newest "$pattern")
-  [ -n "$ver" ] || { say "no linux-headers matching $pattern in $suite"; exit 3; }
+  [ -n "$ver" ] || { say "the archive's $suite has no kernel of the line $name any more (no linux-headers matching $pattern): update tests/vm/kernels.list"; exit 3; }
   dest=$cache/kernels/$ver
   if [ -e "$dest/.complete" ]; then
     [ "$build" = host ] || headers_in_root "$ver" "$build"
@@ -127,6 +140,9 @@ while read -r name suite pattern build; do
   vmlinuz=$dest.partial/root/boot/vmlinuz-$ver
   [ -e "$vmlinuz" ] || vmlinuz=$mods/vmlinuz
   [ -e "$vmlinuz" ] || { say "no vmlinuz in the $ver packages"; exit 3; }
+  # Every guest gets its kernel's config (tests/vm/kernels.ts finds it).
+  [ -e "$mods/config" ] || [ -e "$dest.partial/root/boot/config-$ver" ] ||
+    { say "no kernel config in the $ver packages (boot/config-$ver or modules/$ver/config)"; exit 3; }
   depmod -b "${mods%/lib/modules/$ver}" "$ver"
   ln -s "${vmlinuz#"$dest.partial/"}" "$dest.partial/vmlinuz"
   ln -s "${mods#"$dest.partial/"}" "$dest.partial/modules"

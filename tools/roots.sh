@@ -34,7 +34,10 @@ clean() {
   say "creating $dir with debootstrap (once)"
   rm -rf "$dir.partial"
   mkdir -p "$cache"
-  debootstrap --variant=minbase "$suite" "$dir.partial" "$mirror" >&2
+  if ! debootstrap --variant=minbase "$suite" "$dir.partial" "$mirror" >"$dir.log" 2>&1; then
+    say "debootstrap of $suite from $mirror failed (has the archive dropped $suite?): $(grep -v '^\s*$' "$dir.log" | tail -1) (log: $dir.log)"
+    exit 3
+  fi
   # The sources a real system has: its kernels come from -security too.
   cat >"$dir.partial/etc/apt/sources.list" <<SOURCES
 deb $mirror $suite main
