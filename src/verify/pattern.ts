@@ -13,8 +13,11 @@
  *
  * Whole lines of version 2 in a thread's I/O buffer ({@link patternBuffer},
  * WebAssembly memory) are filled and checked by pattern.wat's SIMD code,
- * 16 bytes a store; everywhere else (mappings, edges) by the loops here.
- * Both give the same bytes (pattern_test.ts).
+ * 16 bytes a store; everywhere else (mappings, edges), and on CPUs where V8
+ * runs no WebAssembly SIMD (QEMU's default x86-64 model and kvm64 guests
+ * lack SSE4.1), by the loops here, about half as fast (bench/pattern_bench.ts;
+ * a scalar WebAssembly build measured slower than these loops). Both give the
+ * same bytes (pattern_test.ts).
  *
  * @module
  */
@@ -138,21 +141,52 @@ function linesArgs(
   ];
 }
 
-/** This thread's instance of pattern.wat (each worker has its own). */
-let kernel: Kernel | undefined;
+/** Who fills and checks whole lines in the I/O buffer: pattern.wat's `simd` code, or the `js` loops. */
+export type PatternCode = "simd" | "js";
 
-function wasmKernel(): Kernel {
-  if (kernel) return kernel;
-  const bytes = Uint8Array.from(
-    atob(PATTERN_WASM_BASE64),
-    (c) => c.charCodeAt(0),
+/** The I/O buffer's size: 1 MiB and 8 bytes fit in pattern.wat's 17 pages. */
+const IO_BYTES = 17 * 65536;
+
+/** What runs here: SIMD where V8 validates pattern.wat (SSE4.1 on x86-64), else the loops. */
+export function cpuCode(): PatternCode {
+  return WebAssembly.validate(wasmBytes()) ? "simd" : "js";
+}
+
+function wasmBytes(): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(PATTERN_WASM_BASE64), (c) => c.charCodeAt(0));
+}
+
+/** This thread's instance of pattern.wat (each worker has its own), under SIMD. */
+let kernel: Kernel | undefined;
+/** This thread's I/O buffer: pattern.wat's memory, or plain memory for the loops. */
+let io: { code: PatternCode; buffer: ArrayBuffer } | undefined;
+
+/**
+ * This thread's I/O buffer filled and checked by `code` from now on: at
+ * start, {@link cpuCode}'s choice; tests and benchmarks name one (buffers
+ * handed out before then go through the loops).
+ */
+export function useCode(code: PatternCode): void {
+  kernel = undefined;
+  if (code === "js") {
+    io = { code, buffer: new ArrayBuffer(IO_BYTES) };
+    return;
+  }
+  const { exports } = new WebAssembly.Instance(
+    new WebAssembly.Module(wasmBytes()),
   );
-  const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes));
   const e = exports as unknown as Omit<Kernel, "buffer"> & {
     mem: WebAssembly.Memory;
   };
   const buffer = e.mem.buffer as ArrayBuffer; // a memory that is not shared
-  return kernel = { buffer, fill: e.fill, check: e.check };
+  kernel = { buffer, fill: e.fill, check: e.check };
+  io = { code, buffer };
+}
+
+/** Who fills and checks this thread's I/O buffer. */
+export function activeCode(): PatternCode {
+  if (!io) useCode(cpuCode());
+  return io!.code;
 }
 
 /**
@@ -161,7 +195,8 @@ function wasmKernel(): Kernel {
  * lines of version 2 are made and checked by its SIMD code.
  */
 export function patternBuffer(length: number): Uint8Array {
-  return new Uint8Array(wasmKernel().buffer, 0, length);
+  activeCode();
+  return new Uint8Array(io!.buffer, 0, length);
 }
 
 /** The kernel, when `u32` lies in its memory. */

@@ -1,14 +1,18 @@
 import assert from "node:assert/strict";
 import { have, requireThat } from "../../tests/require.ts";
 import {
+  activeCode,
   checkPattern,
+  cpuCode,
   expectedByte,
   fillPattern,
   MismatchLog,
   patternBuffer,
   patternFor,
+  useCode,
   word,
 } from "./pattern.ts";
+import fc from "fast-check";
 
 for (const version of [1, 2] as const) {
   Deno.test(`pattern v${version}: every word depends on the seed, its offset and the pass`, () => {
@@ -123,7 +127,55 @@ requireThat(
   },
 );
 
-Deno.test("pattern v2 in the I/O buffer (pattern.wat's SIMD) gives the bytes the loops give, and finds each flipped byte", () => {
+for (const code of ["simd", "js"] as const) {
+  Deno.test(`pattern v2 in the I/O buffer (${code}) gives the bytes the loops give outside it, and finds each flipped byte`, () => {
+    useCode(code);
+    assert.equal(activeCode(), code);
+    ioBufferMatchesLoops();
+  });
+}
+
+Deno.test("this CPU's build is SIMD exactly where it has SSE4.1 (V8's floor for WebAssembly SIMD on x86-64)", () => {
+  const flags =
+    Deno.readTextFileSync("/proc/cpuinfo").match(/^flags\s*:(.*)$/m)![1];
+  assert.equal(cpuCode(), / sse4_1\b/.test(flags) ? "simd" : "js");
+});
+
+Deno.test("pattern v2: the I/O buffer under SIMD and without it, and the loops, give the same bytes for random seeds, passes, offsets and lengths", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+      fc.integer({ min: 0, max: 7 }),
+      fc.oneof(
+        fc.integer({ min: 0, max: 2 ** 20 }),
+        fc.integer({ min: 2 ** 35 - 2 ** 20, max: 2 ** 35 + 2 ** 20 }), // lines across 2^32
+        fc.integer({ min: 0, max: 2 ** 52 }),
+      ),
+      fc.integer({ min: 0, max: 9000 }),
+      (seed, pass, at, length) => {
+        const p = patternFor(seed, pass, 2);
+        const plain = new Uint8Array(length + 8);
+        const bytes: Uint8Array[] = [];
+        for (const code of ["simd", "js"] as const) {
+          useCode(code);
+          const b = patternBuffer(length + 8).subarray(at % 8, at % 8 + length);
+          fillPattern(p, b, at);
+          const log = new MismatchLog();
+          checkPattern(p, b, at, log);
+          assert.equal(log.count, 0, code);
+          bytes.push(b.slice());
+        }
+        const js = plain.subarray(at % 8, at % 8 + length);
+        fillPattern(p, js, at);
+        assert.deepEqual(bytes[0], js, "simd");
+        assert.deepEqual(bytes[1], js, "js");
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+function ioBufferMatchesLoops(): void {
   const plain = new Uint8Array(70_000 + 64);
   const wasm = patternBuffer(70_000 + 64);
   const cases: [number, number, number][] = [
@@ -164,4 +216,4 @@ Deno.test("pattern v2 in the I/O buffer (pattern.wat's SIMD) gives the bytes the
       }
     }
   }
-});
+}

@@ -81,6 +81,11 @@ export interface VmOptions {
   memoryMiB?: number;
   /** Virtual CPUs (default 1; TCG runs each on a host thread of its own). */
   cpus?: number;
+  /**
+   * The CPU model: `max` (default: every feature TCG has) or QEMU's
+   * `default` x86-64 baseline (no SSSE3/SSE4.1, as kvm64 guests).
+   */
+  cpu?: "max" | "default";
   /** Replace the module list (e.g. without nd_e820). */
   modules?: string[];
   /** Replace the devices the guest waits for before the script (none: []). */
@@ -278,8 +283,7 @@ export async function runVm(options: VmOptions): Promise<VmResult> {
     const args = [
       "-accel",
       "tcg",
-      "-cpu",
-      "max",
+      ...(options.cpu === "default" ? [] : ["-cpu", "max"]),
       "-smp",
       String(options.cpus ?? 1),
       "-nographic",
