@@ -5,9 +5,19 @@
 #                         (qemu, Debian's 6.1 and 6.12 kernels, busybox, peers)
 #                         and the rest of the kernel matrix (tools/kernels.sh:
 #                         trixie's 6.12, 7.2 and 7.3 with a trixie build root)
+#   tools/setup.sh --host-kernels
+#                         prints the host kernels --vm installs (the one
+#                         linux-image-amd64 depends on, the newest 6.12), one
+#                         version a line; tools/fresh.sh shows only those
 # Prints nothing when everything is already there. Needs Node.js with npm;
 # --vm needs root (or sudo) for apt-get.
 set -euo pipefail
+
+if [ "${1:-}" = "--host-kernels" ]; then
+  dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null | grep -oE 'linux-image-[^ ,]+' | sed 's/^linux-image-//'
+  ls /boot/vmlinuz-6.12.*+deb12-amd64 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V | tail -1
+  exit 0
+fi
 
 DENO_VERSION=$(cat "$(dirname "$0")/deno-version")
 root=$(cd "$(dirname "$0")/.." && pwd)
