@@ -1,8 +1,9 @@
 /**
  * The e820 tables in a kernel log: the firmware's (`BIOS-e820:`, `Xen:`),
  * the one `memmap=` made (`user:`), and a later `modified:` one, in the
- * 3.x–6.x form (`[mem 0x…-0x…]`, end inclusive), the 2.6 form (`0000… -
- * 0000… (usable)`, end exclusive) and the wording of 2025 kernels
+ * 3.x–6.x form (`[mem 0x…-0x…]`, end inclusive; `type 12` bare before
+ * 4.1), the 2.6 form (`0000… - 0000… (usable)`, end exclusive, unnamed types
+ * bare: `0000… - 0000… type 12`) and the wording of 2025 kernels
  * (`System RAM`, `device reserved`, `persistent RAM (type 12)`, `[gap …]`).
  *
  * @module
@@ -42,9 +43,10 @@ const MODERN = new RegExp(
   "i",
 );
 const GAP = new RegExp(String.raw`^${WHO}:\s*\[gap\s`, "i");
+/** The 2.6 form: the types it has names for in parentheses, every other one bare (`type 12`). */
 const OLD = new RegExp(
   String
-    .raw`^\s*${WHO}:\s*([0-9a-f]{8,16})\s*-\s*([0-9a-f]{8,16})\s*\((.+)\)\s*$`,
+    .raw`^\s*${WHO}:\s*([0-9a-f]{8,16})\s*-\s*([0-9a-f]{8,16})\s*(?:\((.+)\)|(type\s+\d+))\s*$`,
   "i",
 );
 /** Every line parseE820 looks at contains one of these. */
@@ -94,12 +96,13 @@ export function parseE820(text: string): E820Log {
       );
       continue;
     }
+    const typeText = (m[4] ?? m[5]).trim();
     entries.push({
       table,
       start,
       end,
-      type: e820TypeFromLog(m[4]),
-      typeText: m[4].trim(),
+      type: e820TypeFromLog(typeText),
+      typeText,
     });
   }
   return { entries, boots, warnings };

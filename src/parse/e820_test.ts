@@ -87,11 +87,16 @@ Deno.test("e820 from every captured guest log matches the guest's memmap= and io
   }
 });
 
-Deno.test("e820 from Linux 2.6: exclusive ends, '(type 12)', user table", () => {
+Deno.test("e820 from Linux 2.6: exclusive ends, unnamed types bare ('type 12'), user table", () => {
   const log = parseE820(read("linux-2.6.txt"));
   const user = finalTable(log);
   assert.equal(user[0].table, "user");
   assert.deepEqual(pmem(user), [[0x300000000, 0x3ffffffff, 12]]);
+  assert.equal(user.find((e) => e.type === 12)!.typeText, "type 12");
+  assert.deepEqual(
+    pmem(log.entries.filter((e) => e.table === "firmware")),
+    [[0x300000000, 0x3ffffffff, 12]],
+  );
   assert.deepEqual(user[0], {
     table: "user",
     start: 0,
@@ -202,4 +207,15 @@ Deno.test("kernelLogLines joins quoted-printable soft breaks and decodes =3D", (
     "foo=",
     "bar",
   ]);
+});
+
+Deno.test("e820 from 3.x kernels before 4.1: '[mem …]' with the type bare", () => {
+  const log = parseE820(
+    [
+      "e820: BIOS-provided physical RAM map:",
+      "BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable",
+      "BIOS-e820: [mem 0x0000000100000000-0x000000013fffffff] type 12",
+    ].join("\n"),
+  );
+  assert.deepEqual(pmem(finalTable(log)), [[0x100000000, 0x13fffffff, 12]]);
 });
