@@ -80,15 +80,13 @@ Deno.test("humanSize agrees with every size ndctl -u printed in the captured gue
   };
   for (const dir of Deno.readDirSync(fixtures)) {
     if (!dir.isDirectory || dir.name === "faults") continue;
+    // ndctl prints nothing where there is no libnvdimm bus (soft-reserved memory).
+    const read = (f: string) => {
+      const text = Deno.readTextFileSync(`${fixtures}${dir.name}/${f}`).trim();
+      return text ? JSON.parse(text) : undefined;
+    };
     try {
-      walk(
-        JSON.parse(
-          Deno.readTextFileSync(`${fixtures}${dir.name}/ndctl-list.json`),
-        ),
-        JSON.parse(
-          Deno.readTextFileSync(`${fixtures}${dir.name}/ndctl-list-u.json`),
-        ),
-      );
+      walk(read("ndctl-list.json"), read("ndctl-list-u.json"));
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }

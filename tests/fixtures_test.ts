@@ -83,9 +83,12 @@ function deviceNames(dir: string, list: string): string[] {
   }
 }
 
-// The doctor-* scenarios hold faults (no libnvdimm region at all, for one).
+// The doctor-* scenarios hold faults (no libnvdimm region at all, for one);
+// the platform ones (virtio-pmem, soft-reserved, CXL) are checked below.
 for (
-  const name of Object.keys(SCENARIOS).filter((n) => !n.startsWith("doctor-"))
+  const name of Object.keys(SCENARIOS).filter((n) =>
+    !n.startsWith("doctor-") && !SCENARIOS[n].platform
+  )
 ) {
   Deno.test(`fixture ${name} holds the kernel's pmem view, laid out like /`, () => {
     const dir = `${FIXTURES}${name}`;
@@ -192,5 +195,52 @@ Deno.test("a capture from the next Debian point release still matches the commit
     assert.notDeepEqual(normalTree(tmp), normalTree(`${FIXTURES}legacy`));
   } finally {
     Deno.removeSync(tmp, { recursive: true });
+  }
+});
+
+Deno.test("platform fixtures hold what each platform shows the kernel's way", () => {
+  const dir = (name: string) => `${FIXTURES}${name}`;
+  const text = (name: string, f: string) =>
+    Deno.readTextFileSync(`${dir(name)}/${f}`);
+  const provider = (name: string) =>
+    text(name, `sys/bus/nd/devices/ndbus0/provider`).trim();
+  // virtio-pmem: a namespace at the top of iomem, no "Persistent Memory".
+  assert.equal(provider("virtio-pmem"), "virtio-pmem");
+  assert.match(text("virtio-pmem", "proc/iomem"), /^\S+ : namespace0\.0$/m);
+  assert.doesNotMatch(text("virtio-pmem", "proc/iomem"), /Persistent Memory/);
+  // Soft-reserved: memmap=…%… made it, dax_hmem made hmem.0 › dax0.0.
+  assert.match(
+    text("soft-reserved", "dmesg.txt"),
+    /user: \[mem 0x[0-9a-f]+-0x[0-9a-f]+\] soft reserved/,
+  );
+  assert.match(
+    text("soft-reserved", "proc/iomem"),
+    /: hmem\.0\n\s+\S+ : Soft Reserved\n\s+\S+ : dax0\.0/,
+  );
+  assert.ok(exists(`${dir("soft-reserved")}/dev/dax0.0`));
+  for (const k of ["", "-7.3"]) {
+    // CXL before provisioning: a memdev with persistent capacity, a window, no region.
+    const before = `cxl${k}`, after = `cxl-fsdax${k}`;
+    assert.equal(provider(before), "CXL");
+    assert.equal(
+      text(before, "sys/bus/cxl/devices/mem0/pmem/size").trim(),
+      "0x10000000",
+    );
+    assert.match(text(before, "proc/iomem"), /: CXL Window 0$/m);
+    assert.deepEqual(
+      deviceNames(dir(before), "sys/bus/cxl/devices").filter((n) =>
+        /^region/.test(n)
+      ),
+      [],
+    );
+    // After cxl create-region and ndctl create-namespace: both regions and pmem0.
+    assert.ok(
+      deviceNames(dir(after), "sys/bus/cxl/devices").includes("region0"),
+    );
+    assert.match(
+      text(after, "proc/iomem"),
+      /: CXL Window 0\n\s+\S+ : Persistent Memory\n\s+\S+ : region0/,
+    );
+    assert.ok(exists(`${dir(after)}/dev/pmem0`));
   }
 });

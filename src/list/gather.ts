@@ -14,6 +14,7 @@ import { parseIomem } from "../parse/iomem.ts";
 import { kernelLogLines } from "../parse/klog.ts";
 import { parseMountinfo } from "../parse/mountinfo.ts";
 import { readDaxDevices, readPmemBlocks } from "../sysfs/block.ts";
+import { readCxl } from "../sysfs/cxl.ts";
 import { readNdRegions } from "../sysfs/nd.ts";
 import { SystemRoot } from "../sysfs/root.ts";
 import type { Observations } from "./join.ts";
@@ -156,6 +157,7 @@ export async function gather(
     blocks: readPmemBlocks(sys),
     dax: readDaxDevices(sys),
     mounts: mountText !== undefined ? parseMountinfo(mountText) : [],
+    cxl: readCxl(sys),
   };
   if (nd.some((r) => r.start === undefined) && sys.denied.size > 0) {
     warnings.push("libnvdimm region addresses are readable by root only");

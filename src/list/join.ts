@@ -12,6 +12,7 @@ import { type E820Log, finalTable } from "../parse/e820.ts";
 import {
   E820_PMEM,
   E820_PRAM,
+  E820_SOFT_RESERVED,
   e820TypeFromResourceName,
   isPmemType,
 } from "../parse/e820_types.ts";
@@ -20,8 +21,15 @@ import { type Iomem, iomemNodes } from "../parse/iomem.ts";
 import type { MemmapParse } from "../parse/cmdline.ts";
 import type { DaxOption, Mount } from "../parse/mountinfo.ts";
 import type { DaxDevice, PmemBlock } from "../sysfs/block.ts";
+import type { CxlView } from "../sysfs/cxl.ts";
 import type { NdRegion } from "../sysfs/nd.ts";
-import { hex } from "../units.ts";
+import { hex, humanSize } from "../units.ts";
+
+/** `256.00 MiB`: a size in a sentence. */
+function sizeWords(n: number): string {
+  const h = humanSize(n);
+  return typeof h === "number" ? `${h} bytes` : h.replace(/ \(.*\)$/, "");
+}
 
 /** Where a region was seen. */
 export type Source =
@@ -43,6 +51,8 @@ export interface Observations {
   blocks: PmemBlock[];
   dax: DaxDevice[];
   mounts: Mount[];
+  /** /sys/bus/cxl, where the machine has a CXL bus. */
+  cxl?: CxlView;
 }
 
 /** A mount of a namespace's block device. */
@@ -118,9 +128,19 @@ export interface ListRegion {
   claimed_by: string | null;
   persistence_domain: string;
   namespaces: ListNamespace[];
-  /** The libnvdimm region (`region0`) and its bus provider. */
+  /**
+   * Who provides it: the libnvdimm bus's provider (`e820`, `ACPI.NFIT`,
+   * `virtio-pmem`, `CXL`, …), else what its e820 type says (`e820` for
+   * type 12, `ACPI.NFIT` for 7), or `hmem` for soft-reserved memory.
+   */
+  provider: string | null;
+  /** False for soft-reserved ("specific purpose") memory: its content does not survive. */
+  persistent: boolean;
+  /** The libnvdimm region (`region0`). */
   nd_region?: string;
-  provider?: string;
+  /** For a CXL range: its CXL region and the memory devices behind it. */
+  cxl_region?: string;
+  memdevs?: string[];
   /** Every claiming iomem child, for ranges held by several (devdax). */
   claims?: { name: string; start: number; end: number }[];
   /** The `memmap=` items that asked for this range. */
@@ -133,6 +153,8 @@ export interface ListRegion {
 /** The whole answer. */
 export interface ListResult {
   regions: ListRegion[];
+  /** The CXL side (memdevs, windows, regions), where there is a CXL bus. */
+  cxl?: CxlView;
   warnings: string[];
   /** `memmap=` requests that did not become regions: `list` exits 1 when non-zero. */
   failed: number;
@@ -197,6 +219,22 @@ function place(
   return draft;
 }
 
+/** The types `list` reports: persistent memory (7, 12) and soft-reserved memory. */
+function isRegionType(type: number | null): boolean {
+  return isPmemType(type) || type === E820_SOFT_RESERVED;
+}
+
+/** Who provides a range with no libnvdimm region, by its e820 type. */
+function providerOfType(type: number | null): string | null {
+  return type === E820_PRAM
+    ? "e820"
+    : type === E820_PMEM
+    ? "ACPI.NFIT"
+    : type === E820_SOFT_RESERVED
+    ? "hmem"
+    : null;
+}
+
 function providerType(provider: string): number | null {
   return provider === "e820"
     ? E820_PRAM
@@ -220,10 +258,12 @@ export function joinRegions(obs: Observations): ListResult {
   const iomemUsable = obs.iomem !== undefined && !obs.iomem.hidden;
 
   // The kernel's own resource tree first: its ranges are the ones drivers claim.
+  // Nested ones too: a CXL window holds its regions' "Persistent Memory",
+  // hmem.N its "Soft Reserved" range.
   if (iomemUsable) {
-    for (const node of obs.iomem!.roots) {
+    for (const node of iomemNodes(obs.iomem!)) {
       const type = e820TypeFromResourceName(node.name);
-      if (!isPmemType(type)) continue;
+      if (!isRegionType(type)) continue;
       const d = place(drafts, node.start, node.end, type, "iomem");
       d.claims = node.children.map((c) => ({
         name: c.name,
@@ -234,7 +274,7 @@ export function joinRegions(obs: Observations): ListResult {
   }
   const e820 = obs.e820 ? finalTable(obs.e820) : [];
   for (const e of e820) {
-    if (isPmemType(e.type)) place(drafts, e.start, e.end, e.type, "e820");
+    if (isRegionType(e.type)) place(drafts, e.start, e.end, e.type, "e820");
   }
   for (const e of obs.firmwareMemmap ?? []) {
     if (isPmemType(e.type)) {
@@ -265,6 +305,24 @@ export function joinRegions(obs: Observations): ListResult {
         nd: region,
         memmap: [],
       });
+    }
+  }
+
+  // A namespace or device-DAX the kernel put at the top of iomem, with no
+  // "Persistent Memory" or "Soft Reserved" range around it (virtio-pmem;
+  // soft-reserved memory on 7.x), claims its region all the same.
+  if (iomemUsable) {
+    const tops = obs.iomem!.roots.filter((n) =>
+      /^(namespace|dax)\d+\.\d+$/.test(n.name)
+    );
+    for (const d of drafts) {
+      if (d.start === null || d.claims?.length) continue;
+      const top = tops.find((n) =>
+        overlap(n, { start: d.start!, end: d.end! }) > 0
+      );
+      if (!top) continue;
+      d.claims = [{ name: top.name, start: top.start, end: top.end }];
+      d.sources.add("iomem");
     }
   }
 
@@ -337,7 +395,71 @@ export function joinRegions(obs: Observations): ListResult {
   const regions = drafts
     .sort((a, b) => (a.start ?? Infinity) - (b.start ?? Infinity))
     .map((d) => finishRegion(d, obs, iomemUsable, warnings));
-  return { regions, warnings, failed };
+  const cxl = obs.cxl ? joinCxl(obs.cxl, regions, warnings) : undefined;
+  return { regions, ...(cxl ? { cxl } : {}), warnings, failed };
+}
+
+/**
+ * Joins each CXL region to the range libnvdimm made of it (same start), and
+ * says which memdevs hold persistent capacity no region uses yet.
+ */
+function joinCxl(
+  view: CxlView,
+  regions: ListRegion[],
+  warnings: string[],
+): CxlView {
+  const cxlRegions = view.regions.map((c) => {
+    const r = regions.find((r) => c.start !== null && r.start === c.start);
+    if (!r) return c;
+    r.cxl_region = c.region;
+    r.memdevs = c.memdevs;
+    return r.nd_region ? { ...c, nd_region: r.nd_region } : c;
+  });
+  for (const m of view.memdevs) {
+    if (m.pmem_free <= 0) continue;
+    warnings.push(
+      `${m.memdev} has ${
+        sizeWords(m.pmem_free)
+      } of persistent capacity that no CXL region uses: pmemctl plan cxl prints the commands that provision it`,
+    );
+  }
+  return { ...view, regions: cxlRegions };
+}
+
+/**
+ * The device-DAX instances of a soft-reserved range: those of the hmem.N
+ * platform device whose iomem range holds it (dax_hmem), as namespaces.
+ */
+function softReservedDevices(d: Draft, obs: Observations): ListNamespace[] {
+  const owners = obs.iomem && !obs.iomem.hidden && d.start !== null
+    ? iomemNodes(obs.iomem).filter((n) =>
+      /^hmem\.\d+$/.test(n.name) &&
+      overlap(n, { start: d.start!, end: d.end! }) > 0
+    ).map((n) => n.name)
+    : [];
+  // 6.1 puts hmem.N in iomem around the range; 7.x only the device, whose
+  // `resource` says where it is; without either, the size must do.
+  const inside = (x: DaxDevice) =>
+    x.start !== undefined && d.start !== null && x.start >= d.start &&
+    x.start <= d.end!;
+  const devices = obs.dax.filter((x) =>
+    x.platform !== undefined &&
+    (owners.includes(x.platform) || inside(x) ||
+      (owners.length === 0 && x.start === undefined && x.size === d.size))
+  );
+  return devices.map((x) => {
+    const view = daxView(x, obs);
+    return {
+      dev: x.name,
+      mode: view.mode,
+      size: x.size,
+      chardev: x.name,
+      ...(x.align !== undefined ? { align: x.align } : {}),
+      dax: true,
+      badblock_count: 0,
+      daxdev: view,
+    };
+  });
 }
 
 function daxView(dax: DaxDevice, obs: Observations): DaxDevView {
@@ -419,6 +541,10 @@ function finishRegion(
     }
     namespaces.push(out);
   }
+  if (d.type === E820_SOFT_RESERVED) {
+    namespaces.push(...softReservedDevices(d, obs));
+    if (namespaces.length > 0) d.sources.add("dax");
+  }
   const claims = d.claims ?? [];
   // Without a readable iomem, the namespace a driver is bound to is what iomem would show.
   const bound = iomemUsable
@@ -427,7 +553,7 @@ function finishRegion(
   const claimedBy = claims.length > 0 ? claims[0].name : bound ?? null;
   if (
     iomemUsable && d.start !== null && d.sources.has("iomem") &&
-    claimedBy === null
+    claimedBy === null && isPmemType(d.type)
   ) {
     const hint = d.type === E820_PRAM
       ? "load nd_e820 (modprobe nd_e820) for /dev/pmemN, or pmem_legacy (pmemctl kmod)"
@@ -442,12 +568,20 @@ function finishRegion(
     start: d.start,
     end: d.end,
     size: d.size,
-    e820_type: d.type,
+    // A range libnvdimm has from elsewhere (CXL, virtio-pmem) is in no e820
+    // table, whatever iomem calls it.
+    e820_type: d.nd && providerType(d.nd.provider) === null &&
+        !d.sources.has("e820") && !d.sources.has("firmware_memmap")
+      ? null
+      : d.type,
     sources: SOURCE_ORDER.filter((s) => d.sources.has(s)),
     claimed_by: claimedBy,
-    persistence_domain: d.nd?.persistenceDomain ?? "unknown",
+    persistence_domain: d.nd?.persistenceDomain ??
+      (d.type === E820_SOFT_RESERVED ? "none" : "unknown"),
     namespaces,
-    ...(d.nd ? { nd_region: d.nd.dev, provider: d.nd.provider } : {}),
+    provider: d.nd?.provider ?? providerOfType(d.type),
+    persistent: d.type !== E820_SOFT_RESERVED,
+    ...(d.nd ? { nd_region: d.nd.dev } : {}),
     ...(claims.length > 1 ? { claims } : {}),
     ...(d.memmap.length > 0 ? { memmap: d.memmap } : {}),
     ...(d.nd?.availableSize !== undefined

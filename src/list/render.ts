@@ -5,8 +5,10 @@
  * @module
  */
 
+import { E820_SOFT_RESERVED } from "../parse/e820_types.ts";
 import { hex, humanSize } from "../units.ts";
 import type { VerifyRecord } from "../state/results.ts";
+import type { CxlView } from "../sysfs/cxl.ts";
 import type { ListNamespace, ListRegion, ListResult } from "./join.ts";
 
 /** The JSON document: `{ regions, warnings }`; with `human`, ndctl -u style sizes and hex addresses. */
@@ -45,8 +47,36 @@ export function listDocument(
         }
         : {}),
     })),
+    ...(result.cxl ? { cxl: cxlDocument(result.cxl, size, addr) } : {}),
     ...(verify.length ? { verify } : {}),
     warnings: result.warnings,
+  };
+}
+
+/** The `cxl` section: sizes and addresses as the rest of the document has them. */
+function cxlDocument(
+  cxl: CxlView,
+  size: (n: number) => unknown,
+  addr: (n: number | null) => unknown,
+): unknown {
+  return {
+    memdevs: cxl.memdevs.map((m) => ({
+      ...m,
+      pmem_size: size(m.pmem_size),
+      ram_size: size(m.ram_size),
+      pmem_free: size(m.pmem_free),
+    })),
+    root_decoders: cxl.root_decoders.map((d) => ({
+      ...d,
+      start: addr(d.start),
+      size: size(d.size),
+      free: size(d.free),
+    })),
+    regions: cxl.regions.map((r) => ({
+      ...r,
+      start: addr(r.start),
+      size: size(r.size),
+    })),
   };
 }
 
@@ -102,7 +132,12 @@ function rows(r: ListRegion): string[][] {
     r.start === null ? "?" : hex(r.start),
     r.end === null ? "?" : hex(r.end),
     sizeText(r.size),
-    r.e820_type === null ? "-" : String(r.e820_type),
+    r.e820_type === null
+      ? "-"
+      : r.e820_type === E820_SOFT_RESERVED
+      ? "soft"
+      : String(r.e820_type),
+    `${r.provider ?? "-"}${r.persistent ? "" : " (not persistent)"}`,
     r.claimed_by ?? "-",
     r.sources.join(","),
   ];
@@ -115,6 +150,20 @@ function rows(r: ListRegion): string[][] {
   ) => [...(i === 0 ? first : first.map(() => "")), ns]);
 }
 
+/** A row for each memdev's persistent capacity that no CXL region uses yet. */
+function freeCxlRows(cxl: CxlView | undefined): string[][] {
+  return (cxl?.memdevs ?? []).filter((m) => m.pmem_free > 0).map((m) => [
+    "-",
+    "-",
+    sizeText(m.pmem_free),
+    "-",
+    "CXL",
+    "-",
+    "cxl",
+    `${m.memdev}: persistent capacity in no region (pmemctl plan cxl)`,
+  ]);
+}
+
 /** The table `pmemctl list` prints by default. */
 export function listTable(result: ListResult): string {
   const header = [
@@ -122,11 +171,12 @@ export function listTable(result: ListResult): string {
     "END",
     "SIZE",
     "TYPE",
+    "PROVIDER",
     "CLAIMED BY",
     "SOURCES",
     "NAMESPACES",
   ];
-  const body = result.regions.flatMap(rows);
+  const body = [...result.regions.flatMap(rows), ...freeCxlRows(result.cxl)];
   if (body.length === 0) return "no persistent memory found\n";
   const all = [header, ...body];
   const widths = header.map((_, i) =>

@@ -83,6 +83,10 @@ export interface DaxDevice {
   numaNode?: number;
   /** The libnvdimm region it lives in, when it comes from one. */
   region?: string;
+  /** The platform device it comes from (`hmem.0`: soft-reserved memory), when not a region. */
+  platform?: string;
+  /** Its physical address (`resource`, root only), for a platform device's. */
+  start?: number;
   node: boolean;
   /** The driver bound to it: `device_dax`, or `kmem` for memory given to the kernel. */
   driver?: string;
@@ -160,10 +164,15 @@ export function kmemBlocks(
 export function readDaxDevices(sys: SystemRoot): DaxDevice[] {
   return sys.list("/sys/bus/dax/devices").map((name) => {
     const dir = `/sys/bus/dax/devices/${name}`;
-    const region = regionInPath(sys.realPath(dir));
+    const real = sys.realPath(dir);
+    const region = regionInPath(real);
+    // 6.1: platform/hmem.0/dax0.0; 7.x: platform/hmem_platform.0/hmem.0/dax0.0.
+    const platform = real?.match(/\/(hmem\.\d+)\/[^/]+$/)?.[1];
     const driver = sys.linkName(`${dir}/driver`);
     return {
       name,
+      ...(platform ? { platform } : {}),
+      ...(platform ? { start: sys.number(`${dir}/resource`) } : {}),
       size: sys.number(`${dir}/size`) ?? 0,
       align: sys.number(`${dir}/align`),
       targetNode: sys.number(`${dir}/target_node`),

@@ -46,7 +46,7 @@ copy_elf() {
 
 deno_bin=$(readlink -f "${DENO_BIN:-$(command -v deno)}") || die "deno is not on PATH (or set DENO_BIN)"
 copy_elf "$deno_bin" /usr/bin/deno
-for tool in ndctl daxctl daxio pmempool fio mke2fs blkid wipefs sfdisk mkfs.xfs xfs_io; do
+for tool in ndctl daxctl cxl daxio pmempool fio mke2fs blkid wipefs sfdisk mkfs.xfs xfs_io; do
   path=$(command -v "$tool") || die "$tool is missing (.ci/run installs ndctl daxctl pmdk-tools fio e2fsprogs fdisk xfsprogs)"
   copy_elf "$path" "/usr/sbin/$tool"
 done
@@ -62,7 +62,8 @@ printf 'root:x:0:\ntester:x:1000:\n' >"$root/etc/group"
 
 # Kernel modules: the ones named below and what they depend on, decompressed,
 # with indexes rebuilt by depmod so busybox modprobe and libkmod agree.
-wanted="libnvdimm nd_btt nd_pmem nd_e820 nfit device_dax dax_pmem kmem ext4 xfs crc32c_generic crc32c_intel"
+wanted="libnvdimm nd_btt nd_pmem nd_e820 nfit device_dax dax_pmem kmem ext4 xfs crc32c_generic crc32c_intel
+  virtio_pci virtio_pmem nd_virtio cxl_acpi cxl_pci cxl_mem cxl_port cxl_pmem dax_hmem"
 declare -A seen=()
 add_module() {
   local name=$1 file rel dep

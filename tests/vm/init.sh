@@ -20,10 +20,12 @@ WAIT_FOR=""
 for m in $MODULES; do
   modprobe "$m" || echo "pmemctl-vm: modprobe $m failed" >/dev/console
 done
-# Wait (up to 10 s) until one of WAIT_FOR exists: drivers probe asynchronously.
+# Wait (up to 30 s) until one of WAIT_FOR (paths, or globs) exists: drivers
+# probe asynchronously, and CXL's under 7.3 in TCG takes some 15 s.
 i=0
-while [ -n "$WAIT_FOR" ] && [ $i -lt 100 ]; do
-  for dev in $WAIT_FOR; do [ -e "$dev" ] && break 2; done
+while [ -n "$WAIT_FOR" ] && [ $i -lt 300 ]; do
+  # shellcheck disable=SC2086 # a glob, on purpose
+  for dev in $WAIT_FOR; do ls -d $dev >/dev/null 2>&1 && break 2; done
   sleep 0.1
   i=$((i + 1))
 done

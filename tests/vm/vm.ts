@@ -26,15 +26,37 @@ export const PROJECT = new URL("../../", import.meta.url).pathname.replace(
 const CACHE = `${PROJECT}/.vm-cache`;
 
 /** The named guest configurations. */
-export type VmConfig = "plain" | "legacy" | "legacy2" | "nfit" | "nfit+legacy";
+export type VmConfig =
+  | "plain"
+  | "legacy"
+  | "legacy2"
+  | "nfit"
+  | "nfit+legacy"
+  | "virtio-pmem"
+  | "cxl"
+  | "soft-reserved";
 
 /** What one configuration adds to qemu and the kernel command line. */
 interface ConfigSpec {
   memmap: string[];
   nvdimm: boolean;
-  /** The guest waits (up to 10 s) until one of these exists. */
+  /** The guest waits (up to 30 s) until one of these (paths or globs) exists. */
   waitFor: string[];
+  /** Kernel arguments of the configuration. */
+  append?: string[];
+  /** Features taken off `-cpu max`. */
+  cpuOff?: string[];
+  /** Modules beside {@link COMMON_MODULES} (default: nd_e820, and nfit with an NVDIMM). */
+  modules?: string[];
+  /** The machine, memory and devices (default: `pc` and `-m RAM`, or the NVDIMM's). */
+  devices?: (device: string, ramMiB: number, mib: number) => string[];
 }
+
+/** A file-backed memory device of `mib` MiB (shared, so the host sees its bytes). */
+const backend = (id: string, file: string, mib: number) => [
+  "-object",
+  `memory-backend-file,id=${id},share=on,mem-path=${file},size=${mib}M`,
+];
 
 const CONFIGS: Record<VmConfig, ConfigSpec> = {
   // No pmem: memmap= comes from the test (`append`), nd_e820 is loaded.
@@ -50,6 +72,67 @@ const CONFIGS: Record<VmConfig, ConfigSpec> = {
     memmap: ["256M!1G"],
     nvdimm: true,
     waitFor: ["/dev/pmem1", "/dev/dax1.0", "/dev/dax0.0"],
+  },
+  // A virtio-pmem device (QEMU/Kata/cloud guests): one fsdax namespace, no
+  // DIMM, not in /proc/iomem, no MAP_SYNC.
+  "virtio-pmem": {
+    memmap: [],
+    nvdimm: false,
+    waitFor: ["/dev/pmem0"],
+    modules: ["virtio_pci", "virtio_pmem", "nd_virtio"],
+    devices: (file, ram, mib) => [
+      "-m",
+      `${ram}M,slots=2,maxmem=${Math.ceil((ram + mib) / 1024) + 2}G`,
+      ...backend("vmem1", file, mib),
+      "-device",
+      "virtio-pmem-pci,memdev=vmem1,id=vpmem1",
+    ],
+  },
+  // A CXL type-3 memory device with persistent capacity behind one host
+  // bridge and a 4 GiB window (q35), as QEMU 7.2 takes it (memdev=, not
+  // persistent-memdev=). No region until cxl create-region makes one.
+  cxl: {
+    memmap: [],
+    nvdimm: false,
+    // The memdev's endpoint port: its decoders are what create-region takes.
+    waitFor: ["/sys/bus/cxl/devices/endpoint*"],
+    modules: ["cxl_acpi", "cxl_pci", "cxl_mem", "cxl_port", "cxl_pmem"],
+    // QEMU 7.2's type-3 device has no event interrupts, and kernels from 6.3
+    // on fail cxl_pci's probe when MSI-X is there but they are not ("Failed
+    // to get interrupt for event Info log": no mem0 on 7.3); without MSI the
+    // driver goes on without event processing.
+    append: ["pci=nomsi"],
+    // Kernels from 6.4 on commit a region only where they can write back
+    // and invalidate the CPU caches for it, which they assume no guest can
+    // ("Failed to synchronize CPU cache state", ENXIO): a TCG CPU without
+    // the hypervisor bit is bare metal to them, and its WBINVD works.
+    cpuOff: ["hypervisor"],
+    devices: (file, ram, mib) => [
+      "-machine",
+      "q35,cxl=on",
+      "-m",
+      `${ram}M,slots=2,maxmem=${Math.ceil((ram + 2 * mib) / 1024) + 4}G`,
+      ...backend("cxl-mem1", file, mib),
+      ...backend("cxl-lsa1", `${file}.lsa`, mib),
+      "-device",
+      "pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1",
+      "-device",
+      "cxl-rp,port=0,bus=cxl.1,id=root_port13,chassis=0,slot=2",
+      "-device",
+      // A serial number: cxl_pmem refuses a device without one on 7.x.
+      "cxl-type3,bus=root_port13,memdev=cxl-mem1,lsa=cxl-lsa1,id=cxl-pmem0,sn=0x1234",
+      "-M",
+      "cxl-fmw.0.targets.0=cxl.1,cxl-fmw.0.size=4G",
+    ],
+  },
+  // Soft-reserved ("specific purpose", EFI_MEMORY_SP) memory, as firmware
+  // describes CXL volatile or HBM: usable RAM given type 0xefffffff, which
+  // dax_hmem turns into hmem.0 and /dev/dax0.0. Not persistent.
+  "soft-reserved": {
+    memmap: ["256M%0x40000000-1+0xefffffff"],
+    nvdimm: false,
+    waitFor: ["/dev/dax0.0"],
+    modules: ["dax_hmem", "kmem"],
   },
 };
 
@@ -200,8 +283,10 @@ function runArchive(spec: ConfigSpec, options: VmOptions): Uint8Array {
   const modules = options.modules ??
     [
       ...COMMON_MODULES,
-      ...(spec.memmap.length || !spec.nvdimm ? ["nd_e820"] : []),
-      ...(spec.nvdimm ? ["nfit"] : []),
+      ...(spec.modules ?? [
+        ...(spec.memmap.length || !spec.nvdimm ? ["nd_e820"] : []),
+        ...(spec.nvdimm ? ["nfit"] : []),
+      ]),
     ];
   const env = `MODULES="${modules.join(" ")}"\nWAIT_FOR="${
     (options.waitFor ?? spec.waitFor).join(" ")
@@ -278,12 +363,16 @@ export async function runVm(options: VmOptions): Promise<VmResult> {
       "mitigations=off",
       "nokaslr",
       ...spec.memmap.map((m) => `memmap=${m}`),
+      ...(spec.append ?? []),
       ...(options.append ?? []),
     ];
     const args = [
       "-accel",
       "tcg",
-      ...(options.cpu === "default" ? [] : ["-cpu", "max"]),
+      ...(options.cpu === "default" ? [] : [
+        "-cpu",
+        ["max", ...(spec.cpuOff ?? []).map((f) => `-${f}`)].join(","),
+      ]),
       "-smp",
       String(options.cpus ?? 1),
       "-nographic",
@@ -304,7 +393,20 @@ export async function runVm(options: VmOptions): Promise<VmResult> {
       `file:${work}/stdout.bin`,
     ];
     const ram = options.memoryMiB ?? 2048;
-    if (spec.nvdimm) {
+    if (spec.devices) {
+      const mib = options.nvdimmMiB ?? (options.config === "cxl" ? 256 : 512);
+      const file = options.nvdimm ?? `${work}/device.img`;
+      const files = options.config === "cxl" ? [file, `${file}.lsa`] : [file];
+      for (const f of files) {
+        try {
+          Deno.statSync(f);
+        } catch {
+          Deno.writeFileSync(f, new Uint8Array(0));
+          Deno.truncateSync(f, mib << 20);
+        }
+      }
+      args.push(...spec.devices(file, ram, mib));
+    } else if (spec.nvdimm) {
       const mib = options.nvdimmMiB ?? 512;
       const file = options.nvdimm ?? `${work}/nvdimm.img`;
       try {
