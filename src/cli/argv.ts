@@ -191,10 +191,12 @@ function parseCommand(
   if (args.length > command.args.length) {
     return usage(`unexpected argument '${args[command.args.length]}'`);
   }
-  if (args.length < command.args.length) {
+  const required = command.args.filter((a) => !a.optional).length;
+  if (args.length < required) {
     return usage(`missing argument <${command.args[args.length].name}>`);
   }
   for (const [n, spec] of command.args.entries()) {
+    if (n >= args.length) break;
     if (spec.choices && !spec.choices.includes(args[n])) {
       return usage(
         `<${spec.name}>: '${args[n]}' is not one of ${spec.choices.join(", ")}`,

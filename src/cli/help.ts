@@ -25,7 +25,7 @@ export function usageLine(path: string[], node: CommandSpec | GroupSpec) {
   } else {
     words.push(
       ...node.flags.map(flagUsage),
-      ...node.args.map((a) => `<${a.name}>`),
+      ...node.args.map((a) => a.optional ? `[<${a.name}>]` : `<${a.name}>`),
     );
   }
   return words.join(" ");

@@ -30,7 +30,9 @@ function synopsis(path: string[], c: CommandSpec): string {
       ? `[${name}]`
       : `[${name} \\fI${roff(f.placeholder ?? "value")}\\fR]`;
   });
-  const args = c.args.map((a) => `\\fI${roff(a.name)}\\fR`);
+  const args = c.args.map((a) =>
+    a.optional ? `[\\fI${roff(a.name)}\\fR]` : `\\fI${roff(a.name)}\\fR`
+  );
   return [`\\fBpmemctl ${roff(path.join(" "))}\\fR`, ...flags, ...args].join(
     " ",
   );

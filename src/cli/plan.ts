@@ -1,6 +1,7 @@
 /**
  * `pmemctl plan memmap`: propose `memmap=` ranges from the machine's own
- * e820 table.
+ * e820 table; `plan check`: compare them with what booted; `plan cxl`: the
+ * commands that provision free CXL persistent capacity.
  *
  * @module
  */
@@ -187,8 +188,72 @@ const check: CommandSpec = {
   },
 };
 
+const cxl: CommandSpec = {
+  name: "cxl",
+  brief:
+    "print the commands that turn free CXL persistent capacity into a region and a namespace (pmemctl plan cxl | sh -e)",
+  flags: [
+    {
+      name: "mode",
+      brief: "the namespace's mode",
+      kind: "value",
+      placeholder: "mode",
+      choices: ["fsdax", "devdax"],
+      default: "fsdax",
+    },
+    jsonFlag,
+    rootFlag("read sys/ under DIR (a captured tree)"),
+  ],
+  args: [{
+    name: "size",
+    brief:
+      "how much to provision, a multiple of 256M (default: all the free capacity of one device)",
+    optional: true,
+  }],
+  examples: [
+    "pmemctl plan cxl",
+    "pmemctl plan cxl | sh -e",
+    "pmemctl plan cxl 512M --mode devdax --json",
+  ],
+  async run({ flags, args: [sizeText], out }) {
+    const size = sizeText === undefined
+      ? undefined
+      : parseSize(sizeText, "SIZE");
+    const [{ SystemRoot }, { readCxl }, { readNdRegions }, { planCxl }] =
+      await Promise.all([
+        import("../sysfs/root.ts"),
+        import("../sysfs/cxl.ts"),
+        import("../sysfs/nd.ts"),
+        import("../plan/cxl.ts"),
+      ]);
+    const sys = new SystemRoot((flags.root as string | undefined) ?? "/");
+    const view = readCxl(sys);
+    if (!view) {
+      throw new CheckFailedError(
+        "plan cxl",
+        "no CXL bus (/sys/bus/cxl): load cxl_acpi and cxl_pci, or this machine has no CXL memory",
+      );
+    }
+    const ndFree = readNdRegions(sys)
+      .filter((r) => r.provider === "CXL" && (r.availableSize ?? 0) > 0)
+      .map((r) => r.dev);
+    const plan = planCxl(view, {
+      size,
+      mode: flags.mode as "fsdax" | "devdax",
+    }, ndFree);
+    if ("reason" in plan) {
+      if (plan.usage) throw new UsageError("SIZE", plan.reason);
+      throw new CheckFailedError("plan cxl", plan.reason);
+    }
+    if (flags.json) printJson(out, plan);
+    else out.stdout(plan.commands.map((c) => `${c}\n`).join(""));
+    for (const w of [...sys.warnings, ...plan.warnings]) warn(out, w);
+  },
+};
+
 export const planGroup: GroupSpec = {
   name: "plan",
-  brief: "plan persistent memory for this machine, and check the plan booted",
-  commands: [memmap, check],
+  brief:
+    "plan persistent memory for this machine (memmap=, CXL), and check the plan booted",
+  commands: [memmap, check, cxl],
 };

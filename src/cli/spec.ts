@@ -30,6 +30,8 @@ export interface ArgSpec {
   name: string;
   brief: string;
   choices?: readonly string[];
+  /** It may be left out (only the last ones may be). */
+  optional?: boolean;
 }
 
 /** What a command's handler receives. */
