@@ -302,3 +302,129 @@ Deno.test("doctor on changed copies of the legacy tree: each remaining check fir
     });
   }
 });
+
+Deno.test("doctor on the platform trees: CXL capacity without a region gives the command, a provisioned one is ok; virtio-pmem names the MAP_SYNC limit; soft-reserved is not persistent, and onlined as RAM is a warning with its fix", async () => {
+  for (const tree of ["cxl", "cxl-7.3"]) {
+    const { code, doc } = await doctor(tree);
+    assert.equal(code, 0, tree);
+    const c = find(
+      doc.checks,
+      "cxl",
+      "warn",
+      /^mem0 has 256 MiB of persistent capacity in no CXL region/,
+    );
+    assert.ok(c, JSON.stringify(doc.checks));
+    assert.equal(
+      c!.fix,
+      "cxl create-region -m -t pmem -d decoder0.0 -w 1 -g 4096 -s 268435456 mem0 && ndctl create-namespace --bus CXL -m fsdax (pmemctl plan cxl | sh -e)",
+    );
+    // Not the memmap= advice of a machine without pmem.
+    assert.ok(!doc.checks.some((c) => c.check === "pmem"), tree);
+    assert.ok(
+      find(
+        doc.checks,
+        "modules",
+        "ok",
+        /cxl_acpi, cxl_pci, cxl_mem, cxl_port( \(built in\))?, cxl_pmem/,
+      ),
+      tree,
+    );
+  }
+  for (const tree of ["cxl-fsdax", "cxl-fsdax-7.3"]) {
+    const { doc } = await doctor(tree);
+    assert.ok(
+      find(
+        doc.checks,
+        "cxl",
+        "ok",
+        /^mem0: every byte of persistent capacity in a region: region0 \(pmem, 256 MiB as libnvdimm region0\)$/,
+      ),
+      tree,
+    );
+  }
+  const virtio = await doctor("virtio-pmem");
+  assert.ok(
+    find(virtio.doc.checks, "virtio-pmem", "ok", /MAP_SYNC is unavailable/),
+  );
+  assert.ok(find(virtio.doc.checks, "modules", "ok", /virtio_pmem, nd_virtio/));
+  const soft = await doctor("soft-reserved");
+  assert.ok(
+    find(
+      soft.doc.checks,
+      "soft-reserved",
+      "ok",
+      /not persistent.*\/dev\/dax0\.0 \(devdax\)$/,
+    ),
+  );
+  assert.ok(
+    !soft.doc.checks.some((c) => c.check === "claimed" && c.status !== "ok"),
+  );
+  const ram = await doctor("soft-reserved-7.3");
+  const onlined = find(
+    ram.doc.checks,
+    "soft-reserved",
+    "warn",
+    /dax0\.0 was onlined as System RAM \(kmem\)/,
+  );
+  assert.ok(onlined, JSON.stringify(ram.doc.checks));
+  assert.match(
+    onlined!.fix!,
+    /^daxctl reconfigure-device --mode=devdax --force dax0\.0 /,
+  );
+});
+
+Deno.test("plan cxl on the captured trees: the commands, JSON, and each refusal with its exit code", async () => {
+  const plan = async (...args: string[]) => {
+    const out = captureOutput();
+    const code = await run(["plan", "cxl", ...args], out);
+    return { code, out: out.out, err: out.err };
+  };
+  const text = await plan("--root", `${FIX}cxl`);
+  assert.equal(text.code, 0, text.err);
+  assert.equal(
+    text.out,
+    "cxl create-region -m -t pmem -d decoder0.0 -w 1 -g 4096 -s 268435456 mem0\nndctl create-namespace --bus CXL -m fsdax\n",
+  );
+  const json = await plan(
+    "--root",
+    `${FIX}cxl-7.3`,
+    "--mode",
+    "devdax",
+    "--json",
+  );
+  assert.deepEqual(JSON.parse(json.out), {
+    commands: [
+      "cxl create-region -m -t pmem -d decoder0.0 -w 1 -g 4096 -s 268435456 mem0",
+      "ndctl create-namespace --bus CXL -m devdax -a 2M",
+    ],
+    memdevs: ["mem0"],
+    decoder: "decoder0.0",
+    size: 268435456,
+    mode: "devdax",
+    warnings: [],
+  });
+  const none = await plan("--root", `${FIX}cxl-fsdax`);
+  assert.equal(none.code, 1);
+  assert.equal(none.out, "");
+  assert.match(
+    none.err,
+    /^pmemctl: plan cxl: every CXL memory device's persistent capacity is in a region already\n$/,
+  );
+  const noBus = await plan("--root", `${FIX}legacy`);
+  assert.equal(noBus.code, 1);
+  assert.match(noBus.err, /^pmemctl: plan cxl: no CXL bus/);
+  for (
+    const [size, code, why] of [["100M", 2, /multiple of 256 MiB/], [
+      "512M",
+      1,
+      /has 268435456 bytes free, less than 536870912/,
+    ], ["x", 2, /SIZE/]] as const
+  ) {
+    const r = await plan(size, "--root", `${FIX}cxl`);
+    assert.equal(r.code, code, `${size}: ${r.err}`);
+    assert.match(r.err, why);
+    assert.equal(r.err.trimEnd().split("\n").length, 1, r.err);
+  }
+  const mode = await plan("--mode", "sector", "--root", `${FIX}cxl`);
+  assert.equal(mode.code, 2);
+});

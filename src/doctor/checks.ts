@@ -18,6 +18,12 @@ import { amount } from "../plan/memmap.ts";
 import { kmemDevices } from "../sysfs/block.ts";
 import { hex } from "../units.ts";
 import type { DoctorInputs } from "./inputs.ts";
+import {
+  cxlChecks,
+  platformModules,
+  softReservedChecks,
+  virtioChecks,
+} from "./platforms.ts";
 
 /** One line of the checklist. */
 export interface Check {
@@ -91,7 +97,8 @@ function need(f: DoctorFacts): Need {
   const regions = f.list.regions;
   const namespaces = regions.flatMap((r) => r.namespaces);
   return {
-    any: regions.length > 0 || requests.length > 0,
+    any: regions.some((r) => r.persistent) || requests.length > 0 ||
+      (f.list.cxl?.memdevs.some((m) => m.pmem_size > 0) ?? false),
     legacy: requests.length > 0 ||
       regions.some((r) => r.e820_type === E820_PRAM),
     nfit: regions.some((r) => r.provider === "ACPI.NFIT" || r.e820_type === 7),
@@ -318,15 +325,21 @@ function configChecks(f: DoctorFacts, n: Need): Check[] {
 }
 
 function moduleChecks(f: DoctorFacts, n: Need): Check[] {
-  if (!n.any) return [];
+  const platform = platformModules(f.list);
+  if (!n.any && platform.length === 0) return [];
   const wanted = [
-    ["libnvdimm", true],
-    ["nd_pmem", true],
-    ["nd_e820", n.legacy],
-    ["nfit", n.nfit],
-    ["device_dax", n.devdax],
-    ["dax_pmem", n.devdax],
-  ].filter(([, w]) => w).map(([name]) => name as string);
+    ...new Set([
+      ...[
+        ["libnvdimm", n.any],
+        ["nd_pmem", n.any],
+        ["nd_e820", n.legacy],
+        ["nfit", n.nfit],
+        ["device_dax", n.devdax],
+        ["dax_pmem", n.devdax],
+      ].filter(([, w]) => w).map(([name]) => name as string),
+      ...platform,
+    ]),
+  ];
   const { loaded, builtin, available } = f.inputs.modules;
   if (!loaded) {
     return [{
@@ -382,7 +395,7 @@ function claimChecks(f: DoctorFacts): Check[] {
   const out: Check[] = [];
   for (const r of f.list.regions) {
     if (r.start === null || !r.sources.includes("iomem")) continue;
-    if (r.claimed_by !== null) continue;
+    if (r.claimed_by !== null || !r.persistent) continue;
     out.push({
       check: "claimed",
       status: "fail",
@@ -654,7 +667,7 @@ export function diagnose(f: DoctorFacts): Check[] {
       check: "pmem",
       status: "warn",
       found:
-        "no persistent memory: no memmap= request, and no type-7 or type-12 range in the e820 table, /proc/iomem or libnvdimm",
+        "no persistent memory: no memmap= request, no type-7 or type-12 range in the e820 table, /proc/iomem or libnvdimm, and no CXL device with persistent capacity",
       fix: "pmemctl plan memmap SIZE proposes a memmap= for this machine",
     });
   }
@@ -669,6 +682,9 @@ export function diagnose(f: DoctorFacts): Check[] {
     ...badblockChecks(f),
     ...persistenceChecks(f),
     ...kmemChecks(f),
+    ...cxlChecks(f.list),
+    ...virtioChecks(f.list),
+    ...softReservedChecks(f.list),
   );
   return checks;
 }
