@@ -12,7 +12,7 @@ import { run } from "../cli.ts";
 import { captureOutput } from "../src/cli/output.ts";
 import { LABEL } from "../src/export/nfd.ts";
 import { recordVerify } from "../src/state/results.ts";
-import { promtoolCheck } from "./helpers.ts";
+import { copyFixture, promtoolCheck } from "./helpers.ts";
 import { have, requireThat } from "./require.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -543,6 +543,78 @@ requireThat(
       );
     } finally {
       Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
+
+requireThat(
+  have("promtool", ["--version"])
+    ? undefined
+    : "no promtool (apt-get install prometheus)",
+  "export prometheus on CXL, virtio-pmem and soft-reserved trees: CXL capacity, free capacity, regions and the dirty-shutdown count QEMU cannot show; soft-reserved memory is not pmem",
+  async () => {
+    const tree = copyFixture("cxl-fsdax-7.3");
+    try {
+      // What a device that counts them shows (QEMU's does not): the
+      // nvdimm's cxl/dirty_shutdown beside cxl/id, the memdev's serial.
+      Deno.writeTextFileSync(
+        `${tree}/sys/devices/platform/ACPI0017:00/root0/nvdimm-bridge0/ndbus0/nmem0/cxl/dirty_shutdown`,
+        "3\n",
+      );
+      for (
+        const root of [
+          tree,
+          `${FIX}cxl`,
+          `${FIX}virtio-pmem`,
+          `${FIX}soft-reserved`,
+        ]
+      ) {
+        const r = await cli("export", "prometheus", "--root", root);
+        assert.equal(r.code, 0, r.err);
+        const { ok, said } = await promtoolCheck(r.out);
+        assert.ok(ok && said.trim() === "", `${root}: ${said}`);
+      }
+      const provisioned =
+        (await cli("export", "prometheus", "--root", tree)).out;
+      assert.equal(
+        sample(provisioned, "pmem_cxl_memdev_pmem_bytes", /mem0/),
+        256 << 20,
+      );
+      assert.equal(
+        sample(provisioned, "pmem_cxl_memdev_pmem_free_bytes", /mem0/),
+        0,
+      );
+      assert.equal(
+        sample(provisioned, "pmem_cxl_memdev_dirty_shutdowns", /mem0/),
+        3,
+      );
+      assert.equal(
+        sample(provisioned, "pmem_cxl_region_committed", /region0/),
+        1,
+      );
+      assert.match(
+        provisioned,
+        /^pmem_cxl_region_info\{region="region0",type="pmem",decoder="decoder0\.0",memdevs="mem0",nd_region="region0"\} 1$/m,
+      );
+      const bare =
+        (await cli("export", "prometheus", "--root", `${FIX}cxl`)).out;
+      assert.equal(
+        sample(bare, "pmem_cxl_memdev_pmem_free_bytes", /mem0/),
+        256 << 20,
+      );
+      assert.doesNotMatch(
+        bare,
+        /^pmem_cxl_memdev_dirty_shutdowns\{/m,
+        "no count where the kernel gives none",
+      );
+      const soft =
+        (await cli("export", "prometheus", "--root", `${FIX}soft-reserved`))
+          .out;
+      assert.equal(sample(soft, "pmem_present", /./), 0);
+      assert.equal(sample(soft, "pmem_size_bytes", /./), 0);
+      assert.match(soft, /^pmem_region_info\{.*provider="hmem".*\} 1$/m);
+    } finally {
+      Deno.removeSync(tree, { recursive: true });
     }
   },
 );

@@ -7,6 +7,7 @@
  */
 
 import type { KmemDevice } from "../sysfs/block.ts";
+import type { CxlView } from "../sysfs/cxl.ts";
 import type { ListNamespace, ListRegion, ListResult } from "../list/join.ts";
 import type { MemmapParse } from "../parse/cmdline.ts";
 import { checkPlan } from "../plan/check.ts";
@@ -35,6 +36,8 @@ export interface PmemFacts {
   memmap: FactMemmap[];
   system_ram: KmemDevice[];
   verify: VerifyRecord[];
+  /** The CXL side, where the host has a CXL bus. */
+  cxl?: CxlView;
   warnings: string[];
 }
 
@@ -50,8 +53,10 @@ export function pmemFacts(
   const realised = memmap ? checkPlan(memmap, memmap, list) : [];
   return {
     pmemctl_version: version,
-    present: list.regions.length > 0,
-    total_bytes: list.regions.reduce((n, r) => n + r.size, 0),
+    // Soft-reserved memory is listed, but it is not persistent.
+    present: list.regions.some((r) => r.persistent),
+    total_bytes: list.regions.filter((r) => r.persistent)
+      .reduce((n, r) => n + r.size, 0),
     regions: list.regions,
     namespaces: list.regions.flatMap((r) =>
       r.namespaces.map((n) => ({ ...n, region: r.nd_region ?? null }))
@@ -72,6 +77,7 @@ export function pmemFacts(
         ? -1
         : 1
     ),
+    ...(list.cxl ? { cxl: list.cxl } : {}),
     warnings: [...warnings, ...list.warnings],
   };
 }

@@ -59,6 +59,79 @@ class Metrics {
 const MOUNT_DAX_HELP =
   "Whether a filesystem on pmem maps its files directly (1: dax=always on a DAX device) or not (0); requested is the mount's dax option.";
 
+/** CXL memdevs (capacity, free persistent capacity, dirty shutdowns) and regions. */
+function cxlMetrics(m: Metrics, f: PmemFacts): void {
+  if (!f.cxl) return;
+  for (const d of f.cxl.memdevs) {
+    const id = { memdev: d.memdev };
+    m.gauge(
+      "pmem_cxl_memdev_info",
+      "Descriptive labels of each CXL memory device; always 1.",
+      { ...id, serial: d.serial, host: d.host },
+      1,
+    );
+    m.gauge(
+      "pmem_cxl_memdev_pmem_bytes",
+      "Persistent capacity of each CXL memory device.",
+      id,
+      d.pmem_size,
+    );
+    m.gauge(
+      "pmem_cxl_memdev_pmem_free_bytes",
+      "Persistent capacity of each CXL memory device that no region uses.",
+      id,
+      d.pmem_free,
+    );
+    m.gauge(
+      "pmem_cxl_memdev_ram_bytes",
+      "Volatile capacity of each CXL memory device.",
+      id,
+      d.ram_size,
+    );
+  }
+  m.declare(
+    "pmem_cxl_memdev_dirty_shutdowns",
+    "Shutdowns in which a CXL memory device could have lost data (where the kernel counts them).",
+  );
+  for (const d of f.cxl.memdevs) {
+    if (d.dirty_shutdown === null) continue;
+    m.gauge("pmem_cxl_memdev_dirty_shutdowns", "", {
+      memdev: d.memdev,
+    }, d.dirty_shutdown);
+  }
+  m.declare(
+    "pmem_cxl_region_committed",
+    "Whether each CXL region's decoders are committed (1) or not (0).",
+  );
+  for (const r of f.cxl.regions) {
+    const id = { region: r.region };
+    m.gauge(
+      "pmem_cxl_region_info",
+      "Descriptive labels of each CXL region; always 1.",
+      {
+        ...id,
+        type: r.type ?? "",
+        decoder: r.decoder,
+        memdevs: r.memdevs.join(","),
+        nd_region: r.nd_region ?? "",
+      },
+      1,
+    );
+    m.gauge(
+      "pmem_cxl_region_size_bytes",
+      "Size of each CXL region.",
+      id,
+      r.size,
+    );
+    m.gauge(
+      "pmem_cxl_region_committed",
+      "",
+      id,
+      r.decode_state === "commit" ? 1 : 0,
+    );
+  }
+}
+
 /** The facts as a textfile-collector file (pure). */
 export function renderPrometheus(f: PmemFacts): string {
   const m = new Metrics();
@@ -188,6 +261,7 @@ export function renderPrometheus(f: PmemFacts): string {
       state: "offline",
     }, d.blocks - d.online);
   }
+  cxlMetrics(m, f);
   m.declare(
     "pmem_verify_last_success",
     "Whether the last recorded pmemctl verify of a target passed (1) or failed (0).",

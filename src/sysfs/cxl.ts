@@ -23,6 +23,12 @@ export interface CxlMemdev {
   ram_size: number;
   /** Persistent capacity no endpoint decoder holds for a region yet. */
   pmem_free: number;
+  /**
+   * Shutdowns in which the device could have lost data (its nvdimm's
+   * `cxl/dirty_shutdown`, kernels from 6.15 on with a device that counts
+   * them), or null where the kernel does not say.
+   */
+  dirty_shutdown: number | null;
 }
 
 /** A root decoder: one CXL window of the platform (CFMWS). */
@@ -97,6 +103,15 @@ export function readCxl(sys: SystemRoot): CxlView | undefined {
       };
     });
 
+  // The nvdimm libnvdimm made of each memdev names it by serial (cxl/id).
+  const health = new Map<string, number>();
+  for (const nmem of sys.list("/sys/bus/nd/devices")) {
+    const dir = `/sys/bus/nd/devices/${nmem}/cxl`;
+    const id = sys.attr(`${dir}/id`);
+    const count = sys.number(`${dir}/dirty_shutdown`);
+    if (id !== undefined && count !== undefined) health.set(id, count);
+  }
+
   const memdevs: CxlMemdev[] = names.filter((n) => /^mem\d+$/.test(n)).map(
     (memdev) => {
       const pmem = sys.number(at(memdev, "pmem/size")) ?? 0;
@@ -114,6 +129,9 @@ export function readCxl(sys: SystemRoot): CxlView | undefined {
         pmem_size: pmem,
         ram_size: sys.number(at(memdev, "ram/size")) ?? 0,
         pmem_free: Math.max(0, pmem - used),
+        dirty_shutdown: serial === undefined
+          ? null
+          : health.get(String(serial)) ?? null,
       };
     },
   );
