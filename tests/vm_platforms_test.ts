@@ -9,25 +9,18 @@
  */
 import assert from "node:assert/strict";
 import { assertDaxctlAgrees } from "./helpers.ts";
-import { assertGuestOk, runVm, type VmResult, vmTest } from "./vm/vm.ts";
+import {
+  assertGuestOk,
+  guestJson,
+  runVm,
+  type VmResult,
+  vmTest,
+} from "./vm/vm.ts";
 
 const P = "deno run -A --cached-only cli.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
-
-/** The JSON documents between `@@NAME` and `@@end`, by name; a bad one fails with the console. */
-function docs(r: VmResult): Map<string, Json> {
-  return new Map(
-    [...r.stdout.matchAll(/^@@(\S+)\n([\s\S]*?)^@@end$/gm)].map((m) => {
-      try {
-        return [m[1], m[2].trim() ? JSON.parse(m[2]) : null];
-      } catch (e) {
-        throw new Error(`@@${m[1]}: ${e}: ${m[2]}\n${r.console.slice(-3000)}`);
-      }
-    }),
-  );
-}
 
 /** A guest shell line printing `cmd`'s JSON as section NAME (its exit code as @@rc-NAME N). */
 const section = (name: string, cmd: string) =>
@@ -68,7 +61,7 @@ ${section("empty", `${P} plan cxl --json`)}
 `,
     });
     assertGuestOk(r);
-    const d = docs(r);
+    const d = guestJson(r);
     const before = d.get("before");
     assert.deepEqual(before.regions, []);
     assert.deepEqual(
@@ -151,7 +144,7 @@ ${section("doctor-mounted", `${P} doctor --json`)}
 `,
     });
     assertGuestOk(r);
-    const d = docs(r);
+    const d = guestJson(r);
     const [region] = d.get("list").regions;
     const ndctl = [d.get("ndctl")].flat()[0];
     assert.equal(region.provider, "virtio-pmem");
@@ -200,7 +193,7 @@ ${
 `,
     });
     assertGuestOk(r);
-    const d = docs(r);
+    const d = guestJson(r);
     const first = d.get("first").regions[0];
     if (first.namespaces[0]?.mode === "system-ram") {
       const warned = check(d.get("doctor-first"), "soft-reserved");

@@ -6,31 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { HELPERS } from "./vm/guest_sh.ts";
-import { assertGuestOk, runVm, type VmResult, vmTest } from "./vm/vm.ts";
+import { assertGuestOk, guestJson, runVm, vmTest } from "./vm/vm.ts";
 
 const P = "deno run -A --cached-only cli.ts";
 const MiB = 2 ** 20;
 
 const ok = (r: { code: number; console: string }) => assertGuestOk(r);
-
-/**
- * The JSON documents between `@@NAME` and `@@end` markers; one that does not
- * parse fails with its name and the guest's console (pmemctl's stderr).
- */
-// deno-lint-ignore no-explicit-any
-function docs(r: VmResult): Map<string, any> {
-  return new Map(
-    [...r.stdout.matchAll(/^@@(\S+)\n([\s\S]*?)^@@end$/gm)].map((m) => {
-      try {
-        return [m[1], JSON.parse(m[2])];
-      } catch (e) {
-        throw new Error(
-          `@@${m[1]}: ${e}: ${JSON.stringify(m[2])}\n${r.console.slice(-4000)}`,
-        );
-      }
-    }),
-  );
-}
 
 vmTest(
   "verify: a stamp survives power-off; bytes changed between boots are found at exactly their offsets",
@@ -73,7 +54,7 @@ ${P} verify /dev/pmem0 --mode check --offset 32M >/dev/null 2>&1; echo "@@rc $?"
 `,
       });
       ok(second);
-      const d = docs(second);
+      const d = guestJson(second);
       const healthy = d.get("healthy");
       assert.deepEqual([healthy.result, healthy.seed, healthy.bytes_checked], [
         "pass",
@@ -152,7 +133,7 @@ echo @@jobs2; ${P} verify /dev/pmem0 --length 48M --jobs 2 --json; echo @@end
 `,
     });
     ok(r);
-    const d = docs(r);
+    const d = guestJson(r);
     const scan = d.get("scan");
     assert.equal(scan.result, "fail");
     assert.deepEqual(
@@ -195,7 +176,7 @@ echo @@two; ${P} verify /mnt/p/f --jobs 2 --json || true; echo @@end
 `,
     });
     ok(r);
-    const d = docs(r);
+    const d = guestJson(r);
     for (const name of ["one", "two"]) {
       const doc = d.get(name);
       assert.equal(doc.result, "fail", name);
@@ -231,7 +212,7 @@ echo @@daxscan; ${P} verify /dev/dax0.0 --offset 1M --length 100M --jobs 2 --jso
 `,
     });
     ok(r);
-    const d = docs(r);
+    const d = guestJson(r);
     const one = d.get("one"), two = d.get("two");
     assert.deepEqual([one.jobs, two.jobs, one.result], [1, 2, "fail"]);
     assert.ok(one.mismatch_count >= 3, `${one.mismatch_count} mismatches`);

@@ -329,6 +329,26 @@ function runArchive(spec: ConfigSpec, options: VmOptions): Uint8Array {
   return encodeCpio(entries);
 }
 
+/**
+ * The JSON documents a guest script printed between `@@NAME` and `@@end`
+ * lines, by name; one that does not parse fails with its name, its text and
+ * the guest's console (pmemctl's stderr, the kernel's messages).
+ */
+// deno-lint-ignore no-explicit-any
+export function guestJson(r: VmResult): Map<string, any> {
+  return new Map(
+    [...r.stdout.matchAll(/^@@(\S+)\n([\s\S]*?)^@@end$/gm)].map((m) => {
+      try {
+        return [m[1], JSON.parse(m[2])];
+      } catch (e) {
+        throw new Error(
+          `@@${m[1]}: ${e}: ${JSON.stringify(m[2])}\n${r.console.slice(-4000)}`,
+        );
+      }
+    }),
+  );
+}
+
 /** Asserts the guest script exited 0; the message ends with the console's last `tail` lines. */
 export function assertGuestOk(
   r: { code: number; console: string },
