@@ -4,7 +4,8 @@
 # `bash .ci/run` with
 #
 #   - its own empty .vm-cache/ (kernels, build roots, guest initramfs),
-#     DENO_DIR, npm cache and HOME: nothing built or downloaded before;
+#     DENO_DIR and npm cache: nothing built or downloaded before (HOME stays:
+#     the machine's ~/.npmrc says how to reach the registry);
 #   - nothing of the host's /boot, /lib/modules and /usr/src but the kernels
 #     tools/setup.sh installs (`setup.sh --host-kernels`: the one
 #     linux-image-amd64 depends on today and the newest 6.12): older ABIs,
@@ -35,11 +36,11 @@ command -v unshare >/dev/null || { say "unshare is missing (apt-get install util
 work=$(mktemp -d /var/tmp/pmemctl-fresh.XXXXXX)
 if [ -z "$keep" ]; then trap 'rm -rf "$work"' EXIT; fi
 git clone -q "$root" "$work/src"
-mkdir -p "$work/home" "$work/deno" "$work/npm" "$work/view"
-# The environment CI gives: the machine's, less everything of this shell.
-run_env=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-  HOME="$work/home" DENO_DIR="$work/deno" npm_config_cache="$work/npm"
-  LANG=C.UTF-8 CI=true)
+mkdir -p "$work/deno" "$work/npm" "$work/view"
+# The environment CI gives: the machine's (its CA bundle and ~/.npmrc reach
+# the registries), with empty caches and nothing of this checkout's on PATH.
+run_env=(env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+  DENO_DIR="$work/deno" npm_config_cache="$work/npm" CI=true)
 started=$(date +%s)
 say "clone of $(git -C "$work/src" rev-parse --short HEAD) in $work/src"
 
