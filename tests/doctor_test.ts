@@ -428,3 +428,59 @@ Deno.test("plan cxl on the captured trees: the commands, JSON, and each refusal 
   const mode = await plan("--mode", "sector", "--root", `${FIX}cxl`);
   assert.equal(mode.code, 2);
 });
+
+Deno.test("plan memmap: SIZE or --start off the alignment is exit 2 in one line naming it; a plan the RAM cannot hold is exit 1", async () => {
+  const plan = async (...args: string[]) => {
+    const out = captureOutput();
+    const code = await run([
+      "plan",
+      "memmap",
+      ...args,
+      "--keep",
+      "0",
+      "--root",
+      `${FIX}legacy`,
+    ], out);
+    return { code, err: out.err };
+  };
+  for (
+    const [args, code, line] of [
+      [
+        ["100M"],
+        2,
+        "pmemctl: SIZE: 100M is not a multiple of the 128M alignment",
+      ],
+      [
+        ["128M", "--start", "0x1001"],
+        2,
+        "pmemctl: --start: 0x1001 is not 128M-aligned",
+      ],
+      [
+        ["99G"],
+        1,
+        "pmemctl: plan memmap: 1 × 99G is more than the 1.75 GiB of usable RAM the e820 table lists",
+      ],
+    ] as const
+  ) {
+    const r = await plan(...args);
+    assert.deepEqual([r.code, r.err], [code, `${line}\n`], args.join(" "));
+  }
+});
+
+Deno.test("doctor: a CXL bus with nothing on it (Debian's kernels build it in) asks for no CXL module", async () => {
+  const tree = copyFixture("legacy");
+  try {
+    Deno.mkdirSync(`${tree}/sys/bus/cxl/devices`, { recursive: true });
+    const out = captureOutput();
+    const code = await run(["doctor", "--root", tree, "--json"], out);
+    const doc = JSON.parse(out.out) as { checks: Check[] };
+    assert.equal(code, 0, out.err);
+    assert.deepEqual(
+      doc.checks.filter((c) => c.status !== "ok").map((c) => c.check),
+      ["kernel-config"],
+    );
+    assert.ok(!doc.checks.some((c) => /cxl/.test(c.found)));
+  } finally {
+    Deno.removeSync(tree, { recursive: true });
+  }
+});

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { CheckFailedError, UsageError } from "../errors.ts";
+import { CheckFailedError, SystemError, UsageError } from "../errors.ts";
 import { parseSize } from "../units.ts";
 import { gatherFrom, sourceFlags } from "./list.ts";
 import { printJson, warn } from "./output.ts";
@@ -80,8 +80,15 @@ const memmap: CommandSpec = {
       import("../parse/iomem.ts"),
       import("../plan/memmap.ts"),
     ]);
-    for (const w of g.warnings) warn(out, w);
     const table = g.obs.e820 ? finalTable(g.obs.e820) : [];
+    const unreadable = g.warnings.find((w) =>
+      w.startsWith("the kernel log is not readable")
+    );
+    if (g.logText === undefined && unreadable) {
+      // Not an empty log: one this user may not read.
+      throw new SystemError("plan memmap", unreadable);
+    }
+    for (const w of g.warnings) warn(out, w);
     if (table.length === 0) {
       throw new CheckFailedError(
         "plan memmap",
@@ -102,6 +109,7 @@ const memmap: CommandSpec = {
       existing,
     );
     if ("reason" in result) {
+      if (result.usage) throw new UsageError(result.usage, result.reason);
       throw new CheckFailedError("plan memmap", result.reason);
     }
     if (flags.json) printJson(out, result);

@@ -18,8 +18,12 @@ import type { Check } from "./checks.ts";
 /** The modules each platform present needs, beside libnvdimm's own. */
 export function platformModules(list: ListResult): string[] {
   const providers = new Set(list.regions.map((r) => r.provider));
+  // The CXL bus is there wherever the kernel has it built in (Debian's
+  // does): only devices or windows on it say the machine has CXL.
+  const cxl = list.cxl &&
+    (list.cxl.memdevs.length > 0 || list.cxl.root_decoders.length > 0);
   return [
-    ...(list.cxl ? ["cxl_acpi", "cxl_pci", "cxl_mem", "cxl_port"] : []),
+    ...(cxl ? ["cxl_acpi", "cxl_pci", "cxl_mem", "cxl_port"] : []),
     ...(list.cxl?.memdevs.some((m) => m.pmem_size > 0) ? ["cxl_pmem"] : []),
     ...(providers.has("virtio-pmem") ? ["virtio_pmem", "nd_virtio"] : []),
     ...(providers.has("hmem") ? ["dax_hmem", "device_dax"] : []),

@@ -138,7 +138,7 @@ export function planMemmap(
   request: PlanRequest,
   avoid: Avoid[],
   existingRequests = 0,
-): MemmapPlan | { reason: string } {
+): MemmapPlan | { reason: string; usage?: string } {
   const { size, count, align } = request;
   const usable = table.filter((e) => e.type === 1);
   const total = usable.reduce((n, e) => n + (e.end - e.start + 1), 0);
@@ -146,9 +146,10 @@ export function planMemmap(
   const warnings: string[] = [];
   if (size % align !== 0) {
     return {
-      reason: `SIZE ${memparseText(size)} is not a multiple of the ${
+      reason: `${memparseText(size)} is not a multiple of the ${
         memparseText(align)
       } alignment`,
+      usage: "SIZE",
     };
   }
   if (size * count > total) {
@@ -190,7 +191,10 @@ export function planMemmap(
       const start = request.start + i * size;
       if (start % align !== 0) {
         return {
-          reason: `--start ${start} is not ${memparseText(align)}-aligned`,
+          reason: `${
+            i === 0 ? hexText(start) : `the range from ${hexText(start)}`
+          } is not ${memparseText(align)}-aligned`,
+          usage: "--start",
         };
       }
       if (!spans.some((s) => s.start <= start && start + size <= s.end)) {

@@ -108,3 +108,46 @@ BIOS-e820: [mem 0x0000000100000000-0x000000013fffffff] usable
     p.warnings.join("; "),
   );
 });
+
+Deno.test("plan memmap: a SIZE or --start off the alignment is a usage error naming the value", () => {
+  const table = [
+    {
+      table: "firmware" as const,
+      start: 0x100000000,
+      end: 0x4ffffffff,
+      type: 1,
+      typeText: "usable",
+    },
+  ];
+  const size = planMemmap(table, {
+    size: 100 << 20,
+    count: 1,
+    align: 128 << 20,
+    keep: 0,
+  }, []);
+  assert.ok("reason" in size);
+  assert.deepEqual([size.usage, size.reason], [
+    "SIZE",
+    "100M is not a multiple of the 128M alignment",
+  ]);
+  const start = planMemmap(table, {
+    size: 128 << 20,
+    count: 1,
+    align: 128 << 20,
+    start: 0x100001000,
+    keep: 0,
+  }, []);
+  assert.ok("reason" in start);
+  assert.deepEqual([start.usage, start.reason], [
+    "--start",
+    "0x100001000 is not 128M-aligned",
+  ]);
+  // A plan that does not fit is no usage error: the machine's RAM is the limit.
+  const big = planMemmap(table, {
+    size: 32 * 2 ** 30,
+    count: 1,
+    align: 128 << 20,
+    keep: 0,
+  }, []);
+  assert.ok("reason" in big && big.usage === undefined);
+});
