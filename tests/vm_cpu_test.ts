@@ -31,6 +31,7 @@ head -c 3000000 /dev/urandom > /tmp/a
 ${P} map write /dev/pmem0 --offset 100M --input /tmp/a >&2
 ${P} map read /dev/pmem0 --offset 100M --length 3000000 --output /tmp/b >&2
 cmp /tmp/a /tmp/b && echo "@@map same"
+${P} doctor --json | grep -o '"found": "no WebAssembly SIMD[^"]*"' | sed 's/^/@@doctor /' || true
 `,
     });
     assertGuestOk(r);
@@ -56,5 +57,9 @@ cmp /tmp/a /tmp/b && echo "@@map same"
     assert.match(r.stdout, /^@@map same$/m);
     assert.doesNotMatch(r.console, /CompileError|internal error/);
     assert.match(r.stdout, /^@@code js$/m, "verify runs the JavaScript loops");
+    assert.match(
+      r.stdout,
+      /^@@doctor "found": "no WebAssembly SIMD on this CPU/m,
+    );
   },
 );

@@ -19,6 +19,7 @@ import { kmemDevices } from "../sysfs/block.ts";
 import { hex } from "../units.ts";
 import type { DoctorInputs } from "./inputs.ts";
 import {
+  cpuChecks,
   cxlChecks,
   platformModules,
   softReservedChecks,
@@ -685,6 +686,7 @@ export function diagnose(f: DoctorFacts): Check[] {
     ...cxlChecks(f.list),
     ...virtioChecks(f.list),
     ...softReservedChecks(f.list),
+    ...cpuChecks(f.inputs.patternCode),
   );
   return checks;
 }

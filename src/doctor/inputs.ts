@@ -10,6 +10,7 @@
  */
 
 import type { SystemRoot } from "../sysfs/root.ts";
+import { cpuCode, type PatternCode } from "../verify/pattern.ts";
 
 /** A kernel configuration file, parsed: `CONFIG_FS_DAX` → `y`. */
 export interface KernelConfig {
@@ -38,6 +39,12 @@ export interface DoctorInputs {
   modules: ModuleSets;
   /** libnvdimm regions with no driver bound (`ndctl disable-region`). */
   disabledRegions: string[];
+  /**
+   * Who fills and checks verify's pattern on this CPU (`simd`, or the `js`
+   * loops where V8 runs no WebAssembly SIMD); undefined for a captured
+   * tree, whose CPU is not this one.
+   */
+  patternCode?: PatternCode;
 }
 
 /** A module's name as the kernel spells it: `nd_e820` for `kernel/…/nd_e820.ko.xz`. */
@@ -148,5 +155,6 @@ export async function readDoctorInputs(sys: SystemRoot): Promise<DoctorInputs> {
     configTried: tried,
     modules: readModules(sys, release),
     disabledRegions,
+    ...(sys.root === "/" ? { patternCode: cpuCode() } : {}),
   };
 }

@@ -3,8 +3,9 @@
  * type-3 devices (capacity without a region, regions not committed or
  * without their libnvdimm region), virtio-pmem (no MAP_SYNC: durability
  * through fsync/msync, which reach the host) and soft-reserved memory
- * (device-DAX or onlined as System RAM, never persistent). Each runs only
- * where its platform is there. Pure functions of what list gathered.
+ * (device-DAX or onlined as System RAM, never persistent), and the CPU
+ * pmemctl runs on. Each runs only where its platform is there. Pure
+ * functions of what list and doctor gathered.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import type { ListResult } from "../list/join.ts";
 import { planCxl } from "../plan/cxl.ts";
 import { amount as size } from "../plan/memmap.ts";
 import { hex } from "../units.ts";
+import type { PatternCode } from "../verify/pattern.ts";
 import type { Check } from "./checks.ts";
 
 /** The modules each platform present needs, beside libnvdimm's own. */
@@ -157,4 +159,16 @@ export function softReservedChecks(list: ListResult): Check[] {
       };
     },
   );
+}
+
+/** The CPU: whether verify's pattern runs in WebAssembly SIMD or falls back to the loops. */
+export function cpuChecks(code: PatternCode | undefined): Check[] {
+  if (code === undefined) return [];
+  return [{
+    check: "cpu",
+    status: "ok",
+    found: code === "simd"
+      ? "WebAssembly SIMD: verify fills and checks its pattern 16 bytes a store"
+      : "no WebAssembly SIMD on this CPU (no SSE4.1: QEMU's default model, kvm64): verify fills and checks its pattern with its JavaScript loops, the same bytes at about half the speed",
+  }];
 }
