@@ -23,20 +23,27 @@ export async function run(
   args: string[],
   out: Output = processOutput,
 ): Promise<number> {
-  // The cheapest answer first: no command tree to load.
-  if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
-    out.stdout(`${VERSION}\n`);
-    return 0;
+  try {
+    // The cheapest answer first: no command tree to load.
+    if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+      out.stdout(`${VERSION}\n`);
+      return 0;
+    }
+    // A command family's first word loads that family alone (families.ts).
+    const family = Object.hasOwn(FAMILIES, args[0] ?? "")
+      ? FAMILIES[args[0]]
+      : undefined;
+    const [root, { runTree }] = await Promise.all([
+      family ? family().then(familyRoot) : wholeTree(VERSION),
+      import("./src/cli/app.ts"),
+    ]);
+    return await runTree(root, VERSION, args, out);
+  } catch (error) {
+    // What fails outside a command (--version or --help to a full or closed
+    // stdout) is reported as a command's failure is: one line.
+    const { report } = await import("./src/cli/app.ts");
+    return report(error, out);
   }
-  // A command family's first word loads that family alone (families.ts).
-  const family = Object.hasOwn(FAMILIES, args[0] ?? "")
-    ? FAMILIES[args[0]]
-    : undefined;
-  const [root, { runTree }] = await Promise.all([
-    family ? family().then(familyRoot) : wholeTree(VERSION),
-    import("./src/cli/app.ts"),
-  ]);
-  return await runTree(root, VERSION, args, out);
 }
 
 if (import.meta.main) {

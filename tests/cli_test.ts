@@ -10,7 +10,7 @@ import { run, VERSION } from "../cli.ts";
 import { captureOutput } from "../src/cli/output.ts";
 import { commandsOf } from "../src/cli/spec.ts";
 import { commandTree } from "../src/cli/tree.ts";
-import { pmemctl } from "./helpers.ts";
+import { CLI, pmemctl } from "./helpers.ts";
 import { have, requireThat } from "./require.ts";
 
 async function cli(...args: string[]) {
@@ -55,7 +55,36 @@ Deno.test("no command: help on stderr, exit 2", async () => {
   assert.equal(r.code, 2);
   assert.equal(r.stdout, "");
   assert.match(r.stderr, /^USAGE\n {2}pmemctl list /);
+  // It ends as every failure does: one pmemctl: line.
+  assert.match(
+    r.stderr,
+    /\npmemctl: usage: a command is needed \(see 'pmemctl --help'\)\n$/,
+  );
 });
+
+for (const args of [["--version"], ["--help"], ["list", "--help"], ["man"]]) {
+  Deno.test(`${args.join(" ")} to a full stdout: one line, exit 3; to a closed pipe: exit 0, nothing said`, async () => {
+    const bash = (redirect: string) =>
+      new Deno.Command("bash", {
+        args: [
+          "-c",
+          `'${Deno.execPath()}' run -A --no-config '${CLI}' ${
+            args.join(" ")
+          } ${redirect}; exit \${PIPESTATUS[0]}`,
+        ],
+        stderr: "piped",
+      }).output();
+    const full = await bash("> /dev/full");
+    const said = new TextDecoder().decode(full.stderr);
+    assert.equal(full.code, 3, said);
+    assert.match(said, /^pmemctl: stdout: No space left on device[^\n]*\n$/);
+    const closed = await bash("| true");
+    assert.deepEqual(
+      [closed.code, new TextDecoder().decode(closed.stderr)],
+      [0, ""],
+    );
+  });
+}
 
 for (
   const [args, why, help] of [

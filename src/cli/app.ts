@@ -65,7 +65,9 @@ export async function runTree(
       );
       const text = renderHelp(parsed.path, parsed.node);
       if (args.length === 0) {
-        out.stderr(text);
+        out.stderr(
+          `${text}pmemctl: usage: a command is needed (see 'pmemctl --help')\n`,
+        );
         return ExitCode.usage;
       }
       out.stdout(text);
