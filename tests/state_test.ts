@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { run } from "../cli.ts";
 import { captureOutput } from "../src/cli/output.ts";
+import { writeFileAtomic } from "../src/safety/atomic.ts";
 import { readState } from "../src/state/results.ts";
 import { sha256File, shmFile } from "./helpers.ts";
 
@@ -137,5 +138,43 @@ Deno.test("--state can be neither the target nor the journal: exit 2, nothing ru
   } finally {
     Deno.removeSync(dir, { recursive: true });
     Deno.removeSync(target.path);
+  }
+});
+
+Deno.test("--state over a symbolic link is refused before the run, the link kept; a link swapped in before the rename is refused too", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "pmemctl-state-link-" });
+  const target = shmFile(1 << 20);
+  try {
+    Deno.writeTextFileSync(`${dir}/real`, "keep\n");
+    Deno.symlinkSync(`${dir}/real`, `${dir}/link`);
+    Deno.symlinkSync("/dev/stdout", `${dir}/out`);
+    for (const name of ["link", "out"]) {
+      const r = await cli(
+        "verify",
+        target,
+        "--record",
+        "--state",
+        `${dir}/${name}`,
+      );
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err, /is not a regular file \(a symbolic link\)/);
+      assert.equal(r.out, "", "refused before the run");
+      assert.ok(Deno.lstatSync(`${dir}/${name}`).isSymlink, name);
+    }
+    assert.equal(Deno.readTextFileSync(`${dir}/real`), "keep\n");
+    // The one place that replaces files never renames over a link.
+    assert.throws(
+      () => writeFileAtomic(`${dir}/link`, "new\n"),
+      /is not a regular file \(a symbolic link\)/,
+    );
+    assert.ok(Deno.lstatSync(`${dir}/link`).isSymlink);
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
+      ["link", "out", "real"],
+      "no temporary file left",
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+    Deno.removeSync(target);
   }
 });

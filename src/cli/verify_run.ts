@@ -6,6 +6,7 @@
 
 import { CheckFailedError, SystemError, UsageError } from "../errors.ts";
 import { ProgressReporter } from "../map/progress.ts";
+import { refuseNonRegular } from "../safety/atomic.ts";
 import { Interrupts } from "../safety/interrupt.ts";
 import { parseSize } from "../units.ts";
 import { parseJobs } from "../jobs/count.ts";
@@ -66,13 +67,9 @@ async function checkStatePath(
     import("../safety/identity.ts"),
   ]);
   const file = statePath(stateFlag);
-  try {
-    if (!Deno.statSync(file).isFile) {
-      throw new UsageError(`--state ${file}`, "is not a regular file");
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
+  // Not a link either: the state is replaced by rename, which would turn
+  // a link (to /dev/stdout, say) into a regular file.
+  refuseNonRegular(file, "--state");
   const state = identityOfPath(file);
   for (
     const [other, role] of [[path, "the target"], [journal, "the journal"]]

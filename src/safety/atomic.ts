@@ -2,7 +2,8 @@
  * Replacing a file so that a reader sees the old content or the new, never
  * half of either: write a temporary file in the same directory, fsync it,
  * rename it over the target, fsync the directory. A failure leaves the
- * target as it was and removes the temporary file.
+ * target as it was and removes the temporary file; a target that is a
+ * symbolic link, a directory or a device is refused (exit 2), never replaced.
  *
  * @module
  */
@@ -73,8 +74,17 @@ export function writeFileAtomic(
     throw new SystemError(path, `cannot write it: ${(e as Error).message}`);
   }
   try {
+    // Never rename over a link (it would become a regular file, and its
+    // target stay as it was) or anything else that is not a regular file.
+    refuseNonRegular(path, "output");
     Deno.renameSync(tmp, path);
   } catch (e) {
+    if (e instanceof UsageError) {
+      try {
+        Deno.removeSync(tmp);
+      } catch { /* gone */ }
+      throw e;
+    }
     try {
       Deno.removeSync(tmp);
     } catch { /* gone */ }
