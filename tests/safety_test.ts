@@ -767,3 +767,53 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+Deno.test("resource limits: past ulimit -f a write is exit 3 with one line (EFBIG), never death by SIGXFSZ; past ulimit -S -t the run stops like SIGTERM", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "pmemctl-limits-" });
+  const bash = (script: string) =>
+    new Deno.Command("bash", {
+      args: ["-c", script],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const P = `'${Deno.execPath()}' run -A --no-config '${CLI}'`;
+  try {
+    await bash(
+      "head -c 8388608 /dev/urandom > in && truncate -s 8M big && truncate -s 8M t",
+    );
+    // Each repeated: a listener removed at the end of a run once let a
+    // signal still in flight kill the process now and then.
+    for (let round = 0; round < 3; round++) {
+      for (
+        const cmd of [
+          `map write big --input in --jobs 1`,
+          `map write big --input in --jobs 2`,
+          `map read big --output out-${round}`,
+          `map zero big --force`,
+          `verify t --mode destructive --force`,
+        ]
+      ) {
+        const r = await bash(`ulimit -f 1024; ${P} ${cmd}`);
+        const said = text(r.stderr);
+        assert.equal(r.code, 3, `${cmd}: ${said}`);
+        assert.match(said, /^pmemctl: .*EFBIG/m, cmd);
+        assert.equal(said.trimEnd().split("\n").length, 1, said);
+      }
+    }
+    const shm = `/dev/shm/pmemctl-xcpu-${Deno.pid}`;
+    try {
+      await bash(`truncate -s 256G ${shm}`);
+      const r = await bash(`ulimit -S -t 1; ${P} verify ${shm} --jobs 1`);
+      assert.equal(r.code, 3, text(r.stderr));
+      assert.match(
+        text(r.stderr),
+        /^pmemctl: verify: interrupted by SIGXCPU: stopped after \d+ bytes, nothing was written$/m,
+      );
+    } finally {
+      Deno.removeSync(shm);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -1,5 +1,5 @@
 /**
- * SIGINT, SIGTERM and SIGHUP for long-running commands: instead of dying in
+ * SIGINT, SIGTERM and SIGHUP (and SIGXCPU, SIGXFSZ) for long-running commands: instead of dying in
  * the middle of a window, the command asks between windows whether a signal
  * came, finishes what the window promised, and stops (exit 3). A hangup (the
  * terminal or ssh session closed) would otherwise kill `verify --mode rw`
@@ -67,7 +67,26 @@ function keepHangupIgnored(): void {
   hangupKept = true;
 }
 
-/** Catches SIGINT/SIGTERM/SIGHUP while it lives; dispose it to restore the defaults. */
+let fileSizeLimitCaught = false;
+
+/**
+ * Past `ulimit -f` a write kills the process with SIGXFSZ (no message, a
+ * file half written). Caught for the rest of the process's life, the write
+ * fails with EFBIG instead and is reported as a full filesystem is. (A
+ * listener removed when a run ends let the signal of a write still in
+ * flight kill the process now and then.)
+ */
+function catchFileSizeLimit(): void {
+  if (fileSizeLimitCaught) return;
+  fileSizeLimitCaught = true;
+  Deno.addSignalListener("SIGXFSZ", () => {});
+}
+
+/**
+ * Catches SIGINT/SIGTERM/SIGHUP, and the resource limits' SIGXCPU (stop
+ * like SIGTERM) while it lives (dispose it to restore the defaults), and
+ * SIGXFSZ from then on (see {@link catchFileSizeLimit}).
+ */
 export class Interrupts implements Disposable {
   /** `interrupted by SIGINT`, once a signal came. */
   reason: string | undefined;
@@ -78,15 +97,17 @@ export class Interrupts implements Disposable {
    * does SIGHUP, unless the process was started ignoring it (see
    * {@link keepHangupIgnored}).
    */
-  #listeners =
-    (hangupIgnored()
-      ? ["SIGINT", "SIGTERM"] as const
-      : ["SIGINT", "SIGTERM", "SIGHUP"] as const).map((sig) =>
+  #listeners = [
+    ...(hangupIgnored()
+      ? ["SIGINT", "SIGTERM", "SIGXCPU"] as const
+      : ["SIGINT", "SIGTERM", "SIGHUP", "SIGXCPU"] as const).map((sig) =>
         [sig, () => this.reason ??= `interrupted by ${sig}`] as const
-      );
+      ),
+  ];
 
   constructor() {
     keepHangupIgnored();
+    catchFileSizeLimit();
     for (const [sig, fn] of this.#listeners) Deno.addSignalListener(sig, fn);
   }
 
