@@ -34,6 +34,8 @@ command -v unshare >/dev/null || { say "unshare is missing (apt-get install util
   say "note: uncommitted changes are not in the run (it clones HEAD $(git -C "$root" rev-parse --short HEAD))"
 
 work=$(mktemp -d /var/tmp/pmemctl-fresh.XXXXXX)
+# As a clone anywhere else: the tests that run pmemctl as another user read it.
+chmod 755 "$work"
 if [ -z "$keep" ]; then trap 'rm -rf "$work"' EXIT; fi
 git clone -q "$root" "$work/src"
 mkdir -p "$work/deno" "$work/npm" "$work/view"
