@@ -62,3 +62,9 @@ export function humanSize(bytes: number): string | number {
     small ? "MB" : "GB"
   })`;
 }
+
+/** A size for a sentence or a table cell: `256.00 MiB`, or `512 B` below ndctl's threshold. */
+export function sizeText(n: number): string {
+  const h = humanSize(n);
+  return typeof h === "number" ? `${h} B` : h.replace(/ \(.*\)$/, "");
+}

@@ -23,13 +23,7 @@ import type { DaxOption, Mount } from "../parse/mountinfo.ts";
 import type { DaxDevice, PmemBlock } from "../sysfs/block.ts";
 import type { CxlView } from "../sysfs/cxl.ts";
 import type { NdRegion } from "../sysfs/nd.ts";
-import { hex, humanSize } from "../units.ts";
-
-/** `256.00 MiB`: a size in a sentence. */
-function sizeWords(n: number): string {
-  const h = humanSize(n);
-  return typeof h === "number" ? `${h} bytes` : h.replace(/ \(.*\)$/, "");
-}
+import { hex, sizeText } from "../units.ts";
 
 /** Where a region was seen. */
 export type Source =
@@ -419,7 +413,7 @@ function joinCxl(
     if (m.pmem_free <= 0) continue;
     warnings.push(
       `${m.memdev} has ${
-        sizeWords(m.pmem_free)
+        sizeText(m.pmem_free)
       } of persistent capacity that no CXL region uses: pmemctl plan cxl prints the commands that provision it`,
     );
   }

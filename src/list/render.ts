@@ -6,7 +6,7 @@
  */
 
 import { E820_SOFT_RESERVED } from "../parse/e820_types.ts";
-import { hex, humanSize } from "../units.ts";
+import { hex, humanSize, sizeText } from "../units.ts";
 import type { VerifyRecord } from "../state/results.ts";
 import type { CxlView } from "../sysfs/cxl.ts";
 import type { ListNamespace, ListRegion, ListResult } from "./join.ts";
@@ -78,11 +78,6 @@ function cxlDocument(
       size: size(r.size),
     })),
   };
-}
-
-function sizeText(n: number): string {
-  const h = humanSize(n);
-  return typeof h === "number" ? `${h} B` : h.replace(/ \(.*\)$/, "");
 }
 
 function namespaceText(n: ListNamespace): string {
