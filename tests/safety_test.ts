@@ -679,7 +679,19 @@ Deno.test("map zero and map write from a file stop between windows on SIGINT/SIG
 });
 
 Deno.test("verify rw on a hangup (a closed terminal or ssh session) puts back the window it was in and stops, exit 3; under nohup it carries on", async () => {
-  const path = shmFile(256 * MiB, true);
+  // 1 GiB, its first 256 MiB random: long enough that the hangup comes
+  // mid-run on a loaded machine too (256 MiB once finished before it: exit 0).
+  const path = shmFile(1024 * MiB);
+  {
+    using f = Deno.openSync(path, { write: true });
+    const chunk = new Uint8Array(MiB);
+    for (let i = 0; i < 256; i++) {
+      for (let j = 0; j < MiB; j += 65536) {
+        crypto.getRandomValues(chunk.subarray(j, j + 65536));
+      }
+      f.writeSync(chunk);
+    }
+  }
   try {
     const before = await sha256(path);
     const child = spawn("verify", path, "--mode", "rw");

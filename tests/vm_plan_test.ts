@@ -45,7 +45,11 @@ ${P} plan memmap ${args} --json
     memoryMiB: options.memoryMiB,
     append: [...(options.append ?? []), plan.param],
     waitFor: [devices.at(-1)!],
+    // Every planned device, not only the last: each range's namespace
+    // probes on its own (a loaded 7.3 guest once showed one of two).
     script: `set -e
+i=0
+while [ "$(ls -d /sys/block/pmem* 2>/dev/null | wc -l)" -lt ${devices.length} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 for b in /sys/block/pmem*; do echo "@@size $(cat $b/size)"; done
 grep -i 'persistent memory (legacy)' /proc/iomem | sed 's/^ */@@iomem /'
 echo @@list; ${P} list --json; echo @@end
