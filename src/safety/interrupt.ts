@@ -97,13 +97,12 @@ export class Interrupts implements Disposable {
    * does SIGHUP, unless the process was started ignoring it (see
    * {@link keepHangupIgnored}).
    */
-  #listeners = [
-    ...(hangupIgnored()
+  #listeners =
+    (hangupIgnored()
       ? ["SIGINT", "SIGTERM", "SIGXCPU"] as const
       : ["SIGINT", "SIGTERM", "SIGHUP", "SIGXCPU"] as const).map((sig) =>
         [sig, () => this.reason ??= `interrupted by ${sig}`] as const
-      ),
-  ];
+      );
 
   constructor() {
     keepHangupIgnored();

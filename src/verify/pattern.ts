@@ -152,8 +152,14 @@ export function cpuCode(): PatternCode {
   return WebAssembly.validate(wasmBytes()) ? "simd" : "js";
 }
 
+let decoded: Uint8Array<ArrayBuffer> | undefined;
+
+/** pattern.wat's bytes, decoded once (cpuCode validates them, useCode compiles them). */
 function wasmBytes(): Uint8Array<ArrayBuffer> {
-  return Uint8Array.from(atob(PATTERN_WASM_BASE64), (c) => c.charCodeAt(0));
+  return decoded ??= Uint8Array.from(
+    atob(PATTERN_WASM_BASE64),
+    (c) => c.charCodeAt(0),
+  );
 }
 
 /** This thread's instance of pattern.wat (each worker has its own), under SIMD. */
