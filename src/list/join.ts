@@ -17,13 +17,14 @@ import {
   isPmemType,
 } from "../parse/e820_types.ts";
 import type { FirmwareMemmapEntry } from "../parse/firmware_memmap.ts";
-import { type Iomem, iomemNodes } from "../parse/iomem.ts";
+import { type Iomem, type IomemNode, iomemNodes } from "../parse/iomem.ts";
 import type { MemmapParse } from "../parse/cmdline.ts";
 import type { DaxOption, Mount } from "../parse/mountinfo.ts";
 import type { DaxDevice, PmemBlock } from "../sysfs/block.ts";
 import type { CxlView } from "../sysfs/cxl.ts";
 import type { NdRegion } from "../sysfs/nd.ts";
 import { hex, sizeText } from "../units.ts";
+import { DisjointRanges, overlap } from "./ranges.ts";
 
 /** Where a region was seen. */
 export type Source =
@@ -173,29 +174,57 @@ interface Draft {
   claims?: { name: string; start: number; end: number }[];
   nd?: NdRegion;
   memmap: string[];
+  /** Its place in the order drafts were made. */
+  seq: number;
 }
 
 const range = (start: number, end: number) => `${hex(start)}-${hex(end)}`;
 
-function overlap(
-  a: { start: number; end: number },
-  b: { start: number; end: number },
-): number {
-  return Math.max(0, Math.min(a.end, b.end) - Math.max(a.start, b.start) + 1);
+/** The drafts, and the located ones by address. */
+interface Drafts {
+  all: Draft[];
+  located: DisjointRanges<Draft>;
 }
 
-/** Adds a located range to the drafts, merging with one it overlaps. */
+/**
+ * Drafts by size, for pairing libnvdimm regions whose address is unreadable:
+ * `take` hands out the first of a size and type that has no region yet.
+ */
+function bySize(all: Draft[]) {
+  const sizes = new Map<number, { list: Draft[]; from: number }>();
+  for (const d of all) {
+    if (d.nd) continue;
+    const entry = sizes.get(d.size);
+    if (entry) entry.list.push(d);
+    else sizes.set(d.size, { list: [d], from: 0 });
+  }
+  return {
+    /** The draft, which the caller gives its region (so it is not handed out twice). */
+    take(size: number, type: number | null): Draft | undefined {
+      const entry = sizes.get(size);
+      if (!entry) return undefined;
+      const { list } = entry;
+      while (entry.from < list.length && list[entry.from].nd) entry.from++;
+      for (let i = entry.from; i < list.length; i++) {
+        const d = list[i];
+        if (!d.nd && (type === null || d.type === type)) return d;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** Adds a located range to the drafts, merging with the first placed of those it overlaps. */
 function place(
-  drafts: Draft[],
+  drafts: Drafts,
   start: number,
   end: number,
   type: number | null,
   source: Source,
 ): Draft {
-  const hit = drafts.find((d) =>
-    d.start !== null &&
-    overlap({ start: d.start, end: d.end! }, { start, end }) > 0
-  );
+  const hit = drafts.located.overlapping({ start, end }).reduce<
+    Draft | undefined
+  >((first, d) => first && first.seq < d.seq ? first : d, undefined);
   if (hit) {
     hit.sources.add(source);
     hit.type ??= type;
@@ -208,8 +237,10 @@ function place(
     type,
     sources: new Set([source]),
     memmap: [],
+    seq: drafts.all.length,
   };
-  drafts.push(draft);
+  drafts.all.push(draft);
+  drafts.located.add({ start, end }, draft);
   return draft;
 }
 
@@ -248,7 +279,7 @@ export function namespaceDevices(r: ListRegion): string[] {
 export function joinRegions(obs: Observations): ListResult {
   const warnings: string[] = [];
   let failed = 0;
-  const drafts: Draft[] = [];
+  const drafts: Drafts = { all: [], located: new DisjointRanges() };
   const iomemUsable = obs.iomem !== undefined && !obs.iomem.hidden;
 
   // The kernel's own resource tree first: its ranges are the ones drivers claim.
@@ -266,15 +297,20 @@ export function joinRegions(obs: Observations): ListResult {
       }));
     }
   }
+  // In address order, as the kernel prints its tables (a log out of order
+  // would make every placement an insertion in the middle).
+  const byStart = <T extends { start: number }>(list: T[]) =>
+    list.toSorted((a, b) => a.start - b.start);
   const e820 = obs.e820 ? finalTable(obs.e820) : [];
-  for (const e of e820) {
+  for (const e of byStart(e820)) {
     if (isRegionType(e.type)) place(drafts, e.start, e.end, e.type, "e820");
   }
-  for (const e of obs.firmwareMemmap ?? []) {
+  for (const e of byStart(obs.firmwareMemmap ?? [])) {
     if (isPmemType(e.type)) {
       place(drafts, e.start, e.end, e.type, "firmware_memmap");
     }
   }
+  const unpaired = bySize(drafts.all);
   for (const region of obs.nd) {
     const type = providerType(region.provider);
     if (region.start !== undefined) {
@@ -283,14 +319,12 @@ export function joinRegions(obs: Observations): ListResult {
       continue;
     }
     // Address unreadable (not root): pair by size with a region of the same type, else unlocated.
-    const twin = drafts.find((d) =>
-      !d.nd && d.size === region.size && (d.type === type || type === null)
-    );
+    const twin = unpaired.take(region.size, type);
     if (twin) {
       twin.nd = region;
       twin.sources.add("nd");
     } else {
-      drafts.push({
+      drafts.all.push({
         start: null,
         end: null,
         size: region.size,
@@ -298,6 +332,7 @@ export function joinRegions(obs: Observations): ListResult {
         sources: new Set(["nd"]),
         nd: region,
         memmap: [],
+        seq: drafts.all.length,
       });
     }
   }
@@ -306,14 +341,13 @@ export function joinRegions(obs: Observations): ListResult {
   // "Persistent Memory" or "Soft Reserved" range around it (virtio-pmem;
   // soft-reserved memory on 7.x), claims its region all the same.
   if (iomemUsable) {
-    const tops = obs.iomem!.roots.filter((n) =>
-      /^(namespace|dax)\d+\.\d+$/.test(n.name)
-    );
-    for (const d of drafts) {
+    const tops = new DisjointRanges<IomemNode>();
+    for (const n of obs.iomem!.roots) {
+      if (/^(namespace|dax)\d+\.\d+$/.test(n.name)) tops.add(n, n);
+    }
+    for (const d of drafts.all) {
       if (d.start === null || d.claims?.length) continue;
-      const top = tops.find((n) =>
-        overlap(n, { start: d.start!, end: d.end! }) > 0
-      );
+      const top = tops.overlapping({ start: d.start, end: d.end! })[0];
       if (!top) continue;
       d.claims = [{ name: top.name, start: top.start, end: top.end }];
       d.sources.add("iomem");
@@ -333,9 +367,8 @@ export function joinRegions(obs: Observations): ListResult {
   for (const req of obs.memmap?.requests ?? []) {
     if (req.kind !== "pmem") continue;
     const want = { start: req.start!, end: req.start! + req.size! - 1 };
-    const covering = drafts.filter((d) =>
-      d.start !== null && d.type === E820_PRAM &&
-      overlap({ start: d.start, end: d.end! }, want) > 0
+    const covering = drafts.located.overlapping(want).filter((d) =>
+      d.type === E820_PRAM
     );
     for (const d of covering) {
       d.sources.add("cmdline");
@@ -349,12 +382,15 @@ export function joinRegions(obs: Observations): ListResult {
     // Without the log and iomem (not root), libnvdimm's e820 region of the
     // requested size is the request, placed: it can only come from a type-12 range.
     const twin = covered === 0 &&
-      drafts.find((d) =>
+      drafts.all.find((d) =>
         d.start === null && d.nd?.provider === "e820" && d.size === req.size
       );
     if (twin) {
       twin.start = want.start;
       twin.end = want.end;
+      if (drafts.located.overlapping(want).length === 0) {
+        drafts.located.add(want, twin);
+      }
       twin.sources.add("cmdline");
       twin.memmap.push(req.text);
       continue;
@@ -386,9 +422,10 @@ export function joinRegions(obs: Observations): ListResult {
     );
   }
 
-  const regions = drafts
+  const look = lookups(obs, iomemUsable);
+  const regions = drafts.all
     .sort((a, b) => (a.start ?? Infinity) - (b.start ?? Infinity))
-    .map((d) => finishRegion(d, obs, iomemUsable, warnings));
+    .map((d) => finishRegion(d, look, warnings));
   const cxl = obs.cxl ? joinCxl(obs.cxl, regions, warnings) : undefined;
   return { regions, ...(cxl ? { cxl } : {}), warnings, failed };
 }
@@ -402,8 +439,12 @@ function joinCxl(
   regions: ListRegion[],
   warnings: string[],
 ): CxlView {
+  const byStart = new Map<number, ListRegion>();
+  for (const r of regions) {
+    if (r.start !== null && !byStart.has(r.start)) byStart.set(r.start, r);
+  }
   const cxlRegions = view.regions.map((c) => {
-    const r = regions.find((r) => c.start !== null && r.start === c.start);
+    const r = c.start !== null ? byStart.get(c.start) : undefined;
     if (!r) return c;
     r.cxl_region = c.region;
     r.memdevs = c.memdevs;
@@ -424,25 +465,23 @@ function joinCxl(
  * The device-DAX instances of a soft-reserved range: those of the hmem.N
  * platform device whose iomem range holds it (dax_hmem), as namespaces.
  */
-function softReservedDevices(d: Draft, obs: Observations): ListNamespace[] {
-  const owners = obs.iomem && !obs.iomem.hidden && d.start !== null
-    ? iomemNodes(obs.iomem).filter((n) =>
-      /^hmem\.\d+$/.test(n.name) &&
-      overlap(n, { start: d.start!, end: d.end! }) > 0
-    ).map((n) => n.name)
+function softReservedDevices(d: Draft, look: Lookups): ListNamespace[] {
+  const owners = d.start !== null
+    ? look.hmem.filter((n) => overlap(n, { start: d.start!, end: d.end! }) > 0)
+      .map((n) => n.name)
     : [];
   // 6.1 puts hmem.N in iomem around the range; 7.x only the device, whose
   // `resource` says where it is; without either, the size must do.
   const inside = (x: DaxDevice) =>
     x.start !== undefined && d.start !== null && x.start >= d.start &&
     x.start <= d.end!;
-  const devices = obs.dax.filter((x) =>
-    x.platform !== undefined &&
-    (owners.includes(x.platform) || inside(x) ||
-      (owners.length === 0 && x.start === undefined && x.size === d.size))
+  const devices = look.platformDax.filter((
+    x,
+  ) => (owners.includes(x.platform!) || inside(x) ||
+    (owners.length === 0 && x.start === undefined && x.size === d.size))
   );
   return devices.map((x) => {
-    const view = daxView(x, obs);
+    const view = daxView(x, look);
     return {
       dev: x.name,
       mode: view.mode,
@@ -456,11 +495,9 @@ function softReservedDevices(d: Draft, obs: Observations): ListNamespace[] {
   });
 }
 
-function daxView(dax: DaxDevice, obs: Observations): DaxDevView {
+function daxView(dax: DaxDevice, look: Lookups): DaxDevView {
   const kmem = dax.driver === "kmem";
-  const node = obs.iomem && !obs.iomem.hidden
-    ? iomemNodes(obs.iomem).find((n) => n.name === dax.name)
-    : undefined;
+  const node = look.iomemByName.get(dax.name);
   return {
     chardev: dax.name,
     size: dax.size,
@@ -479,20 +516,57 @@ function daxView(dax: DaxDevice, obs: Observations): DaxDevView {
   };
 }
 
+/** What finishing a region looks up, indexed once for the whole machine. */
+interface Lookups {
+  iomemUsable: boolean;
+  /** iomem nodes by name (the first of each), where iomem is usable. */
+  iomemByName: Map<string, IomemNode>;
+  /** dax_hmem's platform devices (`hmem.N`) in iomem. */
+  hmem: IomemNode[];
+  blocks: Map<string, PmemBlock>;
+  dax: Map<string, DaxDevice>;
+  /** Device-DAX of platform devices (soft-reserved memory). */
+  platformDax: DaxDevice[];
+  /** Mounts by `major:minor`. */
+  mounts: Map<string, Mount[]>;
+}
+
+function firstByKey<T>(items: T[], key: (t: T) => string): Map<string, T> {
+  const map = new Map<string, T>();
+  for (const t of items) if (!map.has(key(t))) map.set(key(t), t);
+  return map;
+}
+
+function lookups(obs: Observations, iomemUsable: boolean): Lookups {
+  const nodes = iomemUsable ? iomemNodes(obs.iomem!) : [];
+  const mounts = new Map<string, Mount[]>();
+  for (const m of obs.mounts) {
+    const key = `${m.major}:${m.minor}`;
+    const list = mounts.get(key);
+    if (list) list.push(m);
+    else mounts.set(key, [m]);
+  }
+  return {
+    iomemUsable,
+    iomemByName: firstByKey(nodes, (n) => n.name),
+    hmem: nodes.filter((n) => /^hmem\.\d+$/.test(n.name)),
+    blocks: firstByKey(obs.blocks, (b) => b.name),
+    dax: firstByKey(obs.dax, (x) => x.name),
+    platformDax: obs.dax.filter((x) => x.platform !== undefined),
+    mounts,
+  };
+}
+
 function finishRegion(
   d: Draft,
-  obs: Observations,
-  iomemUsable: boolean,
+  look: Lookups,
   warnings: string[],
 ): ListRegion {
+  const { iomemUsable } = look;
   const namespaces: ListNamespace[] = [];
   for (const ns of d.nd?.namespaces ?? []) {
-    const block = ns.blockdev
-      ? obs.blocks.find((b) => b.name === ns.blockdev)
-      : undefined;
-    const dax = ns.chardev
-      ? obs.dax.find((x) => x.name === ns.chardev)
-      : undefined;
+    const block = ns.blockdev ? look.blocks.get(ns.blockdev) : undefined;
+    const dax = ns.chardev ? look.dax.get(ns.chardev) : undefined;
     if (block) d.sources.add("block");
     if (dax) d.sources.add("dax");
     const out: ListNamespace = {
@@ -512,11 +586,10 @@ function finishRegion(
       badblock_count: block?.badblockCount ??
         (ns.chardev ? d.nd!.badblockCount : 0),
     };
-    if (dax) out.daxdev = daxView(dax, obs);
+    if (dax) out.daxdev = daxView(dax, look);
     if (block) {
       const mountsOf = (major: number, minor: number) =>
-        obs.mounts
-          .filter((m) => m.major === major && m.minor === minor)
+        (look.mounts.get(`${major}:${minor}`) ?? [])
           .map((m) => ({
             path: m.mountPoint,
             fstype: m.fsType,
@@ -536,7 +609,7 @@ function finishRegion(
     namespaces.push(out);
   }
   if (d.type === E820_SOFT_RESERVED) {
-    namespaces.push(...softReservedDevices(d, obs));
+    namespaces.push(...softReservedDevices(d, look));
     if (namespaces.length > 0) d.sources.add("dax");
   }
   const claims = d.claims ?? [];
