@@ -9,6 +9,7 @@
  * @module
  */
 
+import { processArgs } from "./src/cli/exact_args.ts";
 import { FAMILIES, familyRoot, wholeTree } from "./src/cli/families.ts";
 import { type Output, processOutput } from "./src/cli/output.ts";
 import { VERSION } from "./src/version.ts";
@@ -22,8 +23,11 @@ export { VERSION };
 export async function run(
   args: string[],
   out: Output = processOutput,
+  /** Take the arguments' exact bytes from /proc/self/cmdline (the process's own arguments). */
+  exact = false,
 ): Promise<number> {
   try {
+    if (exact) args = processArgs(args);
     // The cheapest answer first: no command tree to load.
     if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
       out.stdout(`${VERSION}\n`);
@@ -47,5 +51,5 @@ export async function run(
 }
 
 if (import.meta.main) {
-  Deno.exit(await run(Deno.args));
+  Deno.exit(await run(Deno.args, processOutput, true));
 }

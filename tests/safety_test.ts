@@ -29,6 +29,15 @@ const sha256 = sha256File;
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
+const existsSync = (path: string) => {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /** One `pmemctl: …` line on stderr, never a stack trace. */
 function oneLine(stderr: string): void {
   const lines = stderr.trimEnd().split("\n").filter((l) =>
@@ -825,6 +834,72 @@ Deno.test("resource limits: past ulimit -f a write is exit 3 with one line (EFBI
     } finally {
       Deno.removeSync(shm);
     }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("names are the bytes the user gave: a trailing carriage return is kept, a name that is not UTF-8 is refused (exit 2), never rewritten to another file", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "pmemctl-argv-" });
+  const bash = (script: string) =>
+    new Deno.Command("bash", {
+      args: ["-c", script],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const P = `'${Deno.execPath()}' run -A --no-config '${CLI}'`;
+  try {
+    await bash(
+      "for f in data $'data\\r' bad$'\\xef\\xbf\\xbd' in; do head -c 1048576 /dev/urandom > \"$f\"; done",
+    );
+    const sum = (name: string) => sha256File(`${dir}/${name}`);
+    const before = {
+      data: await sum("data"),
+      bad: await sum("bad\ufffd"),
+      in: await sum("in"),
+    };
+
+    let r = await bash(`${P} map zero $'data\\r' --force`);
+    assert.equal(r.code, 0, text(r.stderr));
+    assert.equal(
+      await sum("data"),
+      before.data,
+      "map zero data\\r changed data",
+    );
+    assert.deepEqual(
+      Deno.readFileSync(`${dir}/data\r`),
+      new Uint8Array(1 << 20),
+      "data\\r was not zeroed",
+    );
+
+    r = await bash(`${P} map zero bad$'\\xff' --force`);
+    assert.equal(r.code, 2, text(r.stderr));
+    assert.match(
+      text(r.stderr),
+      /^pmemctl: argument 3 "bad\\xff": not valid UTF-8; .*\n$/,
+    );
+    assert.equal(await sum("bad\ufffd"), before.bad);
+
+    r = await bash(`${P} map read data --output $'out\\r'`);
+    assert.equal(r.code, 0, text(r.stderr));
+    assert.ok(existsSync(`${dir}/out\r`) && !existsSync(`${dir}/out`));
+
+    r = await bash(`${P} map write $'data\\r' --input $'in\\r'`);
+    assert.equal(r.code, 3, text(r.stderr));
+    assert.match(text(r.stderr), /^pmemctl: open in\\x0d: ENOENT/);
+    assert.equal(await sum("in"), before.in);
+    assert.deepEqual(
+      Deno.readFileSync(`${dir}/data\r`),
+      new Uint8Array(1 << 20),
+    );
+
+    r = await bash(`${P} map read data --output out$'\\xfe'`);
+    assert.equal(r.code, 2, text(r.stderr));
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
+      ["bad\ufffd", "data", "data\r", "in", "out\r"],
+    );
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

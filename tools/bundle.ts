@@ -69,8 +69,8 @@ export function bundle(dir: string): void {
       ),
       `});`,
       // cli.ts runs itself only as the entry (import.meta.main): here it is not.
-      `const { run } = await import("${ROOT}cli.ts");`,
-      `Deno.exit(await run(Deno.args));`,
+      `const { run, processOutput } = await import("${ROOT}cli.ts");`,
+      `Deno.exit(await run(Deno.args, processOutput, true));`,
     ].join("\n"),
   );
   const bundleArgs = ["bundle", "--quiet", "--no-config"];
