@@ -904,3 +904,95 @@ Deno.test("names are the bytes the user gave: a trailing carriage return is kept
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+/** A journal header slot holding `json`, with a valid checksum. */
+async function journalSlot(json: string): Promise<Uint8Array> {
+  const page = new Uint8Array(4096);
+  page.set(new TextEncoder().encode("PMJRNL02"), 0);
+  const body = new TextEncoder().encode(json);
+  new DataView(page.buffer).setUint32(8, body.length, true);
+  page.set(body, 12);
+  page.set(
+    new Uint8Array(
+      await crypto.subtle.digest("SHA-256", page.slice(0, 4064)),
+    ),
+    4064,
+  );
+  return page;
+}
+
+Deno.test("a damaged or impossible newest journal header never makes --resume re-test a window it touched: the run is restored", async () => {
+  const path = shmFile(96 * MiB);
+  const journal = `${path}.journal`;
+  try {
+    const before = await sha256(path);
+    // Killed while a window is changed (the target differs from before).
+    for (let attempt = 0; attempt < 10; attempt++) {
+      await killMidWindow(path, journal);
+      if (await sha256(path) !== before) break;
+      const r = await resumeRw(path, journal);
+      assert.equal(r.code, 0, r.stderr);
+      Deno.removeSync(journal);
+    }
+    const killed = Deno.readFileSync(path);
+    assert.notEqual(await sha256(path), before, "never killed mid-window");
+    const good = Deno.readFileSync(journal);
+    const [newest] = [0, 4096].map((at) => {
+      const head = text(good.subarray(at, at + 4064));
+      return { at, seq: Number(head.match(/"seq":(\d+)/)?.[1] ?? -1) };
+    }).sort((a, b) => b.seq - a.seq);
+    const length = new DataView(good.buffer).getUint32(newest.at + 8, true);
+    const json = text(good.subarray(newest.at + 12, newest.at + 12 + length));
+    assert.match(json, /"active":true/);
+    const flipped = (at: number, bit: number) => {
+      const b = good.slice();
+      b[newest.at + at] ^= bit;
+      return Promise.resolve(b);
+    };
+    const impossible = async (value: string) => {
+      const b = good.slice();
+      b.set(
+        await journalSlot(json.replace(/"window":\d+/, `"window":${value}`)),
+        newest.at,
+      );
+      return b;
+    };
+    const cases: [string, () => Promise<Uint8Array>][] = [
+      ["a byte of the newest header flipped", () => flipped(40, 1)],
+      ["the newest header's checksum flipped", () => flipped(4070, 0x80)],
+      ["a negative window", () => impossible("-4096")],
+      ["a fractional window", () => impossible("4096.5")],
+      ["a null window", () => impossible("null")],
+    ];
+    for (const [name, make] of cases) {
+      Deno.writeFileSync(path, killed); // the same inode, as killed
+      Deno.writeFileSync(journal, await make());
+      const r = await resumeRw(path, journal);
+      assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+      assert.equal(
+        await sha256(path),
+        before,
+        `${name}: the target lost bytes`,
+      );
+    }
+    // A new run does not overwrite a journal with a damaged slot.
+    const damaged = await flipped(40, 1);
+    Deno.writeFileSync(journal, damaged);
+    const r = await pmemctl(
+      "verify",
+      path,
+      "--mode",
+      "rw",
+      "--journal",
+      journal,
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /damaged header slot .*not overwriting it/);
+    assert.deepEqual(Deno.readFileSync(journal), damaged);
+  } finally {
+    Deno.removeSync(path);
+    try {
+      Deno.removeSync(journal);
+    } catch { /* never made */ }
+  }
+});

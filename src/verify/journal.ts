@@ -3,15 +3,22 @@
  * test, kept on disk before the window is touched, so that a run killed at
  * any instant loses nothing (`--resume` puts them back).
  *
- * Layout (version 2): two 4 KiB header slots at 0 and 4096, written in turn
- * with a rising sequence number, and the saved window from 8192. A header
- * is `PMJRNL02`, a 32-bit length, JSON, and at 4064 a SHA-256 of the
- * slot's first 4064 bytes; the JSON names the target (device or inode, and
- * size), the run's range and seed, the window, whether it is under test,
- * and the SHA-256 of its saved bytes. The valid slot with the highest
- * sequence number is the journal's state, so a header torn by a crash
- * leaves the previous one in force. Anything short, garbled or foreign is
- * refused (exit 2) before the target is touched.
+ * Layout (version 2): two 4 KiB header slots at 0 and 4096 and the saved
+ * window from 8192. A header is `PMJRNL02`, a 32-bit length, JSON, and at
+ * 4064 a SHA-256 of the slot's first 4064 bytes; the JSON names the target
+ * (device or inode, and size), the run's range and seed, the window,
+ * whether it is under test, and the SHA-256 of its saved bytes. The valid
+ * slot with the highest sequence number is the journal's state.
+ *
+ * Every state is written to both slots, one after the other, each with its
+ * own sequence number and fsync. A crash tears at most the slot being
+ * written, and the other then holds the previous state, which is right: a
+ * window is touched only once both slots say it is under test. So a slot
+ * damaged at any later time (a flipped byte, an impossible number under a
+ * valid checksum) leaves the same state in the other, and falling back to
+ * it can never re-test a window whose saved bytes were not put back.
+ * Anything short, garbled or foreign is refused (exit 2) before the target
+ * is touched; a new run does not overwrite a journal with a damaged slot.
  *
  * @module
  */
@@ -169,7 +176,8 @@ async function readSlot(
 /** What a file at a journal's path holds. */
 export type JournalRead =
   | { kind: "empty" }
-  | { kind: "journal"; state: JournalState }
+  /** `damaged`: why the other slot is not valid, when it is a journal's. */
+  | { kind: "journal"; state: JournalState; damaged?: string }
   | { kind: "invalid"; why: string };
 
 /** Reads the journal's state from an open descriptor (pure of side effects). */
@@ -182,9 +190,13 @@ export async function readJournal(
   const b = await readSlot(fd, path, 1);
   const states = [a.state, b.state].filter((s) => s !== undefined);
   if (states.length > 0) {
+    const damaged = states.length === 1
+      ? [a, b].find((x) => !x.state && x.magic)?.why
+      : undefined;
     return {
       kind: "journal",
       state: states.sort((x, y) => y.seq - x.seq)[0],
+      ...(damaged ? { damaged } : {}),
     };
   }
   if (!a.magic && !b.magic) {
@@ -263,6 +275,12 @@ export class Journal implements Disposable {
       }
       if (read.kind === "journal") {
         const s = read.state;
+        if (read.damaged) {
+          throw new UsageError(
+            `--journal ${path}`,
+            `is a pmemctl journal with a damaged header slot (${read.damaged}): not overwriting it (pass --resume to finish its run, or name a new file)`,
+          );
+        }
         if (s.active) {
           throw new UsageError(
             `--journal ${path}`,
@@ -373,13 +391,16 @@ export class Journal implements Disposable {
     });
   }
 
+  /** Makes a new state durable in both slots, the older one first. */
   async #write(change: Partial<JournalState>): Promise<void> {
-    const state: JournalState = {
-      ...this.state,
-      ...change,
-      seq: this.state.seq + 1,
-    };
+    const state: JournalState = { ...this.state, ...change };
     if (state.data === undefined) delete state.data;
+    for (const seq of [this.state.seq + 1, this.state.seq + 2]) {
+      await this.#writeSlot({ ...state, seq });
+    }
+  }
+
+  async #writeSlot(state: JournalState): Promise<void> {
     const page = new Uint8Array(SLOT);
     const json = new TextEncoder().encode(JSON.stringify(state));
     if (json.length > HASH_AT - 12) {
