@@ -67,6 +67,9 @@ export const BLKROGET = 0x125e;
 export const BLKSSZGET = 0x1268;
 /** `_IOR(0x12, 114, size_t)`. */
 export const BLKGETSIZE64 = 0x80081272;
+/** Loop device ioctls (linux/loop.h): `struct loop_info64` is 232 bytes. */
+export const LOOP_GET_STATUS64 = 0x4c05;
+export const LOOP_INFO64_SIZE = 232;
 /** `_IOR('X', 31, struct fsxattr)`. */
 export const FS_IOC_FSGETXATTR = 0x801c581f;
 /** `struct fsxattr` size in bytes. */

@@ -188,6 +188,56 @@ export function blkGetSize64(fd: number, path: string): number {
   return Number(out[0]);
 }
 
+/** The file behind a loop device, as `ioctl(LOOP_GET_STATUS64)` says. */
+export interface LoopStatus {
+  /** The backing file's filesystem device and inode. */
+  devMajor: number;
+  devMinor: number;
+  ino: number;
+  /** Where in the file the device starts, and its size limit (0: the file's end). */
+  offset: number;
+  sizeLimit: number;
+}
+
+/**
+ * `ioctl(LOOP_GET_STATUS64)` on an open loop device: its backing file, or
+ * undefined for a loop device with none (ENXIO).
+ */
+export function loopGetStatus64(
+  fd: number,
+  path: string,
+): LoopStatus | undefined {
+  const raw = new Uint8Array(C.LOOP_INFO64_SIZE);
+  try {
+    settled(
+      "ioctl LOOP_GET_STATUS64",
+      path,
+      () =>
+        libc().ioctl(
+            fd,
+            BigInt(C.LOOP_GET_STATUS64),
+            Deno.UnsafePointer.of(raw),
+          ) <
+            0
+          ? undefined
+          : true,
+    );
+  } catch (e) {
+    if (e instanceof OsError && e.errno === Errno.ENXIO) return undefined;
+    throw e;
+  }
+  const v = new DataView(raw.buffer);
+  // lo_device is the kernel's huge_encode_dev(): minor's low byte, major, minor's rest.
+  const dev = v.getBigUint64(0, true);
+  return {
+    devMajor: Number((dev >> 8n) & 0xfffn),
+    devMinor: Number((dev & 0xffn) | ((dev >> 12n) & 0xfff00n)),
+    ino: Number(v.getBigUint64(8, true)),
+    offset: Number(v.getBigUint64(24, true)),
+    sizeLimit: Number(v.getBigUint64(32, true)),
+  };
+}
+
 /** `ioctl(BLKROGET)`: whether a block device is read-only. */
 export function blkRoGet(fd: number, path: string): boolean {
   const out = new Int32Array(1);

@@ -26,6 +26,8 @@ export {
   holes,
   klogReadAll,
   kmsgReadAll,
+  loopGetStatus64,
+  type LoopStatus,
   lseek,
   open,
   OsError,

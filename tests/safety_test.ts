@@ -996,3 +996,154 @@ Deno.test("a damaged or impossible newest journal header never makes --resume re
     } catch { /* never made */ }
   }
 });
+
+const loops = Deno.uid() !== 0
+  ? "needs root for loop devices"
+  : !existsSync("/dev/loop-control")
+  ? "no /dev/loop-control (loop devices) on this machine"
+  : !have("losetup") || !have("mkfs.ext4", ["-V"])
+  ? "needs losetup and mkfs.ext4 (util-linux, e2fsprogs)"
+  : undefined;
+
+requireThat(
+  loops,
+  "a loop device is its backing file, and a second device node is its device: outputs, locks and mounts see through both",
+  async () => {
+    const dir = Deno.makeTempDirSync({
+      dir: "/dev/shm",
+      prefix: "pmemctl-loop-",
+    });
+    const sh = async (script: string) => {
+      const r = await new Deno.Command("bash", {
+        args: ["-c", script],
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return {
+        code: r.code,
+        stdout: text(r.stdout).trim(),
+        stderr: text(r.stderr),
+      };
+    };
+    const made: string[] = [];
+    const losetup = async (file: string) => {
+      const r = await sh(`losetup -f --show ${file}`);
+      assert.equal(r.code, 0, r.stderr);
+      made.push(r.stdout);
+      return r.stdout;
+    };
+    const refused = async (code: number, why: RegExp, ...args: string[]) => {
+      const r = await pmemctl(...args);
+      assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, why, `${args.join(" ")}: ${r.stderr}`);
+      oneLine(r.stderr);
+    };
+    try {
+      await sh(
+        "truncate -s 1G img && head -c 67108864 /dev/urandom | dd of=img conv=notrunc status=none && head -c 1048576 /dev/urandom > in",
+      );
+      const img = `${dir}/img`;
+      const before = await sha256(img);
+      const loop = await losetup(img);
+      const [major, minor] = (await sh(`stat -L -c '%t %T' ${loop}`)).stdout
+        .split(" ").map((h) => parseInt(h, 16));
+      await sh(`mknod alias b ${major} ${minor}`);
+      const alias = `${dir}/alias`;
+
+      // The loop device's output is its own file: refused before truncating.
+      await refused(
+        2,
+        /is the target .* itself/,
+        "map",
+        "read",
+        loop,
+        "--output",
+        img,
+      );
+      await refused(
+        2,
+        /is the target .* itself/,
+        "map",
+        "read",
+        alias,
+        "--output",
+        img,
+      );
+      assert.equal(await sha256(img), before);
+
+      // A run on the loop device holds its file, and the device through any node.
+      const second = await losetup(img);
+      const run = spawn("verify", loop, "--mode", "rw", "--jobs", "1");
+      assert.ok(
+        await waitForLock(run.pid, img),
+        "the rw run never locked the file",
+      );
+      const inUse = /^pmemctl: .*: in use: pid \d+ holds a pmemctl lock on it/;
+      await refused(3, inUse, "map", "zero", img, "--force");
+      await refused(3, inUse, "map", "read", img, "--output", "/dev/null");
+      await refused(
+        3,
+        /in use|mounted, or held/,
+        "map",
+        "write",
+        alias,
+        "--input",
+        `${dir}/in`,
+      );
+      await refused(3, inUse, "map", "read", alias, "--output", "/dev/null");
+      await refused(3, inUse, "map", "zero", second, "--force");
+      run.kill("SIGTERM");
+      const stopped = await run.output();
+      assert.equal(stopped.code, 3, text(stopped.stderr));
+      assert.equal(
+        await sha256(img),
+        before,
+        "the rw run's windows were not all put back",
+      );
+
+      // And a run on the file holds the loop devices over it.
+      const onFile = spawn("verify", img, "--mode", "rw", "--jobs", "1");
+      assert.ok(await waitForLock(onFile.pid, img));
+      await refused(3, inUse, "map", "zero", loop, "--force");
+      await refused(3, inUse, "map", "read", second, "--output", "/dev/null");
+      onFile.kill("SIGTERM");
+      assert.equal((await onFile.output()).code, 3);
+      assert.equal(await sha256(img), before);
+
+      // A mounted filesystem's image, through a second loop device or by name.
+      await sh("truncate -s 64M fs && mkfs.ext4 -q fs && mkdir mnt");
+      const fsLoop = await losetup(`${dir}/fs`);
+      const mounted = await sh(`mount ${fsLoop} mnt`);
+      assert.equal(mounted.code, 0, mounted.stderr);
+      try {
+        const fsBefore = await sha256(`${dir}/fs`);
+        const other = await losetup(`${dir}/fs`);
+        const isMounted = new RegExp(
+          `the file behind ${fsLoop}, which is mounted at ${dir}/mnt: unmount it first`,
+        );
+        await refused(
+          3,
+          isMounted,
+          "map",
+          "write",
+          other,
+          "--input",
+          `${dir}/in`,
+        );
+        await refused(3, isMounted, "map", "zero", `${dir}/fs`, "--force");
+        await refused(3, isMounted, "verify", `${dir}/fs`, "--mode", "rw");
+        await sh("sync");
+        assert.equal(await sha256(`${dir}/fs`), fsBefore);
+        // Reading stays allowed.
+        const r = await pmemctl("map", "read", other, "--output", "/dev/null");
+        assert.equal(r.code, 0, r.stderr);
+      } finally {
+        await sh(`umount ${dir}/mnt`);
+      }
+    } finally {
+      for (const l of made) await sh(`losetup -d ${l}`);
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);

@@ -36,7 +36,8 @@ import {
 import { kmemBlocks } from "../sysfs/block.ts";
 import { SystemRoot } from "../sysfs/root.ts";
 import { type FileIdentity, identityOf } from "../safety/identity.ts";
-import { lockTarget, refuseIfLocked } from "../safety/lock.ts";
+import { lockAliases, lockTarget, refuseIfLocked } from "../safety/lock.ts";
+import { loopBackingOf, refuseLoopsInUse } from "../safety/loop.ts";
 import { hex } from "../units.ts";
 import { DirectIO } from "./direct.ts";
 import { detectSignature, SIGNATURE_BYTES } from "./signature.ts";
@@ -168,6 +169,9 @@ export class Target implements Disposable {
     readonly op: string,
   ) {}
 
+  /** The locks on what else names the target's bytes (lock.ts's lockAliases). */
+  #aliasLocks: FileHandle[] = [];
+
   /** The block device's O_DIRECT descriptor: not yet opened (undefined) or refused (null). */
   #direct: DirectIO | null | undefined;
 
@@ -203,7 +207,14 @@ export class Target implements Disposable {
     if (!lock) return target;
     try {
       const st = fstatx(target.file.fd, path);
-      lockTarget(target.file.fd, path, st, mode === "write");
+      const write = mode === "write";
+      lockTarget(target.file.fd, path, st, write);
+      target.#aliasLocks = lockAliases(path, target.identity, write, sys);
+      const file = target.identity.backing ??
+        (target.identity.device ? undefined : target.identity);
+      if (write && file) {
+        refuseLoopsInUse(path, file, sys, target.identity.device);
+      }
     } catch (e) {
       target.close();
       throw e;
@@ -281,6 +292,13 @@ export class Target implements Disposable {
         }
         throw e;
       }
+      let backing;
+      try {
+        backing = loopBackingOf(file.fd, path, st, sys);
+      } catch (e) {
+        file.close();
+        throw e;
+      }
       return new Target(
         path,
         "block",
@@ -290,7 +308,7 @@ export class Target implements Disposable {
         write,
         device,
         false,
-        id,
+        backing ? { ...id, backing } : id,
         op,
       );
     }
@@ -630,6 +648,8 @@ export class Target implements Disposable {
   close(): void {
     this.closeDirect();
     this.file.close();
+    for (const f of this.#aliasLocks) f.close();
+    this.#aliasLocks = [];
   }
 
   [Symbol.dispose](): void {

@@ -1,6 +1,7 @@
 /**
  * No self-destruction: an output, journal or input path must never be the
- * target itself, through any symlink, hard link or second device node.
+ * target itself, through any symlink, hard link, second device node or
+ * loop device.
  *
  * @module
  */
@@ -8,6 +9,7 @@
 import { fstatx, type Statx, statx } from "../../ffi/mod.ts";
 import { UsageError } from "../errors.ts";
 import { SystemRoot } from "../sysfs/root.ts";
+import { type LoopBacking, loopBackingOfPath } from "./loop.ts";
 
 /** What identifies a file or device: its inode, or the device it names. */
 export interface FileIdentity {
@@ -16,6 +18,8 @@ export interface FileIdentity {
   ino: number;
   /** For device nodes: `block` or `char` and the device number. */
   device?: { type: "block" | "char"; major: number; minor: number };
+  /** For a loop device: the file behind it, whose bytes it is. */
+  backing?: LoopBacking;
 }
 
 /** The identity of what `st` describes. */
@@ -36,7 +40,11 @@ export function identityOf(st: Statx): FileIdentity {
 }
 
 /** The whole disk a block device belongs to (itself, or a partition's disk), as `major:minor`. */
-function wholeDisk(major: number, minor: number, sys: SystemRoot): string {
+export function wholeDisk(
+  major: number,
+  minor: number,
+  sys: SystemRoot,
+): string {
   const real = sys.realPath(`/sys/dev/block/${major}:${minor}`);
   if (!real) return `${major}:${minor}`;
   if (!sys.exists(`${real}/partition`)) return `${major}:${minor}`;
@@ -54,6 +62,13 @@ export function sameBytes(
   b: FileIdentity,
   sys = new SystemRoot("/"),
 ): boolean {
+  // A loop device is the file behind it (and so is every other loop over it).
+  const fileA = a.backing ?? (a.device ? undefined : a);
+  const fileB = b.backing ?? (b.device ? undefined : b);
+  if (
+    (a.backing || b.backing) && fileA && fileB && fileA.ino === fileB.ino &&
+    fileA.devMajor === fileB.devMajor && fileA.devMinor === fileB.devMinor
+  ) return true;
   if (a.device && b.device && a.device.type === b.device.type) {
     if (
       a.device.major === b.device.major && a.device.minor === b.device.minor
@@ -71,11 +86,18 @@ export function sameBytes(
 
 /** The identity of `path` after symlinks, or undefined when it does not exist. */
 export function identityOfPath(path: string): FileIdentity | undefined {
+  let st;
   try {
-    return identityOf(statx(path));
+    st = statx(path);
   } catch {
     return undefined;
   }
+  const id = identityOf(st);
+  let backing;
+  try {
+    backing = loopBackingOfPath(path, st, new SystemRoot("/"));
+  } catch { /* not openable: a loop's file cannot be told */ }
+  return backing ? { ...id, backing } : id;
 }
 
 /**

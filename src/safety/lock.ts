@@ -4,12 +4,27 @@
  * A second pmemctl on a held target is refused at once, naming the holder
  * from `/proc/locks`.
  *
+ * The lock on the node a user named is not enough: a second node made with
+ * mknod names the same device, a partition lies inside its disk and a loop
+ * device is its backing file. So a run also locks the device itself (its
+ * directory in /sys/dev, whatever node it came through), a partition's
+ * disk (shared: partitions of one disk do not overlap), and a loop
+ * device's file.
+ *
  * @module
  */
 
-import { flock, type Statx } from "../../ffi/mod.ts";
+import {
+  constants as C,
+  FileHandle,
+  flock,
+  fstatx,
+  type Statx,
+} from "../../ffi/mod.ts";
 import { SystemError } from "../errors.ts";
+import type { SystemRoot } from "../sysfs/root.ts";
 import { CAPS, readCapped } from "./bounded.ts";
+import { type FileIdentity, wholeDisk } from "./identity.ts";
 
 /** One line of `/proc/locks`. */
 export interface ProcLock {
@@ -70,13 +85,18 @@ function holdersOf(st: Statx): number[] {
   }
 }
 
-function inUse(path: string, holders: number[], exclusive: boolean) {
+function inUse(
+  path: string,
+  holders: number[],
+  exclusive: boolean,
+  through = "",
+) {
   const who = holders.length > 0
     ? `pid ${holders.join(", pid ")}`
     : "another process";
   return new SystemError(
     path,
-    `in use: ${who} holds a pmemctl lock on it (${
+    `in use: ${who} holds a pmemctl lock on it${through} (${
       exclusive ? "writing needs it alone" : "it is being written"
     }); try again when that run ends`,
   );
@@ -105,4 +125,88 @@ export function lockTarget(
 export function refuseIfLocked(path: string, st: Statx): void {
   const holders = holdersOf(st);
   if (holders.length > 0) throw inUse(path, holders, true);
+}
+
+/** Takes a lock on `path` (opened read-only) for the target `target`, or throws {@link inUse}. */
+function lockAlso(
+  held: FileHandle[],
+  path: string,
+  flags: number,
+  exclusive: boolean,
+  target: string,
+  through: string,
+  check?: (st: Statx) => boolean,
+): void {
+  let f: FileHandle;
+  try {
+    f = new FileHandle(path, C.O_RDONLY | C.O_NONBLOCK | flags);
+  } catch {
+    return; // gone, or not ours to open: the node's own lock still holds
+  }
+  const st = fstatx(f.fd, path);
+  if (check && !check(st)) {
+    f.close();
+    return;
+  }
+  if (flock(f.fd, path, exclusive)) {
+    held.push(f);
+    return;
+  }
+  f.close();
+  for (const h of held) h.close();
+  throw inUse(target, holdersOf(st), exclusive, through);
+}
+
+/**
+ * Locks what else names the target's bytes (see the module's note): its
+ * device, a partition's disk, a loop device's file. Returns the
+ * descriptors holding those locks, to close with the target; throws the
+ * same exit-3 error as {@link lockTarget} when another run holds one.
+ */
+export function lockAliases(
+  path: string,
+  id: FileIdentity,
+  exclusive: boolean,
+  sys: SystemRoot,
+): FileHandle[] {
+  const held: FileHandle[] = [];
+  if (id.device) {
+    const { type, major, minor } = id.device;
+    lockAlso(
+      held,
+      `/sys/dev/${type}/${major}:${minor}`,
+      C.O_DIRECTORY,
+      exclusive,
+      path,
+      ` through another node of device ${major}:${minor}`,
+    );
+    if (type === "block") {
+      const disk = wholeDisk(major, minor, sys);
+      if (disk !== `${major}:${minor}`) {
+        lockAlso(
+          held,
+          `/sys/dev/block/${disk}`,
+          C.O_DIRECTORY,
+          false,
+          path,
+          ` through its disk ${disk}`,
+        );
+      }
+    }
+  }
+  const file = id.backing;
+  if (file?.path) {
+    lockAlso(
+      held,
+      file.path,
+      0,
+      exclusive,
+      path,
+      ` through the loop device's file ${file.path}`,
+      (st) =>
+        st.ino === file.ino && st.devMajor === file.devMajor &&
+        st.devMinor === file.devMinor,
+    );
+  }
+  return held;
 }
