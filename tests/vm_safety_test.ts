@@ -57,6 +57,14 @@ held $pid ${dev}
 echo "@@holder $pid"
 rc second-zero ${P} map zero ${dev} --force --offset 64M --length 4096
 rc second-scan ${P} verify ${dev} --length 1M
+# The same device through a node made with mknod.
+mknod /tmp/alias ${
+    dev === "/dev/dax0.0" ? "c" : "b"
+  } $((0x$(stat -L -c %t ${dev}))) $((0x$(stat -L -c %T ${dev})))
+rc alias-write ${P} map write /tmp/alias --input /tmp/r --length 4096 --offset 64M --force
+rc alias-zero ${P} map zero /tmp/alias --force --offset 64M --length 4096
+rc alias-read ${P} map read /tmp/alias --offset 64M --length 4096 --output /tmp/x
+rc alias-rw ${P} verify /tmp/alias --mode rw --offset 64M --length 16M
 # SIGINT in the middle of destructive: stops within a second, says so.
 sleep 1
 t0=$(awk '{print int($1*1000)}' /proc/uptime)
@@ -114,7 +122,16 @@ function checkDevice(r: VmResult, dev: string): void {
     `${dev} is bit-identical after --resume`,
   );
   const holder = l.get("holder");
-  for (const k of ["second-zero", "second-scan"]) {
+  for (
+    const k of [
+      "second-zero",
+      "second-scan",
+      "alias-write",
+      "alias-zero",
+      "alias-read",
+      "alias-rw",
+    ]
+  ) {
     assert.equal(l.get(k), "3", `${k}: ${l.get(`${k}.err`)}`);
     assert.match(
       l.get(`${k}.err`)!,
@@ -215,5 +232,51 @@ umount /mnt/p
       l.get("shrink.err")!,
       /^pmemctl: verify destructive \/mnt\/p\/f: the target shrank .*offset \d+$/,
     );
+  },
+);
+
+vmTest(
+  "bad blocks inside a partition are the disk's: map and verify on /dev/pmem0p2 refuse them as on the disk, and rw ends",
+  async () => {
+    const r = await runVm({
+      config: "legacy",
+      script: `set -e
+${HELPERS}
+printf 'label: gpt\\nsize=64M\\nsize=+\\n' | sfdisk -q /dev/pmem0
+i=0; while [ ! -e /dev/pmem0p2 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+start=$(cat /sys/class/block/pmem0p2/start)
+echo "@@start $start"
+# One bad 4 KiB at 1 MiB into the partition, in the disk's list.
+echo "$((start + 2048)) 8" > /sys/block/pmem0/badblocks
+echo "@@disk-badblocks $(cat /sys/block/pmem0/badblocks)"
+head -c 4194304 /dev/urandom > /tmp/in
+set +e
+rc zero ${P} map zero /dev/pmem0p2 --force --length 4M
+rc zero-disk ${P} map zero /dev/pmem0 --force --offset $((start * 512)) --length 4M
+rc read ${P} map read /dev/pmem0p2 --length 4M --output /tmp/o
+rc write ${P} map write /dev/pmem0p2 --input /tmp/in --force
+rc destructive ${P} verify /dev/pmem0p2 --mode destructive --force --length 8M
+timeout -s KILL 300 ${P} verify /dev/pmem0p2 --mode rw --length 8M >/dev/null 2>/tmp/err; echo "@@rw $?"
+echo "@@rw.err $(grep '^pmemctl: ' /tmp/err | head -1)"
+echo "@@scan $(${P} verify /dev/pmem0p2 --length 8M --json | tr -d '\\n')"
+rc clear ${P} map zero /dev/pmem0p2 --force --offset 2M --length 1M
+`,
+      timeoutSeconds: 600,
+    });
+    ok(r);
+    const l = lines(r);
+    const start = Number(l.get("start"));
+    assert.ok(start > 0, r.stdout);
+    const bad =
+      /known bad blocks at bytes 0x100000-0x100fff \(pmem0 sectors \d+\+8\) lie in the range/;
+    for (const k of ["zero", "read", "write", "destructive", "rw"]) {
+      assert.equal(l.get(k), "3", `${k}: ${l.get(`${k}.err`)}`);
+      assert.match(l.get(`${k}.err`)!, bad, k);
+    }
+    assert.equal(l.get("zero-disk"), "3");
+    assert.match(l.get("zero-disk.err")!, /known bad blocks at bytes/);
+    const scan = JSON.parse(l.get("scan")!);
+    assert.notEqual(scan.result, "pass", l.get("scan"));
+    assert.equal(l.get("clear"), "0", l.get("clear.err"));
   },
 );

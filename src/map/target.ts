@@ -150,6 +150,33 @@ export function windows(
   return out;
 }
 
+/** The disk a partition (`pmem0p2`) lies on and its first byte there; undefined for a whole disk. */
+function partitionOf(
+  device: string,
+): { disk: string; start: number } | undefined {
+  const real = sys.realPath(`/sys/class/block/${device}`);
+  if (!real || !sys.exists(`${real}/partition`)) return undefined;
+  const sector = sys.number(`${real}/start`);
+  const disk = real.split("/").at(-2);
+  return sector === undefined || !disk
+    ? undefined
+    : { disk, start: sector * 512 };
+}
+
+/** A disk's bad ranges as byte ranges of its partition at `start` holding `size` bytes. */
+export function onPartition(
+  ranges: BadRange[],
+  start: number,
+  size: number,
+): BadRange[] {
+  return ranges.filter((b) => b.end > start && b.start < start + size)
+    .map((b) => ({
+      ...b,
+      start: Math.max(0, b.start - start),
+      end: Math.min(size, b.end - start),
+    }));
+}
+
 /** An open target. Close with `using` or {@link Target.close}. */
 export class Target implements Disposable {
   private constructor(
@@ -599,8 +626,17 @@ export class Target implements Disposable {
    */
   knownBadRanges(): { ranges: BadRange[]; frame: string } {
     if (this.kind === "block" && this.device) {
-      const text = sys.text(`/sys/block/${this.device}/badblocks`);
-      return { ranges: parseBadblocks(text), frame: "sectors" };
+      const part = partitionOf(this.device);
+      if (!part) {
+        const text = sys.text(`/sys/block/${this.device}/badblocks`);
+        return { ranges: parseBadblocks(text), frame: "sectors" };
+      }
+      // A partition has no list of its own: its disk's, moved to the partition.
+      const text = sys.text(`/sys/block/${part.disk}/badblocks`);
+      return {
+        ranges: onPartition(parseBadblocks(text), part.start, this.size),
+        frame: `${part.disk} sectors`,
+      };
     }
     if (this.kind === "devdax" && this.device) {
       const { region, ranges } = readDaxBadRanges(sys, this.device);

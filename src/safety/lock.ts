@@ -20,6 +20,7 @@ import {
   flock,
   fstatx,
   type Statx,
+  statx,
 } from "../../ffi/mod.ts";
 import { SystemError } from "../errors.ts";
 import type { SystemRoot } from "../sysfs/root.ts";
@@ -125,6 +126,24 @@ export function lockTarget(
 export function refuseIfLocked(path: string, st: Statx): void {
   const holders = holdersOf(st);
   if (holders.length > 0) throw inUse(path, holders, true);
+  if (!st.isBlockDevice) return;
+  // Another node of the device: the run holds the device's own lock.
+  const dir = `/sys/dev/block/${st.rdevMajor}:${st.rdevMinor}`;
+  let device: Statx;
+  try {
+    device = statx(dir);
+  } catch {
+    return;
+  }
+  const through = holdersOf(device);
+  if (through.length > 0) {
+    throw inUse(
+      path,
+      through,
+      true,
+      ` through another node of device ${st.rdevMajor}:${st.rdevMinor}`,
+    );
+  }
 }
 
 /** Takes a lock on `path` (opened read-only) for the target `target`, or throws {@link inUse}. */
