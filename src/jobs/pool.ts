@@ -15,7 +15,7 @@
  * @module
  */
 
-import { shareFaultSlots } from "../../ffi/mod.ts";
+import { fstatx, shareFaultSlots } from "../../ffi/mod.ts";
 import { PmemctlError, SystemError, UsageError } from "../errors.ts";
 import { workerUrl } from "../lazy.ts";
 import { type Target, WINDOW } from "../map/target.ts";
@@ -195,7 +195,7 @@ export class Pool implements Disposable {
    * root, see lazy.ts): they load while the main thread prepares and begins.
    */
   constructor(
-    t: Target,
+    private readonly t: Target,
     readonly n: number,
     worker: string,
     private readonly op: string,
@@ -254,7 +254,7 @@ export class Pool implements Disposable {
     } catch (e) {
       c.stop();
       await Promise.all(pending);
-      throw e;
+      throw this.#withSize(e);
     }
     const timer = setInterval(async () => {
       if (await watch()) c.stop();
@@ -266,10 +266,30 @@ export class Pool implements Disposable {
       clearInterval(timer);
     }
     for (const r of replies) {
-      if ("error" in r) throw rethrow(r.error, this.op);
+      if ("error" in r) throw this.#withSize(rethrow(r.error, this.op));
       results.push(r.result);
     }
     return { results, taken: c.taken(count) };
+  }
+
+  /**
+   * A file target cut short under the run: the error says what the file
+   * holds once every thread has stopped (a write in flight when it was cut
+   * may have lengthened it again).
+   */
+  #withSize(e: unknown): unknown {
+    const t = this.t;
+    if (!(e instanceof SystemError) || t.kind !== "file" || !t.writable) {
+      return e;
+    }
+    let now: number;
+    try {
+      now = fstatx(t.file.fd, t.path).size;
+    } catch {
+      return e;
+    }
+    if (now === t.size || e.why.includes(`holds ${now} bytes now`)) return e;
+    return new SystemError(e.what, `${e.why}; it holds ${now} bytes now`);
   }
 
   /** Ends every worker. */

@@ -13,6 +13,7 @@
 
 import {
   fdatasync,
+  fstatx,
   Mapping,
   preadFull,
   pwriteFull,
@@ -39,6 +40,28 @@ export interface Moved {
 export function pwriteAll(t: Target, buf: Uint8Array, offset: number): void {
   const direct = t.direct;
   if (direct) return direct.write(buf, offset);
+  if (t.kind !== "file") return pwritePiece(t, buf, offset);
+  // pwrite past a file's end extends it, and a file another process cut
+  // short must stay short: its size is looked at before each MiB. (A cut
+  // that lands inside one pwrite can still let that MiB through: it is
+  // found right after and reported with the size the file has then.)
+  for (let done = 0; done < buf.length; done += CHUNK) {
+    const piece = buf.subarray(done, done + CHUNK);
+    const at = offset + done;
+    const size = fstatx(t.file.fd, t.path).size;
+    if (size < at + piece.length) throw shrank(t, size, at);
+    pwritePiece(t, piece, at);
+    const after = fstatx(t.file.fd, t.path).size;
+    if (after < t.size) {
+      throw new SystemError(
+        `${t.op} ${t.path}`,
+        `the target was cut short while the ${piece.length} bytes at offset ${at} were written: it holds ${after} bytes now, not ${t.size}`,
+      );
+    }
+  }
+}
+
+function pwritePiece(t: Target, buf: Uint8Array, offset: number): void {
   const n = pwriteFull(t.file.fd, buf, offset, t.path);
   if (n < buf.length) {
     throw new SystemError(
@@ -48,6 +71,14 @@ export function pwriteAll(t: Target, buf: Uint8Array, offset: number): void {
       } (the target shrank or its filesystem is full)`,
     );
   }
+}
+
+/** The error for a file that another process cut to `size` bytes, found at `offset`. */
+function shrank(t: Target, size: number, offset: number): SystemError {
+  return new SystemError(
+    `${t.op} ${t.path}`,
+    `the target shrank to ${size} bytes (from ${t.size}): stopped at offset ${offset}, nothing written past its new end`,
+  );
 }
 
 /** Fills all of `buf` from `offset` of the target (pread until done; O_DIRECT on block devices). */
