@@ -254,6 +254,7 @@ pmemctl: hardening-no-relro [usr/lib/pmemctl/deno]
         `#!/bin/sh
 # pmemctl ${VERSION}: the bundled program on the Deno runtime it ships with.
 # Nothing is fetched at run time: no config, no imports outside the bundle.
+${launchChecks()}
 DENO_NO_UPDATE_CHECK=1 DENO_NO_PROMPT=1
 export DENO_NO_UPDATE_CHECK DENO_NO_PROMPT
 exec /usr/lib/pmemctl/deno run -A --no-config --quiet ${JS}/pmemctl.js "$@"
@@ -380,6 +381,14 @@ exit 0
   } finally {
     Deno.removeSync(stage, { recursive: true });
   }
+}
+
+/** bin/pmemctl's checks before Deno starts (deleted cwd, ulimit -v), for the package's launcher too. */
+function launchChecks(): string {
+  const text = Deno.readTextFileSync(`${ROOT}bin/pmemctl`);
+  const m = text.match(/^# launch-checks:[^]*?^# launch-checks end$/m);
+  if (!m) throw new Error("bin/pmemctl has no launch-checks block");
+  return m[0];
 }
 
 if (import.meta.main) {
