@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import {
   CLI,
+  copyFixture,
   journalActive,
   lockHolder,
   pmemctl,
@@ -1246,5 +1247,53 @@ Deno.test("what keeps Deno from starting is one pmemctl line from the launcher, 
     try {
       Deno.removeSync(dir);
     } catch { /* removed by the test */ }
+  }
+});
+
+Deno.test("control characters from names never reach the terminal raw: map info, verify and list escape every one, newlines in a field too", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "pmemctl-ctl-" });
+  const root = copyFixture("nfit-fsdax-mounted");
+  const name = `${dir}/a\x1b[31mb\nc\u009bd`;
+  const shown = `${dir}/a\\x1b[31mb\\x0ac\\x9bd`;
+  const raw = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
+  try {
+    Deno.writeFileSync(name, new Uint8Array(MiB));
+    for (
+      const args of [
+        ["map", "info", name],
+        ["verify", name],
+        ["verify", name, "--mode", "destructive", "--force"],
+      ]
+    ) {
+      const r = await pmemctl(...args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, raw, args.join(" "));
+      assert.ok(r.stdout.includes(shown), r.stdout);
+      // One line per field: the name's newline did not start a line.
+      assert.ok(
+        !r.stdout.split("\n").some((l) => l.startsWith("c\\x9bd")),
+        r.stdout,
+      );
+      const json = await pmemctl(...args, "--json");
+      assert.equal(
+        JSON.parse(json.stdout).path ?? JSON.parse(json.stdout).target,
+        name,
+      );
+    }
+    const mountinfo = `${root}/proc/self/mountinfo`;
+    Deno.writeTextFileSync(
+      mountinfo,
+      Deno.readTextFileSync(mountinfo).replace(
+        " /mnt/pmem ",
+        " /mnt/a\\033[31mred\\012line\\302\\233 ",
+      ),
+    );
+    const r = await pmemctl("list", "--root", root);
+    assert.doesNotMatch(r.stdout, raw);
+    assert.match(r.stdout, /on \/mnt\/a\\x1b\[31mred\\x0aline\\x9b \(ext4/);
+    assert.equal(r.stdout.trimEnd().split("\n").length, 2, r.stdout);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+    Deno.removeSync(root, { recursive: true });
   }
 });

@@ -6,7 +6,6 @@
 
 import { CheckFailedError, UsageError } from "../errors.ts";
 import { lazyImport } from "../lazy.ts";
-import { escapeControls } from "../parse/numbers.ts";
 import {
   type CommandSpec,
   type FlagSpec,
@@ -14,7 +13,7 @@ import {
   jsonFlag,
   rootFlag,
 } from "./spec.ts";
-import { printJson, warn } from "./output.ts";
+import { printJson, printText, warn } from "./output.ts";
 import { gather } from "../list/gather.ts";
 import { CAPS, readStdinCapped } from "../safety/bounded.ts";
 import { joinRegions } from "../list/join.ts";
@@ -153,7 +152,7 @@ export const list: CommandSpec = {
         out,
         listDocument(result, flags.human === true, Object.values(state.verify)),
       );
-    } else out.stdout(escapeControls(listTable(result)));
+    } else printText(out, listTable(result));
     for (const w of result.warnings) warn(out, w);
     if (result.failed > 0) {
       const n = result.failed;

@@ -26,7 +26,14 @@ import {
 import { refuseStream, refuseTarget } from "../safety/identity.ts";
 import { Interrupts, interruptsFor } from "../safety/interrupt.ts";
 import { rangeFlags } from "./map.ts";
-import { type Output, printJson, progressSink, warn } from "./output.ts";
+import { escapeField } from "../parse/numbers.ts";
+import {
+  type Output,
+  printJson,
+  printText,
+  progressSink,
+  warn,
+} from "./output.ts";
 import type { Invocation } from "./spec.ts";
 
 function warnNotDurable(out: Output, path: string, durable: boolean): void {
@@ -73,7 +80,7 @@ export function info({ flags, args: [path], out }: Invocation) {
   if (flags.json) printJson(out, info);
   else {
     for (const [k, v] of Object.entries(info)) {
-      if (k !== "warnings") out.stdout(`${k}: ${v}\n`);
+      if (k !== "warnings") printText(out, `${k}: ${escapeField(String(v))}\n`);
     }
   }
   for (const w of info.warnings) warn(out, w);

@@ -115,7 +115,16 @@ export function warn(out: Output, text: string): void {
   out.stderr(`pmemctl: warning: ${escapeControls(text)}\n`);
 }
 
-/** Prints one JSON document. */
+/**
+ * Prints text for people (a table, a report): every control character but
+ * newline shown as `\\xNN`. Fields that come from outside (paths, mount
+ * points) are escaped whole by their renderers (escapeField), newlines too.
+ */
+export function printText(out: Output, text: string): void {
+  out.stdout(escapeControls(text));
+}
+
+/** Prints one JSON document (JSON escapes control characters itself). */
 export function printJson(out: Output, doc: unknown): void {
   out.stdout(JSON.stringify(doc, null, 2) + "\n");
 }

@@ -13,7 +13,13 @@ import { parseJobs } from "../jobs/count.ts";
 import { lazyImport } from "../lazy.ts";
 import { verify, type VerifyMode, type VerifyReport } from "../verify/run.ts";
 import { rangeFlags } from "./map.ts";
-import { type Output, printJson, progressSink, warn } from "./output.ts";
+import {
+  type Output,
+  printJson,
+  printText,
+  progressSink,
+  warn,
+} from "./output.ts";
 import type { Invocation } from "./spec.ts";
 import { verifyText } from "../verify/render.ts";
 
@@ -164,7 +170,7 @@ export async function runVerify({ flags, args: [path], out }: Invocation) {
     });
     progress?.finish();
     if (flags.json) printJson(out, report);
-    else out.stdout(verifyText(path, report));
+    else printText(out, verifyText(path, report));
     if (flags.record && !report.interrupted) {
       await record(out, path, report, flags.state as string | undefined);
     }

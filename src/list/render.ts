@@ -5,6 +5,7 @@
  * @module
  */
 
+import { escapeField } from "../parse/numbers.ts";
 import { E820_SOFT_RESERVED } from "../parse/e820_types.ts";
 import { hex, humanSize, sizeText } from "../units.ts";
 import type { VerifyRecord } from "../state/results.ts";
@@ -105,7 +106,9 @@ function namespaceText(n: ListNamespace): string {
     );
   }
   const on = (m: { path: string; fstype: string; dax: string | null }) =>
-    `on ${m.path} (${m.fstype}${m.dax ? `, dax=${m.dax}` : ""})`;
+    `on ${escapeField(m.path)} (${escapeField(m.fstype)}${
+      m.dax ? `, dax=${m.dax}` : ""
+    })`;
   for (const m of n.mounts ?? []) parts.push(on(m));
   for (const p of n.partitions ?? []) {
     parts.push(

@@ -27,12 +27,16 @@ export interface Mount {
   dax: DaxOption | null;
 }
 
-/** Undoes mountinfo's octal escapes (`\040` for a space). */
+/** Undoes mountinfo's octal escapes (`\040` for a space): each is a byte of the UTF-8 name. */
 function unescape(field: string): string {
-  return field.replace(
-    /\\([0-7]{3})/g,
-    (_, oct) => String.fromCharCode(parseInt(oct, 8)),
-  );
+  if (!/\\[0-7]{3}/.test(field)) return field;
+  const bytes: number[] = [];
+  for (const part of field.split(/(\\[0-7]{3})/)) {
+    if (/^\\[0-7]{3}$/.test(part)) {
+      bytes.push(parseInt(part.slice(1), 8) & 0xff);
+    } else bytes.push(...new TextEncoder().encode(part));
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
 }
 
 function daxOf(fsType: string, options: string[]): DaxOption | null {

@@ -27,9 +27,13 @@ export function impossibleRange(
 
 /** A printable, bounded excerpt of untrusted text for messages (one line). */
 export function excerpt(text: string, max = 120): string {
-  const line = escapeControls(text.trim()).replace(/\n/g, "\\x0a");
+  const line = escapeField(text.trim());
   return line.length > max ? `${line.slice(0, max)}…` : line;
 }
+
+/** Whether `code` is a control character (C0, DEL or C1: a terminal may act on it). */
+const isControl = (code: number) =>
+  code < 0x20 || (code >= 0x7f && code <= 0x9f);
 
 /**
  * `text` with every control character but newline shown as `\\xNN`, so text
@@ -39,9 +43,18 @@ export function escapeControls(text: string): string {
   let out = "";
   for (const c of text) {
     const code = c.charCodeAt(0);
-    out += (code < 0x20 && c !== "\n") || code === 0x7f
+    out += isControl(code) && c !== "\n"
       ? `\\x${code.toString(16).padStart(2, "0")}`
       : c;
   }
   return out;
+}
+
+/**
+ * One field of a line (a path, a mount point, a name): every control
+ * character shown as `\\xNN`, newlines too, so a name cannot end a line or
+ * begin one that is not pmemctl's.
+ */
+export function escapeField(text: string): string {
+  return escapeControls(text).replace(/\n/g, "\\x0a");
 }

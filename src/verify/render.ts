@@ -4,6 +4,7 @@
  * @module
  */
 
+import { escapeField } from "../parse/numbers.ts";
 import { hex } from "../units.ts";
 import type { VerifyReport } from "./run.ts";
 
@@ -11,13 +12,13 @@ import type { VerifyReport } from "./run.ts";
 export function verifyText(path: string, report: VerifyReport): string {
   const rate = (report.bytes_per_second / 2 ** 20).toFixed(1);
   const lines = [
-    `${report.result}: ${report.mode} of ${path} ${
+    `${report.result}: ${report.mode} of ${escapeField(path)} ${
       hex(report.offset)
     }+${report.length}: ` +
     `${report.bytes_checked} bytes checked in ${report.seconds} s (${rate} MiB/s), ` +
     `${report.mismatch_count} bytes differ`,
   ];
-  if (report.reason) lines.push(`  ${report.reason}`);
+  if (report.reason) lines.push(`  ${escapeField(report.reason)}`);
   for (const m of report.mismatches) {
     lines.push(
       `  at ${hex(m.offset)} (${m.offset}): expected ${
