@@ -1255,6 +1255,7 @@ Deno.test("control characters from names never reach the terminal raw: map info,
   const root = copyFixture("nfit-fsdax-mounted");
   const name = `${dir}/a\x1b[31mb\nc\u009bd`;
   const shown = `${dir}/a\\x1b[31mb\\x0ac\\x9bd`;
+  // deno-lint-ignore no-control-regex
   const raw = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
   try {
     Deno.writeFileSync(name, new Uint8Array(MiB));
