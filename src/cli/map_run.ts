@@ -12,7 +12,7 @@ import {
   lseek,
   OsError,
 } from "../../ffi/mod.ts";
-import { UsageError } from "../errors.ts";
+import { SystemError, UsageError } from "../errors.ts";
 import { defaultJobs, parseJobs } from "../jobs/count.ts";
 import { ProgressReporter } from "../map/progress.ts";
 import { Target } from "../map/target.ts";
@@ -118,6 +118,8 @@ export async function read({ flags, args: [path], out }: Invocation) {
   const progress = new ProgressReporter(todo, progressSink(out));
   const started = performance.now();
   let report: WriteReport | undefined;
+  /** Bytes written out whole so far (the progress count). */
+  let written = 0;
   try {
     using signals = interruptsFor(stream.fd, stream.path);
     report = await readRange(
@@ -125,13 +127,21 @@ export async function read({ flags, args: [path], out }: Invocation) {
       offset,
       todo,
       stream,
-      (n) => progress.update(n),
+      (n) => progress.update(written = n),
       signals && (() => signals.poll()),
       jobs,
     );
   } catch (e) {
     // The reader went away (a closed pipe): not an error of ours.
-    if (!(e instanceof OsError && e.code === "EPIPE" && !file)) throw e;
+    if (e instanceof OsError && e.code === "EPIPE" && !file) return;
+    // A full output (ENOSPC, EFBIG): say how much of it is there.
+    if (e instanceof SystemError && !/ bytes from offset /.test(e.why)) {
+      throw new SystemError(
+        e.what,
+        `${e.why}; the first ${written} bytes from offset ${offset} were written out to ${stream.path}`,
+      );
+    }
+    throw e;
   } finally {
     progress.finish();
   }
