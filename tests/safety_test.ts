@@ -1255,6 +1255,9 @@ Deno.test("what keeps Deno from starting is one pmemctl line from the launcher, 
     // Above the limit, it starts.
     r = await sh(`ulimit -v 40000000; exec '${launcher}' --version`);
     assert.equal(r.code, 0, text(r.stderr));
+    r = await sh(`ulimit -n 20; exec '${launcher}' list --json`);
+    assert.equal(r.code, 3, text(r.stderr));
+    assert.match(text(r.stderr), /^pmemctl: ulimit -n 20: .*\n$/);
   } finally {
     try {
       Deno.removeSync(dir);
@@ -1308,5 +1311,39 @@ Deno.test("control characters from names never reach the terminal raw: map info,
   } finally {
     Deno.removeSync(dir, { recursive: true });
     Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("ulimit -n with --jobs: a run takes the threads the descriptor limit has room for and says so, never a Deno panic", async () => {
+  const path = shmFile(2048 * MiB, false);
+  try {
+    for (
+      const cmd of [
+        `verify ${path} --jobs 8`,
+        `verify ${path} --mode destructive --force --jobs 16`,
+        `map zero ${path} --force --jobs 16`,
+        `map read ${path} --output /dev/null --jobs 16`,
+      ]
+    ) {
+      for (const files of [40, 64]) {
+        const r = await new Deno.Command("bash", {
+          args: [
+            "-c",
+            `ulimit -n ${files}; exec '${Deno.execPath()}' run -A --no-config '${CLI}' ${cmd}`,
+          ],
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        const said = text(r.stderr);
+        assert.equal(r.code, 0, `${cmd} (ulimit -n ${files}): ${said}`);
+        assert.match(
+          said,
+          /^pmemctl: warning: --jobs \d+: ulimit -n leaves descriptors for \d+ threads?: running on \d+\n$/,
+          `${cmd} (ulimit -n ${files})`,
+        );
+      }
+    }
+  } finally {
+    Deno.removeSync(path);
   }
 });

@@ -14,6 +14,7 @@ import {
 } from "../../ffi/mod.ts";
 import { SystemError, UsageError } from "../errors.ts";
 import { defaultJobs, parseJobs } from "../jobs/count.ts";
+import { fitJobs } from "./jobs.ts";
 import { ProgressReporter } from "../map/progress.ts";
 import { Target } from "../map/target.ts";
 import {
@@ -68,9 +69,10 @@ function printTransfer(
   });
 }
 
-/** `--jobs N`, or the online CPUs. */
-function jobsOf(flags: Invocation["flags"]): number {
-  return parseJobs(flags.jobs as string | undefined) ?? defaultJobs();
+/** `--jobs N`, or the online CPUs; fewer (with a warning) when `ulimit -n` has no room for them. */
+function jobsOf(flags: Invocation["flags"], out: Output): number {
+  const asked = parseJobs(flags.jobs as string | undefined) ?? defaultJobs();
+  return fitJobs(asked, out);
 }
 
 /** `pmemctl map info`. */
@@ -89,7 +91,7 @@ export function info({ flags, args: [path], out }: Invocation) {
 /** `pmemctl map read`. */
 export async function read({ flags, args: [path], out }: Invocation) {
   const { offset, length } = rangeFlags(flags);
-  const jobs = jobsOf(flags);
+  const jobs = jobsOf(flags, out);
   const output = flags.output as string | undefined;
   if (flags.json && !output) {
     throw new UsageError(
@@ -153,7 +155,7 @@ export async function read({ flags, args: [path], out }: Invocation) {
 /** `pmemctl map write`. */
 export async function write({ flags, args: [path], out }: Invocation) {
   const range = rangeFlags(flags);
-  const jobs = jobsOf(flags);
+  const jobs = jobsOf(flags, out);
   const { offset } = range;
   let length = range.length;
   const inputPath = flags.input as string | undefined;
@@ -216,7 +218,7 @@ export async function write({ flags, args: [path], out }: Invocation) {
 /** `pmemctl map zero`. */
 export async function zero({ flags, args: [path], out }: Invocation) {
   const { offset, length } = rangeFlags(flags);
-  const jobs = jobsOf(flags);
+  const jobs = jobsOf(flags, out);
   if (!flags.force) {
     throw new UsageError("map zero", "destroys data: pass --force");
   }

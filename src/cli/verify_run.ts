@@ -9,7 +9,8 @@ import { ProgressReporter } from "../map/progress.ts";
 import { refuseNonRegular } from "../safety/atomic.ts";
 import { Interrupts } from "../safety/interrupt.ts";
 import { parseSize } from "../units.ts";
-import { parseJobs } from "../jobs/count.ts";
+import { defaultJobs, parseJobs } from "../jobs/count.ts";
+import { fitJobs } from "./jobs.ts";
 import { lazyImport } from "../lazy.ts";
 import { verify, type VerifyMode, type VerifyReport } from "../verify/run.ts";
 import { rangeFlags } from "./map.ts";
@@ -141,7 +142,13 @@ export async function runVerify({ flags, args: [path], out }: Invocation) {
     : undefined;
   const passes = parseSize(flags.passes as string ?? "1", "--passes");
   if (passes < 1) throw new UsageError("--passes", "must be at least 1");
-  const jobs = parseJobs(flags.jobs as string | undefined);
+  const asked = parseJobs(flags.jobs as string | undefined);
+  // rw runs on one thread; the others take what `ulimit -n` leaves room for.
+  const jobs = flags.mode === "rw"
+    ? asked
+    : asked === undefined && defaultJobs() === 1
+    ? asked
+    : fitJobs(asked ?? defaultJobs(), out);
   if (flags.record) {
     await checkStatePath(
       path,

@@ -28,3 +28,43 @@ export function parseJobs(text: string | undefined): number | undefined {
   }
   return n;
 }
+
+/** Descriptors a worker thread takes (Deno's event loop and its module loads), measured: about 7, with room. */
+const FDS_PER_THREAD = 12;
+/** Descriptors kept free for the main thread's own opens (target, locks, journal, output). */
+const FDS_SPARE = 24;
+
+/** The soft `Max open files` of /proc/self/limits (pure). */
+export function openFilesLimit(limits: string): number | undefined {
+  const m = limits.match(/^Max open files\s+(\d+|unlimited)\s/m);
+  if (!m || m[1] === "unlimited") return undefined;
+  return Number(m[1]);
+}
+
+/**
+ * The threads of `asked` that the descriptor limit (`ulimit -n`) leaves
+ * room for, given `open` descriptors in use: at least one. Deno panics
+ * when a worker cannot get its descriptors, so a run asks first.
+ */
+export function threadsForDescriptors(
+  asked: number,
+  open: number,
+  limit: number | undefined,
+): number {
+  if (limit === undefined) return asked;
+  const room = Math.floor((limit - open - FDS_SPARE) / FDS_PER_THREAD);
+  return Math.max(1, Math.min(asked, 1 + room));
+}
+
+/** {@link threadsForDescriptors} for this process; `asked` where /proc cannot say. */
+export function threadsThisProcessCan(asked: number): number {
+  if (asked <= 1) return asked;
+  try {
+    const limit = openFilesLimit(Deno.readTextFileSync("/proc/self/limits"));
+    let open = 0;
+    for (const _ of Deno.readDirSync("/proc/self/fd")) open++;
+    return threadsForDescriptors(asked, open, limit);
+  } catch {
+    return asked;
+  }
+}
