@@ -213,6 +213,19 @@ sleep 2
 truncate -s 1M /mnt/p/f
 wait $pid; echo "@@shrink $?"
 echo "@@shrink.err $(grep '^pmemctl: ' /tmp/s.err | head -1)"
+# map write into a DAX file cut short under it, on one thread and on two:
+# exit 3, saying how much was written and made durable.
+head -c 268435456 /dev/urandom > /tmp/in
+for j in 1 2; do
+  head -c 268435456 /dev/zero > /mnt/p/g
+  ${P} map write /mnt/p/g --input /tmp/in --jobs $j >/dev/null 2>/tmp/w.err &
+  pid=$!
+  held $pid /mnt/p/g
+  sleep 1
+  truncate -s 1M /mnt/p/g
+  wait $pid; echo "@@write-shrink-$j $?"
+  echo "@@write-shrink-$j.err $(grep '^pmemctl: ' /tmp/w.err | head -1)"
+done
 umount /mnt/p
 `,
       timeoutSeconds: 600,
@@ -232,6 +245,15 @@ umount /mnt/p
       l.get("shrink.err")!,
       /^pmemctl: verify destructive \/mnt\/p\/f: the target shrank .*offset \d+$/,
     );
+    for (const j of [1, 2]) {
+      const k = `write-shrink-${j}`;
+      assert.equal(l.get(k), "3", `${k}: ${l.get(`${k}.err`)}`);
+      assert.match(
+        l.get(`${k}.err`)!,
+        /^pmemctl: map write \/mnt\/p\/g: .*shrank.*; (the first )?\d+ bytes (from|were written at) offset \d+ (were written and )?made durable/,
+        `${k}: ${l.get(`${k}.err`)}`,
+      );
+    }
   },
 );
 

@@ -288,8 +288,14 @@ export class Pool implements Disposable {
     } catch {
       return e;
     }
-    if (now === t.size || e.why.includes(`holds ${now} bytes now`)) return e;
-    return new SystemError(e.what, `${e.why}; it holds ${now} bytes now`);
+    if (now === t.size || e.why.includes(`shrank to ${now} bytes`)) return e;
+    const held = /it holds \d+ bytes now/;
+    return new SystemError(
+      e.what,
+      held.test(e.why)
+        ? e.why.replace(held, `it holds ${now} bytes now`)
+        : `${e.why}; it holds ${now} bytes now`,
+    );
   }
 
   /** Ends every worker. */

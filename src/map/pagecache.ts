@@ -161,34 +161,56 @@ export async function writePageCache(
     const stopped = await poll?.();
     if (stopped) return { bytes: done, ended, stopped };
     const window = Math.min(WINDOW - ((offset + done) % WINDOW), limit - done);
-    await beforeWindow?.(offset + done, window);
-    t.checkStillHolds(offset + done + window);
     let filled = 0;
-    while (filled < window) {
-      const want = Math.min(CHUNK, window - filled);
-      let n = want;
-      if (input) {
-        n = 0;
-        while (n < want) {
-          const got = readInto(input.fd, buf.pointer(n), want - n, input.path);
-          if (got === 0) break;
-          n += got;
+    try {
+      await beforeWindow?.(offset + done, window);
+      t.checkStillHolds(offset + done + window);
+      while (filled < window) {
+        const want = Math.min(CHUNK, window - filled);
+        let n = want;
+        if (input) {
+          n = 0;
+          while (n < want) {
+            const got = readInto(
+              input.fd,
+              buf.pointer(n),
+              want - n,
+              input.path,
+            );
+            if (got === 0) break;
+            n += got;
+          }
+        }
+        if (n === 0) {
+          ended = true;
+          break;
+        }
+        pwriteAll(t, bytes.subarray(0, n), offset + done + filled);
+        filled += n;
+        progress?.(done + filled);
+        if (n < want) {
+          ended = true;
+          break;
         }
       }
-      if (n === 0) {
-        ended = true;
-        break;
-      }
-      pwriteAll(t, bytes.subarray(0, n), offset + done + filled);
-      filled += n;
-      progress?.(done + filled);
-      if (n < want) {
-        ended = true;
-        break;
-      }
+      if (filled > 0) fdatasync(t.file.fd, t.path);
+    } catch (e) {
+      throw madeDurable(e, done, offset);
     }
-    if (filled > 0) fdatasync(t.file.fd, t.path);
     done += filled;
   }
   return { bytes: done, ended };
+}
+
+/**
+ * A write that failed part-way (the target shrank, its filesystem filled):
+ * the error says how many bytes before the window it failed in were written
+ * and made durable, as the parallel path says.
+ */
+export function madeDurable(e: unknown, done: number, offset: number): unknown {
+  if (!(e instanceof SystemError) || e.why.includes("made durable")) return e;
+  return new SystemError(
+    e.what,
+    `${e.why}; the first ${done} bytes from offset ${offset} were written and made durable`,
+  );
 }

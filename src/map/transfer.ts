@@ -28,7 +28,7 @@ import {
   positional,
   type Stream,
 } from "./input.ts";
-import { readPageCache, writePageCache } from "./pagecache.ts";
+import { madeDurable, readPageCache, writePageCache } from "./pagecache.ts";
 import { transferParallel } from "./parallel.ts";
 import { type Target, windows } from "./target.ts";
 
@@ -227,42 +227,46 @@ export async function writeRange(
         );
       }
       if (length === undefined) await target.reserve(w.start, w.length);
-      using m = target.map(w);
       let filled = 0;
-      if (mapped) {
-        const n = Math.min(w.length, mapped.size - mapped.at);
-        const copied = n === 0
-          ? true
-          : copyFromInput(target, m, w.start, input, mapped.at, n);
-        if (copied === undefined) {
-          // The file cannot be mapped after all: read(2) on from where the
-          // copy stands, which the descriptor's position does not know yet.
-          lseek(input.fd, mapped.at, C.SEEK_SET, input.path);
-          mapped = undefined;
-        } else {
-          durable = copied && durable;
-          mapped.at += n;
-          filled = n;
-          ended = n < w.length;
-          progress?.(done + filled);
-        }
-      }
-      if (!mapped) {
-        while (filled < w.length) {
-          const n = readInto(
-            input.fd,
-            m.pointer(w.start - w.mapStart + filled),
-            w.length - filled,
-            input.path,
-          );
-          if (n === 0) {
-            ended = true;
-            break;
+      try {
+        using m = target.map(w);
+        if (mapped) {
+          const n = Math.min(w.length, mapped.size - mapped.at);
+          const copied = n === 0
+            ? true
+            : copyFromInput(target, m, w.start, input, mapped.at, n);
+          if (copied === undefined) {
+            // The file cannot be mapped after all: read(2) on from where the
+            // copy stands, which the descriptor's position does not know yet.
+            lseek(input.fd, mapped.at, C.SEEK_SET, input.path);
+            mapped = undefined;
+          } else {
+            durable = copied && durable;
+            mapped.at += n;
+            filled = n;
+            ended = n < w.length;
+            progress?.(done + filled);
           }
-          filled += n;
-          progress?.(done + filled);
         }
-        durable = target.persist(m, w.start, filled) && durable;
+        if (!mapped) {
+          while (filled < w.length) {
+            const n = readInto(
+              input.fd,
+              m.pointer(w.start - w.mapStart + filled),
+              w.length - filled,
+              input.path,
+            );
+            if (n === 0) {
+              ended = true;
+              break;
+            }
+            filled += n;
+            progress?.(done + filled);
+          }
+          durable = target.persist(m, w.start, filled) && durable;
+        }
+      } catch (e) {
+        throw madeDurable(e, done, offset);
       }
       done += filled;
       if (ended) break;
@@ -348,9 +352,13 @@ export async function zeroRange(
         `zeroed from offset ${offset} and made durable`,
       );
     }
-    using m = target.map(w);
-    m.bytes(w.start - w.mapStart, w.length).fill(0);
-    durable = target.persist(m, w.start, w.length) && durable;
+    try {
+      using m = target.map(w);
+      m.bytes(w.start - w.mapStart, w.length).fill(0);
+      durable = target.persist(m, w.start, w.length) && durable;
+    } catch (e) {
+      throw madeDurable(e, done, offset);
+    }
     done += w.length;
     progress?.(done);
   }
