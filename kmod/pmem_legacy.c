@@ -17,7 +17,10 @@
  *
  * A 2 MiB-aligned range also gets struct pages (memremap_pages, fsdax) and
  * a dax device, so filesystems mount it with -o dax and files on it map
- * with MAP_SYNC.
+ * with MAP_SYNC. The dax device is set up as pmem.c sets up its own:
+ * non-temporal copies for write(2), machine-check-safe ones for read(2), a
+ * write cache that fsync flushes, bad blocks honoured when a filesystem
+ * zeroes pages, and memory failures passed on to the filesystem.
  *
  * Builds for Linux 6.1 to 7.3. API changes are handled by Kbuild feature
  * probes (see Kbuild), since Debian's and others' backports make version
@@ -188,23 +191,53 @@ static long pmem_legacy_dax_direct_access(struct dax_device *dax_dev, pgoff_t pg
 	return avail;
 }
 
+/*
+ * Zeroes pages for a filesystem: with non-temporal stores, as block writes,
+ * and refused over a known bad block as they are (no firmware call clears
+ * poison on legacy memory).
+ */
 static int pmem_legacy_dax_zero_page_range(struct dax_device *dax_dev, pgoff_t pgoff,
 					   size_t nr_pages)
 {
 	struct pmem_legacy *p = dax_get_private(dax_dev);
-	void *addr = p->virt + PFN_PHYS(pgoff);
-	size_t len = nr_pages << PAGE_SHIFT;
+	u64 offset = PFN_PHYS(pgoff);
+	size_t len = nr_pages << PAGE_SHIFT, done;
 
-	if (PFN_PHYS(pgoff) + len > p->size)
+	if (offset + len > p->size)
 		return -EIO;
-	memset(addr, 0, len);
-	dax_flush(dax_dev, addr, len);
+	if (pmem_legacy_is_bad(p, offset >> SECTOR_SHIFT, len))
+		return -EIO;
+	for (done = 0; done < len; done += PAGE_SIZE)
+		memcpy_flushcache(p->virt + offset + done, page_address(ZERO_PAGE(0)),
+				  PAGE_SIZE);
+	wmb();
 	return 0;
 }
 
 static const struct dax_operations pmem_legacy_dax_ops = {
 	.direct_access = pmem_legacy_dax_direct_access,
 	.zero_page_range = pmem_legacy_dax_zero_page_range,
+};
+
+/*
+ * A machine check in the range (memory_failure()): the filesystem that
+ * holds the pages hears of it, as pmem.c's fsdax_pagemap_ops arrange, so it
+ * can kill the processes that map the file; without a dax device yet, the
+ * kernel's generic handler does.
+ */
+static int pmem_legacy_memory_failure(struct dev_pagemap *pgmap, unsigned long pfn,
+				      unsigned long nr_pages, int mf_flags)
+{
+	struct pmem_legacy *p = container_of(pgmap, struct pmem_legacy, pgmap);
+
+	if (!p->dax_dev)
+		return -EOPNOTSUPP;
+	return dax_holder_notify_failure(p->dax_dev, PFN_PHYS(pfn) - p->start,
+					 (u64)nr_pages << PAGE_SHIFT, mf_flags);
+}
+
+static const struct dev_pagemap_ops pmem_legacy_pagemap_ops = {
+	.memory_failure = pmem_legacy_memory_failure,
 };
 
 static bool pmem_legacy_dax_capable(struct pmem_legacy *p)
@@ -297,6 +330,7 @@ static int pmem_legacy_add(phys_addr_t start, resource_size_t size)
 		p->pgmap.range.start = start;
 		p->pgmap.range.end = start + size - 1;
 		p->pgmap.nr_range = 1;
+		p->pgmap.ops = &pmem_legacy_pagemap_ops;
 		p->virt = memremap_pages(&p->pgmap, NUMA_NO_NODE);
 		if (IS_ERR(p->virt)) {
 			pr_info(DRV_NAME ": [mem %#llx-%#llx] without DAX: memremap_pages failed (%ld)\n",
@@ -332,12 +366,22 @@ static int pmem_legacy_add(phys_addr_t start, resource_size_t size)
 			p->dax_dev = NULL;
 			goto fail;
 		}
-		/* Stores reach the persistence domain without the page cache: MAP_SYNC is safe. */
+		/*
+		 * As pmem.c: write(2) to a DAX file copies with non-temporal
+		 * stores (nocache), read(2) with machine-check-safe copies (nomc),
+		 * stores reach the persistence domain without the page cache
+		 * (synchronous: MAP_SYNC is safe), and the CPU caches hold what
+		 * mmap stores wrote until dax_flush() writes them back (write
+		 * cache: fsync and msync of a DAX file flush them).
+		 */
+		set_dax_nocache(p->dax_dev);
+		set_dax_nomc(p->dax_dev);
 		set_dax_synchronous(p->dax_dev);
 		err = dax_add_host(p->dax_dev, p->disk);
 		if (err)
 			goto fail;
 		p->dax_host = true;
+		dax_write_cache(p->dax_dev, true);
 	}
 	err = add_disk(p->disk);
 	if (err)
@@ -357,7 +401,12 @@ fail:
 
 static int pmem_legacy_found(struct resource *res, void *arg)
 {
-	pmem_legacy_add(res->start, resource_size(res));
+	int err = pmem_legacy_add(res->start, resource_size(res));
+
+	/* A range another driver holds was named already; say every other failure. */
+	if (err && err != -EBUSY)
+		pr_err(DRV_NAME ": [mem %#llx-%#llx] cannot be claimed (%d)\n",
+		       (u64)res->start, (u64)res->end, err);
 	return 0; /* keep walking */
 }
 

@@ -111,6 +111,33 @@ dd if=/dev/zero of=/mnt/l/f bs=1048576 count=4 2>/dev/null
 sync
 echo @@daxinfo; ${P} map info /mnt/l/f --json; echo @@end
 grep ' /mnt/l ' /proc/self/mountinfo | sed 's/^/@@mount /'
+# The DAX path as pmem.c's: write(2) to a DAX file copies with non-temporal
+# stores, read(2) with machine-check-safe copies, msync writes the CPU
+# caches back. Counted with kprobes, here and on nd_pmem's pmem0 below.
+T=/sys/kernel/tracing
+[ -e $T/kprobe_events ] || mount -t tracefs nodev $T
+# dax_flush()'s write-back, and the copies dax_copy_from_iter() and
+# dax_copy_to_iter() choose by the device's flags (the arch's own where the
+# generic one cannot be probed).
+probe() {
+  n=$1; shift
+  for s in "$@"; do
+    if echo "p:pmemctl_$n $s" >> $T/kprobe_events 2>/dev/null; then echo "@@probe $n $s"; return 0; fi
+  done
+  echo "@@probe $n none of $*: $(grep -oE ' [a-z_]*(flushcache|copy_mc|wb_cache)[a-z_]*' /proc/kallsyms | sort -u | tr -d '\n')"
+  return 1
+}
+probe wb arch_wb_cache_pmem || true
+probe fc _copy_from_iter_flushcache __copy_user_flushcache copy_user_flushcache || true
+probe mc _copy_mc_to_iter copy_mc_to_user || true
+echo 1 > $T/events/kprobes/enable
+hits() { awk -v e="pmemctl_$1" '$1 == e { n = $2 } END { print n + 0 }' $T/kprobe_profile; }
+daxpath() {
+  a=$(hits fc); xfs_io -f -c "pwrite -q 0 1m" -c fsync $1/w; echo "@@$2-write $(( $(hits fc) - a ))"
+  a=$(hits wb); xfs_io -f -c "truncate 1m" -c "mmap -w 0 1m" -c "mwrite 0 1m" -c "msync -s 0 1m" $1/m; echo "@@$2-msync $(( $(hits wb) - a ))"
+  a=$(hits mc); xfs_io -c "pread -q 0 1m" $1/w; echo "@@$2-read $(( $(hits mc) - a ))"
+}
+daxpath /mnt/l legacy
 umount /mnt/l
 rmmod pmem_legacy
 insmod /root/pmem_legacy.ko regions=64M@0x48000000
@@ -121,6 +148,11 @@ if insmod /root/pmem_legacy.ko regions=64M@0x10000000 2>/dev/null; then echo @@l
 modprobe nd_e820
 i=0; while [ ! -e /dev/pmem0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 if insmod /root/pmem_legacy.ko 2>/dev/null; then echo @@loaded-while-held; else echo @@refused-while-held; fi
+ndctl create-namespace -f -e namespace0.0 -m fsdax -M mem >&2
+mkfs.ext4 -q -F -b 4096 /dev/pmem0 >&2
+mkdir -p /mnt/p && mount -o dax=always /dev/pmem0 /mnt/p
+daxpath /mnt/p nd
+umount /mnt/p
 dmesg | grep 'pmem_legacy:' | sed 's/^\\[[ 0-9.]*\\] /@@log /'
 `,
       });
@@ -196,6 +228,18 @@ dmesg | grep 'pmem_legacy:' | sed 's/^\\[[ 0-9.]*\\] /@@log /'
       );
       // DAX: the 2 MiB-aligned range has struct pages and a dax device.
       assert.match(r.stdout, /^@@queue-dax 1$/m);
+      // ... set up as nd_pmem's: each copy and the write-back ran for it
+      // as they do for pmem0.
+      for (const dev of ["nd", "legacy"]) {
+        for (const step of ["write", "msync", "read"]) {
+          const n = Number(
+            r.stdout.match(
+              new RegExp(`^@@${dev}-${step} (\\d+)$`, "m"),
+            )?.[1],
+          );
+          assert.ok(n > 0, `${dev} ${step}: ${n} kprobe hits\n${r.stdout}`);
+        }
+      }
       assert.match(
         r.stdout,
         /^@@mount .* \/mnt\/l .* ext4 \/dev\/pmemlegacy0 rw,.*dax=always/m,
