@@ -445,15 +445,15 @@ Deno.test("list --json reports the recorded verify of each namespace; a captured
   }
 });
 
-/** The lines of README's fenced block after `<!-- schema:NAME -->`. */
-function readmeSchema(name: string): string[] {
-  const readme = Deno.readTextFileSync(`${ROOT}README.md`);
+/** The lines of docs/export.md's fenced block after `<!-- schema:NAME -->`. */
+function docSchema(name: string): string[] {
+  const readme = Deno.readTextFileSync(`${ROOT}docs/export.md`);
   const m = readme.match(
     new RegExp(
       `<!-- schema:${name} -->\\s*\`\`\`text\\n([\\s\\S]*?)\`\`\``,
     ),
   );
-  assert.ok(m, `README has no schema:${name} block`);
+  assert.ok(m, `docs/export.md has no schema:${name} block`);
   return m[1].trim().split("\n");
 }
 
@@ -467,7 +467,7 @@ const SCHEMA_TREES = [
   "faults/doctor-hole",
 ];
 
-Deno.test("export schemas: what the exports produce is exactly what the README writes down", async () => {
+Deno.test("export schemas: what the exports produce is exactly what docs/export.md writes down", async () => {
   const dir = Deno.makeTempDirSync();
   try {
     const state = stateWithRecord(dir);
@@ -496,9 +496,9 @@ Deno.test("export schemas: what the exports produce is exactly what the README w
         features.add(l.split("=")[0]);
       }
     }
-    assert.deepEqual([...metrics.values()], readmeSchema("prometheus"));
-    assert.deepEqual([...factKeys], readmeSchema("ansible"));
-    assert.deepEqual([...features], readmeSchema("nfd"));
+    assert.deepEqual([...metrics.values()], docSchema("prometheus"));
+    assert.deepEqual([...factKeys], docSchema("ansible"));
+    assert.deepEqual([...features], docSchema("nfd"));
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
