@@ -65,7 +65,7 @@ export {
   renderCompletions,
   type Shell,
   SHELLS,
-} from "./src/completions.ts";
+} from "./src/cli/completions.ts";
 export { gather, type GatherOptions } from "./src/list/gather.ts";
 export { joinRegions, type Observations } from "./src/list/join.ts";
 export { listDocument, listTable } from "./src/list/render.ts";

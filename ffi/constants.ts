@@ -38,14 +38,6 @@ export const MS_ASYNC = 1;
 export const MS_INVALIDATE = 2;
 export const MS_SYNC = 4;
 
-/** `madvise(2)` advice. */
-export const MADV_NORMAL = 0;
-export const MADV_RANDOM = 1;
-export const MADV_SEQUENTIAL = 2;
-export const MADV_WILLNEED = 3;
-export const MADV_DONTNEED = 4;
-export const MADV_HUGEPAGE = 14;
-
 /** `posix_fadvise(2)`: drop clean cached pages, so the next read comes from the device. */
 export const POSIX_FADV_DONTNEED = 4;
 
@@ -63,7 +55,6 @@ export const FALLOC_FL_PUNCH_HOLE = 0x02;
 export const MAP_ANONYMOUS = 0x20;
 
 /** Block device ioctls (linux/fs.h). */
-export const BLKROGET = 0x125e;
 export const BLKSSZGET = 0x1268;
 /** `_IOR(0x12, 114, size_t)`. */
 export const BLKGETSIZE64 = 0x80081272;

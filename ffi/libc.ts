@@ -238,13 +238,6 @@ export function loopGetStatus64(
   };
 }
 
-/** `ioctl(BLKROGET)`: whether a block device is read-only. */
-export function blkRoGet(fd: number, path: string): boolean {
-  const out = new Int32Array(1);
-  ioctlPointer(fd, C.BLKROGET, out, "BLKROGET", path);
-  return out[0] !== 0;
-}
-
 /** `ioctl(BLKSSZGET)`: a block device's logical sector size. */
 export function blkSszGet(fd: number, path: string): number {
   const out = new Int32Array(1);

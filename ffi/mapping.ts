@@ -216,12 +216,6 @@ export class Mapping implements Disposable {
     return Deno.UnsafePointer.offset(this.#pointer(), offset)!;
   }
 
-  /** `madvise(2)` over the whole mapping. */
-  advise(advice: number): void {
-    const rc = libc().madvise(this.#pointer(), BigInt(this.length), advice);
-    if (rc !== 0) throw new OsError("madvise", this.path, errno());
-  }
-
   /** Detaches every view, then unmaps. Closing twice is a no-op. */
   close(): void {
     if (this.#base === null) return;

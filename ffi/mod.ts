@@ -9,7 +9,6 @@ export * as constants from "./constants.ts";
 export { Errno, errnoName } from "./errno.ts";
 export {
   blkGetSize64,
-  blkRoGet,
   blkSszGet,
   close,
   copyMemory,

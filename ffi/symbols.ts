@@ -20,8 +20,6 @@ export const libcSymbols = {
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
   /** int msync(void *addr, size_t len, int flags); */
   msync: { parameters: ["pointer", "usize", "i32"], result: "i32" },
-  /** int madvise(void *addr, size_t len, int advice); */
-  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
   /** int ioctl(int fd, unsigned long request, void *arg); */
   ioctl: { parameters: ["i32", "u64", "pointer"], result: "i32" },
   /** int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *buf); */

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { fromSpec, renderCompletions } from "../src/completions.ts";
+import { fromSpec, renderCompletions } from "../src/cli/completions.ts";
 import { renderMan } from "../src/cli/man.ts";
 import { commandTree, MAN_DATE } from "../src/cli/tree.ts";
 import { KMOD_FILES } from "../src/kmod/kmod.ts";

@@ -45,7 +45,7 @@ export function commandTree(version: string): GroupSpec {
       ],
       async run({ args: [shell], out }) {
         const { fromSpec, renderCompletions } = await import(
-          "../completions.ts"
+          "./completions.ts"
         );
         out.stdout(
           renderCompletions(fromSpec(root), shell as "bash" | "zsh" | "fish"),

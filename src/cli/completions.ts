@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type CommandSpec, type GroupSpec, isGroup } from "./cli/spec.ts";
+import { type CommandSpec, type GroupSpec, isGroup } from "./spec.ts";
 
 /** One option as completion sees it. */
 export interface CompletionOption {

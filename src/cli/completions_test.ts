@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { requireThat } from "../tests/require.ts";
-import type { GroupSpec } from "./cli/spec.ts";
-import { commandTree } from "./cli/tree.ts";
+import { requireThat } from "../../tests/require.ts";
+import type { GroupSpec } from "./spec.ts";
+import { commandTree } from "./tree.ts";
 import { fromSpec, renderCompletions, type Shell } from "./completions.ts";
 
 /** A tree with the shapes later commands will have: nesting, valued flags, choices. */
