@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { VERSION } from "../src/version.ts";
+import { SYSTEMD_UNITS } from "../tools/deb.ts";
 import { have, inCI, requireThat } from "./require.ts";
 import {
   assertGuestOk,
@@ -67,7 +68,11 @@ function debs() {
 }
 
 /** A scratch copy of a cached root (made first if needed by tools/roots.sh). */
-function rootCopy(kind: "clean" | "dkms", suite: string, kver?: string) {
+function rootCopy(
+  kind: "clean" | "dkms" | "systemd",
+  suite: string,
+  kver?: string,
+) {
   must("bash", [`${ROOT}tools/roots.sh`, kind, suite, ...(kver ? [kver] : [])]);
   const dir = Deno.makeTempDirSync({ prefix: `pmemctl-${kind}-${suite}-` });
   must("cp", ["-a", `${ROOTS}/${kind}-${suite}/.`, dir]);
@@ -222,6 +227,28 @@ for (const suite of ["bookworm", "trixie"]) {
       root.must("apt-get", "remove", "--purge", "-y", "pmemctl");
       assert.notEqual(root.run("dpkg", "-L", "pmemctl").code, 0);
       assert.deepEqual(snapshot(root.dir), before, "nothing left behind");
+    },
+  );
+}
+
+for (const suite of ["bookworm", "trixie"]) {
+  requireThat(
+    missing,
+    `deb: the package's systemd units pass systemd-analyze verify in a ${suite} root with systemd, and are installed disabled`,
+    async () => {
+      const { pmemctl } = await debs();
+      using root = rootCopy("systemd", suite);
+      Deno.copyFileSync(pmemctl, `${root.dir}/tmp/pmemctl.deb`);
+      root.install("/tmp/pmemctl.deb");
+      const units = SYSTEMD_UNITS.map((u) => u.replace("@.", "@dev-pmem0."));
+      // With man-db there: Documentation=man:pmemctl(1) is checked too.
+      const r = root.run("systemd-analyze", "verify", ...units);
+      assert.equal(r.code, 0, r.out);
+      assert.equal(r.out.trim(), "", r.out);
+      for (const u of units.filter((u) => u.endsWith(".timer"))) {
+        const enabled = root.run("systemctl", "is-enabled", u);
+        assert.equal(enabled.out.trim(), "disabled", `${u}: ${enabled.out}`);
+      }
     },
   );
 }

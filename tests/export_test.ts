@@ -508,35 +508,44 @@ requireThat(
   have("systemd-analyze", ["--version"])
     ? undefined
     : "no systemd-analyze (apt-get install systemd)",
-  "examples/systemd: systemd-analyze verify accepts the service and its timer (and refuses a broken copy)",
+  "systemd/: systemd-analyze verify accepts the package's units, the verify template as an instance (and refuses a broken copy)",
   () => {
     const dir = Deno.makeTempDirSync();
     try {
-      const verify = (service: string) => {
-        Deno.writeTextFileSync(`${dir}/pmemctl-export.service`, service);
-        Deno.copyFileSync(
-          `${ROOT}examples/systemd/pmemctl-export.timer`,
-          `${dir}/pmemctl-export.timer`,
-        );
+      const units = [
+        "pmemctl-export.service",
+        "pmemctl-export.timer",
+        "pmemctl-verify@.service",
+        "pmemctl-verify@.timer",
+      ];
+      const verify = (edit: (text: string) => string) => {
+        for (const u of units) {
+          // The units name /usr/bin/pmemctl; here the checkout's stands in for it.
+          Deno.writeTextFileSync(
+            `${dir}/${u}`,
+            edit(Deno.readTextFileSync(`${ROOT}systemd/${u}`)).replace(
+              "/usr/bin/pmemctl",
+              `${ROOT}bin/pmemctl`,
+            ),
+          );
+        }
         return new Deno.Command("systemd-analyze", {
           args: [
             "verify",
             "--man=no",
             `${dir}/pmemctl-export.service`,
             `${dir}/pmemctl-export.timer`,
+            `${dir}/pmemctl-verify@dev-pmem0.service`,
+            `${dir}/pmemctl-verify@dev-pmem0.timer`,
           ],
           stdout: "piped",
           stderr: "piped",
         }).outputSync();
       };
-      // The unit names /usr/bin/pmemctl; here the checkout's stands in for it.
-      const unit = Deno.readTextFileSync(
-        `${ROOT}examples/systemd/pmemctl-export.service`,
-      ).replace("/usr/bin/pmemctl", `${ROOT}bin/pmemctl`);
-      const ok = verify(unit);
+      const ok = verify((t) => t);
       assert.ok(ok.success, new TextDecoder().decode(ok.stderr));
       assert.equal(new TextDecoder().decode(ok.stderr).trim(), "");
-      const broken = verify(unit.replace("Type=oneshot", "Type=oneshoot"));
+      const broken = verify((t) => t.replace("Type=oneshot", "Type=oneshoot"));
       assert.match(
         new TextDecoder().decode(broken.stderr),
         /Failed to parse service type/,

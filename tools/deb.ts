@@ -199,6 +199,14 @@ const DESCRIPTION_PMEMCTL = `find, map and verify Linux persistent memory
  data across power cycles, and exports all of it to Prometheus, Ansible and
  Kubernetes node labels.`;
 
+/** The systemd units the package ships (systemd/), none enabled. */
+export const SYSTEMD_UNITS = [
+  "pmemctl-export.service",
+  "pmemctl-export.timer",
+  "pmemctl-verify@.service",
+  "pmemctl-verify@.timer",
+];
+
 const DESCRIPTION_DKMS =
   `pmem_legacy kernel module for e820 type-12 persistent memory (DKMS)
  pmem_legacy gives block devices (with DAX) over e820 type-12 ("legacy")
@@ -284,6 +292,15 @@ exec /usr/lib/pmemctl/deno run -A --no-config --quiet ${JS}/pmemctl.js "$@"
       "/usr/share/man/man1/pmemctl.1.gz",
       gzipSync(renderMan(tree, VERSION, MAN_DATE)),
     );
+    // The export and verify timers, installed disabled (systemctl enable
+    // turns one on: docs/packaging.md).
+    for (const unit of SYSTEMD_UNITS) {
+      put(
+        stage,
+        `/usr/lib/systemd/system/${unit}`,
+        Deno.readTextFileSync(`${ROOT}systemd/${unit}`),
+      );
+    }
     put(
       stage,
       "/usr/share/doc/pmemctl/README.md.gz",

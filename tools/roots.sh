@@ -6,8 +6,10 @@
 #                          minimal system has, nothing of pmemctl's
 #   dkms-SUITE KVER        clean-SUITE plus dkms and the headers of KVER (the
 #                          guest kernel the built module is loaded into)
+#   systemd-SUITE          clean-SUITE plus systemd and man-db, for checking the
+#                          package's units with systemd-analyze verify
 #
-# usage: roots.sh clean SUITE | roots.sh dkms SUITE KVER
+# usage: roots.sh clean SUITE | roots.sh dkms SUITE KVER | roots.sh systemd SUITE
 # Needs root (debootstrap, chroot) and Debian's archive.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,9 +68,27 @@ dkms() {
   rm -rf "$dir" && mv "$dir.partial" "$dir"
 }
 
+with_systemd() {
+  local suite=$1 dir=$cache/systemd-$1
+  [ -e "$dir/.complete" ] && return
+  clean "$suite"
+  say "creating $dir: systemd and man-db (once)"
+  rm -rf "$dir.partial"
+  cp -a "$cache/clean-$suite" "$dir.partial"
+  rm -f "$dir.partial/.complete"
+  cp /etc/resolv.conf "$dir.partial/etc/resolv.conf"
+  in_root "$dir.partial" apt-get update -qq >&2
+  in_root "$dir.partial" apt-get install -y -qq --no-install-recommends \
+    systemd man-db >&2
+  in_root "$dir.partial" apt-get clean
+  touch "$dir.partial/.complete"
+  rm -rf "$dir" && mv "$dir.partial" "$dir"
+}
+
 case ${1:-} in
   clean) clean "${2:?suite}" ;;
   dkms) dkms "${2:?suite}" "${3:?kernel version}" ;;
+  systemd) with_systemd "${2:?suite}" ;;
   in) shift; in_root "$@" ;;
-  *) echo "usage: roots.sh clean SUITE | dkms SUITE KVER | in DIR CMD..." >&2; exit 2 ;;
+  *) echo "usage: roots.sh clean SUITE | dkms SUITE KVER | systemd SUITE | in DIR CMD..." >&2; exit 2 ;;
 esac
