@@ -395,16 +395,18 @@ export class Target implements Disposable {
   /**
    * Maps the aligned window `w`. Files ask for MAP_SYNC first and fall back.
    * A file is first checked to still hold the window (exit 3 when it
-   * shrank); a SIGBUS that a race still brings is reported by the guard.
+   * shrank); a SIGBUS that a race still brings is reported by the guard,
+   * with `done` (what the run did before this window) when given.
    */
-  map(w: Window, populate = true): Mapping {
+  map(w: Window, populate = true, done?: string): Mapping {
     this.checkStillHolds(w.start + w.length);
     return Mapping.map(this.file.fd, this.path, {
       fault: {
         prefix: `pmemctl: ${this.op} ${this.path}: `,
-        reason: this.kind === "file"
+        // What was done before this window, for the guard's one line.
+        reason: (this.kind === "file"
           ? "the target shrank or its filesystem is full"
-          : "the device was disabled or shrank",
+          : "the device was disabled or shrank") + (done ? ` (${done})` : ""),
       },
       offset: w.mapStart,
       length: w.mapLength,

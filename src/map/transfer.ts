@@ -229,7 +229,7 @@ export async function writeRange(
       if (length === undefined) await target.reserve(w.start, w.length);
       let filled = 0;
       try {
-        using m = target.map(w);
+        using m = target.map(w, true, durableBefore(done, offset));
         if (mapped) {
           const n = Math.min(w.length, mapped.size - mapped.at);
           const copied = n === 0
@@ -302,6 +302,11 @@ export async function writeRange(
   return { bytes: done, durable, jobs: 1 };
 }
 
+/** What a one-thread write did before its current window, for a fault's message. */
+function durableBefore(done: number, offset: number): string {
+  return `the first ${done} bytes from offset ${offset} were written and made durable`;
+}
+
 /** Zeroes `[offset, offset+length)`, window by window, each made durable. */
 export async function zeroRange(
   target: Target,
@@ -353,7 +358,7 @@ export async function zeroRange(
       );
     }
     try {
-      using m = target.map(w);
+      using m = target.map(w, true, durableBefore(done, offset));
       m.bytes(w.start - w.mapStart, w.length).fill(0);
       durable = target.persist(m, w.start, w.length) && durable;
     } catch (e) {
