@@ -790,16 +790,23 @@ function isAlive(pid: number): boolean {
   }
 }
 
-Deno.test("resource limits: past ulimit -f a write is exit 3 with one line (EFBIG), never death by SIGXFSZ; past ulimit -S -t the run stops like SIGTERM", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "pmemctl-limits-" });
-  const bash = (script: string) =>
+/** pmemctl as a shell command line, run as a user would (no deno.json). */
+const P = `'${Deno.execPath()}' run -A --no-config '${CLI}'`;
+
+/** Runs a bash script in `dir`, its output piped. */
+function bashIn(dir: string) {
+  return (script: string) =>
     new Deno.Command("bash", {
       args: ["-c", script],
       cwd: dir,
       stdout: "piped",
       stderr: "piped",
     }).output();
-  const P = `'${Deno.execPath()}' run -A --no-config '${CLI}'`;
+}
+
+Deno.test("resource limits: past ulimit -f a write is exit 3 with one line (EFBIG), never death by SIGXFSZ; past ulimit -S -t the run stops like SIGTERM", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "pmemctl-limits-" });
+  const bash = bashIn(dir);
   try {
     await bash(
       "head -c 8388608 /dev/urandom > in && truncate -s 8M big && truncate -s 8M t",
@@ -854,14 +861,7 @@ Deno.test("resource limits: past ulimit -f a write is exit 3 with one line (EFBI
 
 Deno.test("names are the bytes the user gave: a trailing carriage return is kept, a name that is not UTF-8 is refused (exit 2), never rewritten to another file", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "pmemctl-argv-" });
-  const bash = (script: string) =>
-    new Deno.Command("bash", {
-      args: ["-c", script],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  const P = `'${Deno.execPath()}' run -A --no-config '${CLI}'`;
+  const bash = bashIn(dir);
   try {
     await bash(
       "for f in data $'data\\r' bad$'\\xef\\xbf\\xbd' in; do head -c 1048576 /dev/urandom > \"$f\"; done",
@@ -1329,7 +1329,7 @@ Deno.test("ulimit -n with --jobs: a run takes the threads the descriptor limit h
         const r = await new Deno.Command("bash", {
           args: [
             "-c",
-            `ulimit -n ${files}; exec '${Deno.execPath()}' run -A --no-config '${CLI}' ${cmd}`,
+            `ulimit -n ${files}; exec ${P} ${cmd}`,
           ],
           stdout: "null",
           stderr: "piped",

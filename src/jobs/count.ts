@@ -29,10 +29,10 @@ export function parseJobs(text: string | undefined): number | undefined {
   return n;
 }
 
-/** Descriptors a worker thread takes (Deno's event loop and its module loads), measured: about 7, with room. */
-const FDS_PER_THREAD = 12;
+/** Descriptors a worker thread takes (Deno's event loop and its module loads), measured: about 7, with room for module loads. */
+const FDS_PER_THREAD = 16;
 /** Descriptors kept free for the main thread's own opens (target, locks, journal, output). */
-const FDS_SPARE = 24;
+const FDS_SPARE = 32;
 
 /** The soft `Max open files` of /proc/self/limits (pure). */
 export function openFilesLimit(limits: string): number | undefined {

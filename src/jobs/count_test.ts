@@ -19,7 +19,7 @@ Max locked memory         8388608              8388608              bytes
 Deno.test("threadsForDescriptors keeps room for the main thread and each worker", () => {
   assert.equal(threadsForDescriptors(8, 20, undefined), 8);
   assert.equal(threadsForDescriptors(8, 20, 20000), 8);
-  assert.equal(threadsForDescriptors(8, 20, 64), 2);
-  assert.equal(threadsForDescriptors(8, 20, 32), 1);
+  assert.equal(threadsForDescriptors(8, 20, 100), 4);
+  assert.equal(threadsForDescriptors(8, 20, 64), 1);
   assert.equal(threadsForDescriptors(1, 200, 32), 1);
 });
