@@ -162,12 +162,21 @@ function lockAlso(
   } catch {
     return; // gone, or not ours to open: the node's own lock still holds
   }
-  const st = fstatx(f.fd, path);
-  if (check && !check(st)) {
+  let st: Statx;
+  let locked: boolean;
+  try {
+    st = fstatx(f.fd, path);
+    if (check && !check(st)) {
+      f.close();
+      return;
+    }
+    locked = flock(f.fd, path, exclusive);
+  } catch (e) {
     f.close();
-    return;
+    for (const h of held) h.close();
+    throw e;
   }
-  if (flock(f.fd, path, exclusive)) {
+  if (locked) {
     held.push(f);
     return;
   }
