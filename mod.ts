@@ -74,7 +74,9 @@ export { parseIomem } from "./src/parse/iomem.ts";
 export { parseMemmap } from "./src/parse/cmdline.ts";
 export { parseMountinfo } from "./src/parse/mountinfo.ts";
 export { SystemRoot } from "./src/sysfs/root.ts";
-export { Target, type TargetInfo, windows } from "./src/map/target.ts";
+export { Target } from "./src/target/target.ts";
+export type { TargetInfo } from "./src/target/info.ts";
+export { windows } from "./src/target/windows.ts";
 export {
   readRange,
   type Stream,

@@ -1,5 +1,5 @@
 /**
- * Block devices move bytes with O_DIRECT (src/map/direct.ts): whole
+ * Block devices move bytes with O_DIRECT (src/target/direct.ts): whole
  * sectors from aligned memory, with a bounce buffer and read-modify-write
  * for what is not aligned. Loop devices of 512- and 4096-byte sectors over
  * a tmpfs file stand in for /dev/pmemN here (the guests test /dev/pmem0):
@@ -7,7 +7,7 @@
  * exactly theirs, on one thread and on several.
  */
 import assert from "node:assert/strict";
-import { Target } from "../src/map/target.ts";
+import { Target } from "../src/target/target.ts";
 import { zeroRange } from "../src/map/transfer.ts";
 import { pmemctl, shmFile } from "./helpers.ts";
 import { have, requireThat } from "./require.ts";

@@ -4,7 +4,7 @@
  * Devices and DAX files are tested in the guests (vm_map_test.ts).
  */
 import assert from "node:assert/strict";
-import { windows } from "../src/map/target.ts";
+import { windows } from "../src/target/windows.ts";
 import { CLI, pmemctl } from "./helpers.ts";
 import { have, requireThat } from "./require.ts";
 

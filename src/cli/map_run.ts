@@ -16,7 +16,7 @@ import { SystemError, UsageError } from "../errors.ts";
 import { defaultJobs, parseJobs } from "../jobs/count.ts";
 import { fitJobs } from "./jobs.ts";
 import { ProgressReporter } from "../map/progress.ts";
-import { Target } from "../map/target.ts";
+import { Target } from "../target/target.ts";
 import {
   readRange,
   type Stream,

@@ -18,7 +18,8 @@
 import { fstatx, shareFaultSlots } from "../../ffi/mod.ts";
 import { PmemctlError, SystemError, UsageError } from "../errors.ts";
 import { workerUrl } from "../lazy.ts";
-import { type Target, WINDOW } from "../map/target.ts";
+import type { Target } from "../target/target.ts";
+import { WINDOW } from "../target/windows.ts";
 
 export { defaultJobs, MAX_JOBS } from "./count.ts";
 

@@ -9,7 +9,7 @@
 /// <reference lib="deno.worker" />
 
 import { adoptFaultSlots } from "../../ffi/mod.ts";
-import { Target } from "../map/target.ts";
+import { Target } from "../target/target.ts";
 import {
   describeError,
   type Reply,

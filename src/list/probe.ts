@@ -7,7 +7,7 @@
  * @module
  */
 
-import { detectSignature } from "../map/signature.ts";
+import { detectSignature } from "../target/signature.ts";
 import { decodeStamp } from "../verify/stamp.ts";
 
 /** Bytes probed at the start of each device. */

@@ -14,7 +14,7 @@ import {
   pageSize,
 } from "../../ffi/mod.ts";
 import { SystemError } from "../errors.ts";
-import type { Target } from "./target.ts";
+import type { Target } from "../target/target.ts";
 
 /** A descriptor to read from or write to, with the name errors use. */
 export interface Stream {

@@ -22,7 +22,8 @@ import {
 } from "../../ffi/mod.ts";
 import { SystemError } from "../errors.ts";
 import type { Poll } from "../safety/interrupt.ts";
-import { type Target, WINDOW } from "./target.ts";
+import type { Target } from "../target/target.ts";
+import { WINDOW } from "../target/windows.ts";
 
 /** Bytes per system call. */
 const CHUNK = 1 << 20;

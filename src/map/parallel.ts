@@ -22,7 +22,8 @@ import {
 import type { Poll } from "../safety/interrupt.ts";
 import { copyFromInput, type Stream } from "./input.ts";
 import { preadAll, pwriteAll } from "./pagecache.ts";
-import { type Target, windows } from "./target.ts";
+import type { Target } from "../target/target.ts";
+import { windows } from "../target/windows.ts";
 
 /** Bytes per pread/pwrite of a page-cache piece. */
 const CHUNK = 1 << 20;

@@ -30,7 +30,8 @@ import {
 } from "./input.ts";
 import { madeDurable, readPageCache, writePageCache } from "./pagecache.ts";
 import { transferParallel } from "./parallel.ts";
-import { type Target, windows } from "./target.ts";
+import type { Target } from "../target/target.ts";
+import { windows } from "../target/windows.ts";
 
 /** Reports how many bytes are done. */
 export type OnProgress = (done: number) => void;

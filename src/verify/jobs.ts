@@ -7,7 +7,7 @@
  */
 
 import { pieces, pieceUnit, Pool, type ThreadControl } from "../jobs/pool.ts";
-import type { Target } from "../map/target.ts";
+import type { Target } from "../target/target.ts";
 import { Scanner } from "./mode_scan.ts";
 import { MismatchLog } from "./pattern.ts";
 import {

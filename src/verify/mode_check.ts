@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type Target, windows } from "../map/target.ts";
+import type { Target } from "../target/target.ts";
+import { windows } from "../target/windows.ts";
 import { checkPattern, patternFor } from "./pattern.ts";
 import { decodeStamp, STAMP_PATTERN_AT, STAMP_SIZE } from "./stamp.ts";
 import { compare, type Range, type Run } from "./walk.ts";

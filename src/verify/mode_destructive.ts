@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Target } from "../map/target.ts";
+import type { Target } from "../target/target.ts";
 import { patternFor } from "./pattern.ts";
 import { compare, fill, type Range, type Run } from "./walk.ts";
 

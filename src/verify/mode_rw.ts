@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { Target } from "../map/target.ts";
-import { windows } from "../map/target.ts";
+import type { Target } from "../target/target.ts";
+import { windows } from "../target/windows.ts";
 import { Journal, journalTarget } from "./journal.ts";
 import { checkPattern, fillPattern, patternFor } from "./pattern.ts";
 import type { Range, Run } from "./walk.ts";

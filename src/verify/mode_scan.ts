@@ -14,7 +14,7 @@ import {
   pageSize,
 } from "../../ffi/mod.ts";
 import { preadTarget } from "../map/pagecache.ts";
-import type { Target } from "../map/target.ts";
+import type { Target } from "../target/target.ts";
 import type { BadRange } from "../sysfs/nd.ts";
 import type { MismatchLog } from "./pattern.ts";
 import type { Range, Run } from "./walk.ts";

@@ -6,7 +6,8 @@
  */
 
 import { SystemError, UsageError } from "../errors.ts";
-import { type Target, windows } from "../map/target.ts";
+import type { Target } from "../target/target.ts";
+import { windows } from "../target/windows.ts";
 import { fillPattern, patternFor } from "./pattern.ts";
 import { encodeStamp, STAMP_PATTERN_AT, STAMP_SIZE } from "./stamp.ts";
 import { fill, type Range, type Run } from "./walk.ts";

@@ -15,7 +15,7 @@
 
 import { UsageError } from "../errors.ts";
 import { lazyImport } from "../lazy.ts";
-import { Target } from "../map/target.ts";
+import { Target } from "../target/target.ts";
 import { refuseTarget } from "../safety/identity.ts";
 import { defaultJobs } from "../jobs/count.ts";
 import { threadsFor } from "../jobs/pool.ts";

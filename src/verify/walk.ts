@@ -9,7 +9,8 @@
 
 import { dropCache, fdatasync } from "../../ffi/mod.ts";
 import { preadAll, pwriteAll } from "../map/pagecache.ts";
-import { type Target, type Window, windows } from "../map/target.ts";
+import type { Target } from "../target/target.ts";
+import { type Window, windows } from "../target/windows.ts";
 import type { BadRange } from "../sysfs/nd.ts";
 import {
   checkPattern,
