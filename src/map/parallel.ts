@@ -21,7 +21,7 @@ import {
 } from "../jobs/pool.ts";
 import type { Poll } from "../safety/interrupt.ts";
 import { copyFromInput, type Stream } from "./input.ts";
-import { preadAll, pwriteAll } from "./pagecache.ts";
+import { preadAll, pwriteAll } from "../target/io.ts";
 import type { Target } from "../target/target.ts";
 import { windows } from "../target/windows.ts";
 

@@ -28,7 +28,8 @@ import {
   positional,
   type Stream,
 } from "./input.ts";
-import { madeDurable, readPageCache, writePageCache } from "./pagecache.ts";
+import { madeDurable } from "../target/io.ts";
+import { readPageCache, writePageCache } from "./pagecache.ts";
 import { transferParallel } from "./parallel.ts";
 import type { Target } from "../target/target.ts";
 import { windows } from "../target/windows.ts";

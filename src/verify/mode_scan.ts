@@ -13,7 +13,7 @@ import {
   OsError,
   pageSize,
 } from "../../ffi/mod.ts";
-import { preadTarget } from "../map/pagecache.ts";
+import { preadTarget } from "../target/io.ts";
 import type { Target } from "../target/target.ts";
 import type { BadRange } from "../sysfs/nd.ts";
 import type { MismatchLog } from "./pattern.ts";

@@ -8,7 +8,7 @@
  */
 
 import { dropCache, fdatasync } from "../../ffi/mod.ts";
-import { preadAll, pwriteAll } from "../map/pagecache.ts";
+import { preadAll, pwriteAll } from "../target/io.ts";
 import type { Target } from "../target/target.ts";
 import { type Window, windows } from "../target/windows.ts";
 import type { BadRange } from "../sysfs/nd.ts";
