@@ -87,14 +87,107 @@ function randomSeed(): number {
   return (v[0] & 0x1fffff) * 2 ** 32 + v[1];
 }
 
+/** What a mode is given to run. */
+interface ModeContext {
+  t: Target;
+  o: VerifyOptions;
+  range: Range;
+  seed: number;
+  run: Run;
+  /** Gives a file's holes in the range their blocks first (target/checks.ts). */
+  reserve: () => Promise<string | undefined>;
+}
+
+/** One verify mode: what it asks for, how its bytes move, and how it runs. */
+interface ModeSpec {
+  /** It changes the target (opened for writing, locked alone). */
+  writes: boolean;
+  /** It overwrites the range, so it takes `--force`. */
+  needsForce: boolean;
+  /** It runs on one thread whatever `--jobs` says. */
+  oneThread: boolean;
+  /** What is checked before it runs: nothing (it reads what it finds), the range, or the range and known bad blocks. */
+  checks: "none" | "range" | "bad-blocks";
+  /** The report's `io`. */
+  io(t: Target): VerifyReport["io"];
+  /** Runs it; what it adds to the report. */
+  run(c: ModeContext): Promise<Partial<VerifyReport>>;
+}
+
+/** Fill through a mapping (DAX), O_DIRECT (block devices) or pwrite (the page cache). */
+const writeIo = (t: Target): VerifyReport["io"] =>
+  t.dax ? "mmap" : t.direct ? "o_direct" : "pwrite";
+
+/** The five modes, one row each. */
+const MODE_TABLE: Record<VerifyMode, ModeSpec> = {
+  scan: {
+    writes: false,
+    needsForce: false,
+    oneThread: false,
+    checks: "range",
+    io: (t) =>
+      t.kind === "devdax" ? "mmap" : t.kind === "block" ? "o_direct" : "pread",
+    async run(c) {
+      await scanMode(c.t, c.range, c.run);
+      return {};
+    },
+  },
+  check: {
+    writes: false,
+    needsForce: false,
+    oneThread: false,
+    checks: "none",
+    io: (t) => t.dax ? "mmap" : t.direct ? "o_direct" : "pread",
+    run: (c) => checkMode(c.t, c.range, c.run),
+  },
+  destructive: {
+    writes: true,
+    needsForce: true,
+    oneThread: false,
+    checks: "bad-blocks",
+    io: writeIo,
+    async run(c) {
+      await destructiveMode(c.t, c.range, c.seed, c.o.passes, c.run, c.reserve);
+      return { seed: c.seed, passes: c.o.passes };
+    },
+  },
+  stamp: {
+    writes: true,
+    needsForce: true,
+    oneThread: false,
+    checks: "bad-blocks",
+    io: writeIo,
+    async run(c) {
+      const stamp = await stampMode(c.t, c.range, c.seed, c.run, c.reserve);
+      return { seed: c.seed, ...(stamp ? { stamp } : {}) };
+    },
+  },
+  rw: {
+    writes: true,
+    needsForce: false,
+    // Its journal keeps one window at a time.
+    oneThread: true,
+    checks: "bad-blocks",
+    io: () => "mmap",
+    async run(c) {
+      // rw and its journal load only for rw.
+      const { rwMode } = await lazyImport<typeof import("./mode_rw.ts")>(
+        "src/verify/mode_rw.ts",
+      );
+      return {
+        seed: await rwMode(c.t, c.o, c.range, c.seed, c.run, c.reserve),
+      };
+    },
+  },
+};
+
 /** Runs a verification and returns its report. */
 export async function verify(
   path: string,
   o: VerifyOptions,
 ): Promise<VerifyReport> {
-  const writes = o.mode === "destructive" || o.mode === "stamp" ||
-    o.mode === "rw";
-  if ((o.mode === "destructive" || o.mode === "stamp") && !o.force) {
+  const mode = MODE_TABLE[o.mode];
+  if (mode.needsForce && !o.force) {
     throw new UsageError(
       `verify --mode ${o.mode}`,
       "overwrites the range: pass --force",
@@ -109,13 +202,17 @@ export async function verify(
   if (o.journal && o.mode !== "rw") {
     throw new UsageError("--journal", "goes with --mode rw");
   }
-  if (o.mode === "rw" && (o.jobs ?? 1) > 1) {
+  if (mode.oneThread && (o.jobs ?? 1) > 1) {
     throw new UsageError(
       "--jobs",
-      "--mode rw runs on one thread: its journal keeps one window at a time",
+      `--mode ${o.mode} runs on one thread: its journal keeps one window at a time`,
     );
   }
-  using t = Target.open(path, writes ? "write" : "read", `verify ${o.mode}`);
+  using t = Target.open(
+    path,
+    mode.writes ? "write" : "read",
+    `verify ${o.mode}`,
+  );
   if (o.journal) refuseTarget(t, o.journal, "--journal");
   const started = performance.now();
   const run = new Run(o);
@@ -123,10 +220,9 @@ export async function verify(
     offset: o.offset,
     length: o.length ?? Math.max(0, t.size - o.offset),
   };
-  let seed = o.seed ?? randomSeed();
   run.total = range.length;
   // Threads only where the range has a piece for each (jobs/pool.ts).
-  const threads = o.mode === "rw"
+  const threads = mode.oneThread
     ? 1
     : threadsFor(t, range.length, o.jobs ?? defaultJobs());
   using jobs = threads > 1 ? new Jobs(t, threads) : undefined;
@@ -147,19 +243,7 @@ export async function verify(
       bad_ranges: log.ranges,
       seconds: Math.round(seconds * 1000) / 1000,
       bytes_per_second: seconds > 0 ? Math.round(run.checked / seconds) : 0,
-      io: o.mode === "scan"
-        ? (t.kind === "devdax"
-          ? "mmap"
-          : t.kind === "block"
-          ? "o_direct"
-          : "pread")
-        : t.dax || o.mode === "rw"
-        ? "mmap"
-        : t.direct
-        ? "o_direct"
-        : o.mode === "check"
-        ? "pread"
-        : "pwrite",
+      io: mode.io(t),
       jobs: threads,
       durable: run.durable,
       result: failed ? "fail" : "pass",
@@ -167,30 +251,18 @@ export async function verify(
       ...extra,
     };
   };
-
-  if (o.mode === "check") {
-    const found = await checkMode(t, range, run);
-    return report(found);
+  if (mode.checks !== "none") t.checkRange(range.offset, range.length);
+  if (mode.checks === "bad-blocks") {
+    t.checkBadBlocks(range.offset, range.length);
   }
-  t.checkRange(range.offset, range.length);
-  if (o.mode === "scan") {
-    await scanMode(t, range, run);
-    return report();
-  }
-  t.checkBadBlocks(range.offset, range.length);
-  const reserve = () => t.reserve(range.offset, range.length, () => run.poll());
-  if (o.mode === "destructive") {
-    await destructiveMode(t, range, seed, o.passes, run, reserve);
-    return report({ seed, passes: o.passes });
-  }
-  if (o.mode === "stamp") {
-    const stamp = await stampMode(t, range, seed, run, reserve);
-    return report({ seed, ...(stamp ? { stamp } : {}) });
-  }
-  // rw and its journal load only for rw.
-  const { rwMode } = await lazyImport<typeof import("./mode_rw.ts")>(
-    "src/verify/mode_rw.ts",
+  return report(
+    await mode.run({
+      t,
+      o,
+      range,
+      seed: o.seed ?? randomSeed(),
+      run,
+      reserve: () => t.reserve(range.offset, range.length, () => run.poll()),
+    }),
   );
-  seed = await rwMode(t, o, range, seed, run, reserve);
-  return report({ seed });
 }
