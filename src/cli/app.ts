@@ -8,6 +8,7 @@
  * @module
  */
 
+import { Options } from "./options.ts";
 import { ExitCode, PmemctlError } from "../errors.ts";
 import { lazyImport } from "../lazy.ts";
 import { escapeControls } from "../parse/numbers.ts";
@@ -84,6 +85,7 @@ export async function runTree(
       try {
         await parsed.command.run({
           flags: parsed.flags,
+          opt: new Options(parsed.command.flags, parsed.flags),
           args: parsed.args,
           out,
         });

@@ -28,16 +28,16 @@ export const doctor: CommandSpec = {
     "pmemctl doctor --json | jq '.checks[] | select(.status != \"ok\")'",
     "pmemctl doctor --root sosreport-host/ --dmesg sosreport-host/dmesg.txt",
   ],
-  async run({ flags, out }) {
+  async run({ opt, out }) {
     const [gathered, { joinRegions }, { diagnose }, inputs, { SystemRoot }] =
       await Promise.all([
-        gatherFrom(flags),
+        gatherFrom(opt),
         import("../list/join.ts"),
         import("../doctor/checks.ts"),
         import("../doctor/inputs.ts"),
         import("../sysfs/root.ts"),
       ]);
-    const sys = new SystemRoot((flags.root as string | undefined) ?? "/");
+    const sys = new SystemRoot(opt.optionalText("root") ?? "/");
     const list = joinRegions(gathered.obs);
     const checks = diagnose({
       list,
@@ -49,7 +49,7 @@ export const doctor: CommandSpec = {
     });
     const failed = checks.filter((c) => c.status === "fail").length;
     const warned = checks.filter((c) => c.status === "warn").length;
-    if (flags.json) printJson(out, { checks, failed, warned });
+    if (opt.bool("json")) printJson(out, { checks, failed, warned });
     else {
       const width = Math.max(...checks.map((c) => c.check.length));
       out.stdout(

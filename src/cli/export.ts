@@ -16,8 +16,8 @@ import {
 
 type Format = "prometheus" | "ansible" | "nfd";
 
-async function runExport(format: Format, { flags, out }: Invocation) {
-  const output = flags.output as string | undefined;
+async function runExport(format: Format, { opt, out }: Invocation) {
+  const output = opt.optionalText("output");
   const [
     { refuseNonRegular, writeFileAtomic },
     { joinRegions },
@@ -40,12 +40,9 @@ async function runExport(format: Format, { flags, out }: Invocation) {
     import("../version.ts"),
   ]);
   if (output) refuseNonRegular(output, "--output");
-  const gathered = await gatherFrom(flags);
+  const gathered = await gatherFrom(opt);
   const { state, warning } = readState(
-    statePath(
-      flags.state as string | undefined,
-      flags.root as string | undefined,
-    ),
+    statePath(opt.optionalText("state"), opt.optionalText("root")),
   );
   const warnings = [...gathered.warnings];
   if (warning) warnings.push(warning);

@@ -20,13 +20,13 @@ const status: CommandSpec = {
   flags: [jsonFlag, rootFlag("read proc/ under DIR (a captured tree)")],
   args: [],
   examples: ["pmemctl kmod status --json"],
-  async run({ flags, out }) {
+  async run({ opt, out }) {
     const [{ kmodStatus }, { statusText }] = await Promise.all([
       import("../kmod/kmod.ts"),
       import("../kmod/render.ts"),
     ]);
-    const s = kmodStatus(flags.root as string ?? "/");
-    if (flags.json) printJson(out, s);
+    const s = kmodStatus(opt.optionalText("root") ?? "/");
+    if (opt.bool("json")) printJson(out, s);
     else out.stdout(statusText(s));
     for (const w of s.warnings) warn(out, w);
   },
@@ -71,8 +71,8 @@ const build: CommandSpec = {
   ],
   args: [],
   examples: ["pmemctl kmod build --kver 6.1.0-56-amd64 --out ."],
-  async run({ flags, out }) {
-    if (flags.kver && flags.kdir) {
+  async run({ opt, out }) {
+    if (opt.optionalText("kver") && opt.optionalText("kdir")) {
       throw new UsageError(
         "kmod build",
         "--kver and --kdir exclude each other",
@@ -81,9 +81,9 @@ const build: CommandSpec = {
     const { buildModule } = await import("../kmod/kmod.ts");
     out.stdout(
       `${await buildModule({
-        kver: flags.kver as string | undefined,
-        kdir: flags.kdir as string | undefined,
-        out: flags.out as string ?? ".",
+        kver: opt.optionalText("kver"),
+        kdir: opt.optionalText("kdir"),
+        out: opt.text("out"),
       })}\n`,
     );
   },

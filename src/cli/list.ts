@@ -50,15 +50,15 @@ export const sourceFlags: FlagSpec[] = [
  * `--dmesg -`, capped), as list and plan do.
  */
 export function gatherFrom(
-  flags: Invocation["flags"],
+  opt: Invocation["opt"],
 ): ReturnType<typeof gather> {
-  const root = flags.root as string | undefined;
+  const root = opt.optionalText("root");
   checkRootDir(root);
-  const dmesg = flags.dmesg as string | undefined;
+  const dmesg = opt.optionalText("dmesg");
   return gather({
     root,
     dmesg,
-    cmdline: flags.cmdline as string | undefined,
+    cmdline: opt.optionalText("cmdline"),
     stdinText: dmesg === "-"
       ? readStdinCapped(CAPS.log, "--dmesg -")
       : undefined,
@@ -102,12 +102,12 @@ export const list: CommandSpec = {
     "pmemctl list --root sosreport-host/ --json",
     "dmesg | pmemctl list --dmesg - --root /nonexistent-empty-dir",
   ],
-  async run({ flags, out }) {
-    const gathered = await gatherFrom(flags);
+  async run({ opt, out }) {
+    const gathered = await gatherFrom(opt);
     const result = joinRegions(gathered.obs);
     result.warnings.unshift(...gathered.warnings);
-    if (flags.probe) {
-      if (flags.root !== undefined) {
+    if (opt.bool("probe")) {
+      if (opt.optionalText("root") !== undefined) {
         throw new UsageError(
           "--probe",
           "reads the live devices: it cannot be used with --root",
@@ -136,21 +136,22 @@ export const list: CommandSpec = {
         }
       }
     }
-    if (flags.json) {
+    if (opt.bool("json")) {
       // Only --json reads the state file: its modules stay out of start-up.
       const { readState, statePath } = await lazyImport<
         typeof import("../state/results.ts")
       >("src/state/results.ts");
       const { state, warning } = readState(
-        statePath(
-          flags.state as string | undefined,
-          flags.root as string | undefined,
-        ),
+        statePath(opt.optionalText("state"), opt.optionalText("root")),
       );
       if (warning) result.warnings.push(warning);
       printJson(
         out,
-        listDocument(result, flags.human === true, Object.values(state.verify)),
+        listDocument(
+          result,
+          opt.bool("human") === true,
+          Object.values(state.verify),
+        ),
       );
     } else printText(out, listTable(result));
     for (const w of result.warnings) warn(out, w);

@@ -5,7 +5,6 @@
  */
 
 import { lazyImport } from "../lazy.ts";
-import { parseSize } from "../units.ts";
 import {
   type CommandSpec,
   forceFlag,
@@ -16,17 +15,6 @@ import {
   offsetFlag,
   targetArg,
 } from "./spec.ts";
-
-/** `--offset` and `--length` as numbers (`--length` undefined when not given). */
-export function rangeFlags(
-  flags: Record<string, string | boolean | undefined>,
-): { offset: number; length?: number } {
-  const offset = parseSize(flags.offset as string ?? "0", "--offset");
-  const length = flags.length !== undefined
-    ? parseSize(flags.length as string, "--length")
-    : undefined;
-  return { offset, length };
-}
 
 /**
  * The handlers (map_run.ts), loaded when a map command runs and kept out of

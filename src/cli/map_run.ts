@@ -13,7 +13,7 @@ import {
   OsError,
 } from "../../ffi/mod.ts";
 import { SystemError, UsageError } from "../errors.ts";
-import { defaultJobs, parseJobs } from "../jobs/count.ts";
+import { defaultJobs } from "../jobs/count.ts";
 import { fitJobs } from "./jobs.ts";
 import { ProgressReporter } from "../map/progress.ts";
 import { Target } from "../target/target.ts";
@@ -26,7 +26,6 @@ import {
 } from "../map/transfer.ts";
 import { refuseStream, refuseTarget } from "../safety/identity.ts";
 import { Interrupts, interruptsFor } from "../safety/interrupt.ts";
-import { rangeFlags } from "./map.ts";
 import { escapeField } from "../parse/numbers.ts";
 import {
   type Output,
@@ -70,16 +69,16 @@ function printTransfer(
 }
 
 /** `--jobs N`, or the online CPUs; fewer (with a warning) when `ulimit -n` has no room for them. */
-function jobsOf(flags: Invocation["flags"], out: Output): number {
-  const asked = parseJobs(flags.jobs as string | undefined) ?? defaultJobs();
+function jobsOf(opt: Invocation["opt"], out: Output): number {
+  const asked = opt.optionalNumber("jobs") ?? defaultJobs();
   return fitJobs(asked, out);
 }
 
 /** `pmemctl map info`. */
-export function info({ flags, args: [path], out }: Invocation) {
+export function info({ opt, args: [path], out }: Invocation) {
   using target = Target.open(path, "read", "map info", false);
   const info = target.info();
-  if (flags.json) printJson(out, info);
+  if (opt.bool("json")) printJson(out, info);
   else {
     for (const [k, v] of Object.entries(info)) {
       if (k !== "warnings") printText(out, `${k}: ${escapeField(String(v))}\n`);
@@ -89,11 +88,13 @@ export function info({ flags, args: [path], out }: Invocation) {
 }
 
 /** `pmemctl map read`. */
-export async function read({ flags, args: [path], out }: Invocation) {
-  const { offset, length } = rangeFlags(flags);
-  const jobs = jobsOf(flags, out);
-  const output = flags.output as string | undefined;
-  if (flags.json && !output) {
+export async function read({ opt, args: [path], out }: Invocation) {
+  const offset = opt.number("offset");
+  const length = opt.optionalNumber("length");
+  const jobs = jobsOf(opt, out);
+  const output = opt.optionalText("output");
+  const json = opt.bool("json");
+  if (json && !output) {
     throw new UsageError(
       "map read --json",
       "stdout carries the bytes: pass --output FILE",
@@ -147,18 +148,21 @@ export async function read({ flags, args: [path], out }: Invocation) {
   } finally {
     progress.finish();
   }
-  if (flags.json && report) {
+  if (json && report) {
     printTransfer(out, target, "read", offset, report, started);
   }
 }
 
 /** `pmemctl map write`. */
-export async function write({ flags, args: [path], out }: Invocation) {
-  const range = rangeFlags(flags);
-  const jobs = jobsOf(flags, out);
+export async function write({ opt, args: [path], out }: Invocation) {
+  const range = {
+    offset: opt.number("offset"),
+    length: opt.optionalNumber("length"),
+  };
+  const jobs = jobsOf(opt, out);
   const { offset } = range;
   let length = range.length;
-  const inputPath = flags.input as string | undefined;
+  const inputPath = opt.optionalText("input");
   if (!inputPath && out.isTerminal(0)) {
     throw new UsageError(
       "map write",
@@ -190,7 +194,7 @@ export async function write({ flags, args: [path], out }: Invocation) {
   if (inputPath) refuseTarget(target, inputPath, "--input");
   else refuseStream(target, 0, "stdin");
   target.checkRange(offset, length ?? 0);
-  if (!flags.force) target.checkSignature();
+  if (!opt.bool("force")) target.checkSignature();
   const progress = new ProgressReporter(
     length ?? target.size - offset,
     progressSink(out),
@@ -211,15 +215,18 @@ export async function write({ flags, args: [path], out }: Invocation) {
   } finally {
     progress.finish();
   }
-  if (flags.json) printTransfer(out, target, "write", offset, report, started);
+  if (opt.bool("json")) {
+    printTransfer(out, target, "write", offset, report, started);
+  }
   warnNotDurable(out, path, report.durable);
 }
 
 /** `pmemctl map zero`. */
-export async function zero({ flags, args: [path], out }: Invocation) {
-  const { offset, length } = rangeFlags(flags);
-  const jobs = jobsOf(flags, out);
-  if (!flags.force) {
+export async function zero({ opt, args: [path], out }: Invocation) {
+  const offset = opt.number("offset");
+  const length = opt.optionalNumber("length");
+  const jobs = jobsOf(opt, out);
+  if (!opt.bool("force")) {
     throw new UsageError("map zero", "destroys data: pass --force");
   }
   using target = Target.open(path, "write", "map zero");
@@ -240,6 +247,8 @@ export async function zero({ flags, args: [path], out }: Invocation) {
   } finally {
     progress.finish();
   }
-  if (flags.json) printTransfer(out, target, "zero", offset, report, started);
+  if (opt.bool("json")) {
+    printTransfer(out, target, "zero", offset, report, started);
+  }
   warnNotDurable(out, path, report.durable);
 }

@@ -28,6 +28,7 @@ const memmap: CommandSpec = {
       kind: "value",
       placeholder: "n",
       default: "1",
+      value: "count",
     },
     {
       name: "align",
@@ -36,12 +37,14 @@ const memmap: CommandSpec = {
       kind: "value",
       placeholder: "size",
       default: "128M",
+      value: "size",
     },
     {
       name: "start",
       brief: "where the first range must start (the rest follow it)",
       kind: "value",
       placeholder: "addr",
+      value: "size",
     },
     {
       name: "keep",
@@ -49,6 +52,7 @@ const memmap: CommandSpec = {
         "RAM the system keeps (default: 2 GiB or a quarter of RAM, whichever is larger)",
       kind: "value",
       placeholder: "size",
+      value: "size",
     },
     jsonFlag,
     rootFlag("read proc/ and the kernel log under DIR (a captured tree)"),
@@ -59,23 +63,18 @@ const memmap: CommandSpec = {
     "pmemctl plan memmap 4G",
     "pmemctl plan memmap 1G --count 2 --align 1G --json",
   ],
-  async run({ flags, args: [sizeText], out }) {
+  async run({ opt, args: [sizeText], out }) {
     const size = parseSize(sizeText, "SIZE");
-    const count = parseSize(flags.count as string ?? "1", "--count");
-    const align = parseSize(flags.align as string ?? "128M", "--align");
+    const count = opt.number("count");
+    const align = opt.number("align");
     if (size === 0) throw new UsageError("SIZE", "must be more than 0");
-    if (count < 1) throw new UsageError("--count", "must be at least 1");
     if (align < 4096 || (align & (align - 1)) !== 0) {
       throw new UsageError("--align", "must be a power of two of at least 4K");
     }
-    const start = flags.start !== undefined
-      ? parseSize(flags.start as string, "--start")
-      : undefined;
-    const keep = flags.keep !== undefined
-      ? parseSize(flags.keep as string, "--keep")
-      : undefined;
+    const start = opt.optionalNumber("start");
+    const keep = opt.optionalNumber("keep");
     const [g, { finalTable }, { iomemNodes }, plan] = await Promise.all([
-      gatherFrom(flags),
+      gatherFrom(opt),
       import("../parse/e820.ts"),
       import("../parse/iomem.ts"),
       import("../plan/memmap.ts"),
@@ -112,7 +111,7 @@ const memmap: CommandSpec = {
       if (result.usage) throw new UsageError(result.usage, result.reason);
       throw new CheckFailedError("plan memmap", result.reason);
     }
-    if (flags.json) printJson(out, result);
+    if (opt.bool("json")) printJson(out, result);
     else {
       out.stdout(
         [
@@ -156,10 +155,10 @@ const check: CommandSpec = {
     "pmemctl plan check 'memmap=4G!12G'",
     'pmemctl plan check "$(pmemctl plan memmap 4G --json | jq -r .param)" --json',
   ],
-  async run({ flags, args: [param], out }) {
+  async run({ opt, args: [param], out }) {
     const [g, { parseMemmap }, { joinRegions }, { checkPlan }] = await Promise
       .all([
-        gatherFrom(flags),
+        gatherFrom(opt),
         import("../parse/cmdline.ts"),
         import("../list/join.ts"),
         import("../plan/check.ts"),
@@ -177,7 +176,7 @@ const check: CommandSpec = {
     for (const w of g.warnings) warn(out, w);
     const verdicts = checkPlan(planned, g.obs.memmap, joinRegions(g.obs));
     const failed = verdicts.filter((v) => !v.realised).length;
-    if (flags.json) printJson(out, { requests: verdicts, failed });
+    if (opt.bool("json")) printJson(out, { requests: verdicts, failed });
     else {
       out.stdout(
         verdicts.map((v) =>
@@ -223,7 +222,7 @@ const cxl: CommandSpec = {
     "pmemctl plan cxl | sh -e",
     "pmemctl plan cxl 512M --mode devdax --json",
   ],
-  async run({ flags, args: [sizeText], out }) {
+  async run({ opt, args: [sizeText], out }) {
     const size = sizeText === undefined
       ? undefined
       : parseSize(sizeText, "SIZE");
@@ -234,7 +233,7 @@ const cxl: CommandSpec = {
         import("../sysfs/nd.ts"),
         import("../plan/cxl.ts"),
       ]);
-    const sys = new SystemRoot((flags.root as string | undefined) ?? "/");
+    const sys = new SystemRoot(opt.optionalText("root") ?? "/");
     const view = readCxl(sys);
     if (!view) {
       throw new CheckFailedError(
@@ -247,13 +246,13 @@ const cxl: CommandSpec = {
       .map((r) => r.dev);
     const plan = planCxl(view, {
       size,
-      mode: flags.mode as "fsdax" | "devdax",
+      mode: opt.text("mode") as "fsdax" | "devdax",
     }, ndFree);
     if ("reason" in plan) {
       if (plan.usage) throw new UsageError("SIZE", plan.reason);
       throw new CheckFailedError("plan cxl", plan.reason);
     }
-    if (flags.json) printJson(out, plan);
+    if (opt.bool("json")) printJson(out, plan);
     else out.stdout(plan.commands.map((c) => `${c}\n`).join(""));
     for (const w of [...sys.warnings, ...plan.warnings]) warn(out, w);
   },

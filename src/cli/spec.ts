@@ -6,6 +6,8 @@
  * @module
  */
 
+import { MAX_JOBS } from "../jobs/count.ts";
+import type { Options, ValueType } from "./options.ts";
 import type { Output } from "./output.ts";
 
 /** A flag (`--offset N`, `-u`). */
@@ -23,6 +25,12 @@ export interface FlagSpec {
   choices?: readonly string[];
   /** The value when the flag is not given. */
   default?: string;
+  /** What a value flag holds (default `text`): parsed once, handlers read it typed (options.ts). */
+  value?: ValueType;
+  /** For counts: the least (default 1) and, for a bounded one, the most and what is counted. */
+  min?: number;
+  max?: number;
+  unit?: string;
 }
 
 /** A positional argument. */
@@ -36,8 +44,10 @@ export interface ArgSpec {
 
 /** What a command's handler receives. */
 export interface Invocation {
-  /** Flag values by long name: strings, or booleans for boolean flags. */
+  /** Flag values by long name, as typed: strings, or booleans for boolean flags. */
   flags: Record<string, string | boolean | undefined>;
+  /** The same, parsed by each flag's declared type, defaults included. */
+  opt: Options;
   args: string[];
   out: Output;
 }
@@ -93,6 +103,7 @@ export const offsetFlag = (brief = "where to start"): FlagSpec => ({
   kind: "value",
   placeholder: "n",
   default: "0",
+  value: "size",
 });
 
 /** `--length N`. */
@@ -101,6 +112,7 @@ export const lengthFlag = (brief: string): FlagSpec => ({
   brief,
   kind: "value",
   placeholder: "n",
+  value: "size",
 });
 
 /** `--root DIR`. */
@@ -125,6 +137,9 @@ export const jobsFlag = (brief: string): FlagSpec => ({
   brief,
   kind: "value",
   placeholder: "n",
+  value: "count",
+  max: MAX_JOBS,
+  unit: "threads",
 });
 
 export const targetArg: ArgSpec = {

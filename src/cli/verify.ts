@@ -36,6 +36,7 @@ export const verifyCommand: CommandSpec = {
         "the pattern's seed (default: random; check reads it from the stamp)",
       kind: "value",
       placeholder: "n",
+      value: "size",
     },
     {
       name: "passes",
@@ -43,6 +44,7 @@ export const verifyCommand: CommandSpec = {
       kind: "value",
       placeholder: "n",
       default: "1",
+      value: "count",
     },
     jobsFlag(
       "threads to spread the range over (default: the online CPUs, at most 16; rw: 1)",

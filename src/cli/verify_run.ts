@@ -8,12 +8,10 @@ import { CheckFailedError, SystemError, UsageError } from "../errors.ts";
 import { ProgressReporter } from "../map/progress.ts";
 import { refuseNonRegular } from "../safety/atomic.ts";
 import { Interrupts } from "../safety/interrupt.ts";
-import { parseSize } from "../units.ts";
-import { defaultJobs, parseJobs } from "../jobs/count.ts";
+import { defaultJobs } from "../jobs/count.ts";
 import { fitJobs } from "./jobs.ts";
 import { lazyImport } from "../lazy.ts";
 import { verify, type VerifyMode, type VerifyReport } from "../verify/run.ts";
-import { rangeFlags } from "./map.ts";
 import {
   type Output,
   printJson,
@@ -135,40 +133,31 @@ async function record(
 }
 
 /** `pmemctl verify`: runs the verifier and reports. */
-export async function runVerify({ flags, args: [path], out }: Invocation) {
-  const { offset, length } = rangeFlags(flags);
-  const seed = flags.seed !== undefined
-    ? parseSize(flags.seed as string, "--seed")
-    : undefined;
-  const passes = parseSize(flags.passes as string ?? "1", "--passes");
-  if (passes < 1) throw new UsageError("--passes", "must be at least 1");
-  const asked = parseJobs(flags.jobs as string | undefined);
+export async function runVerify({ opt, args: [path], out }: Invocation) {
+  const mode = opt.text("mode") as VerifyMode;
+  const state = opt.optionalText("state");
+  const journal = opt.optionalText("journal");
+  const asked = opt.optionalNumber("jobs");
   // rw runs on one thread; the others take what `ulimit -n` leaves room for.
-  const jobs = flags.mode === "rw"
+  const jobs = mode === "rw"
     ? asked
     : asked === undefined && defaultJobs() === 1
     ? asked
     : fitJobs(asked ?? defaultJobs(), out);
-  if (flags.record) {
-    await checkStatePath(
-      path,
-      flags.state as string | undefined,
-      flags.journal as string | undefined,
-    );
-  }
+  if (opt.bool("record")) await checkStatePath(path, state, journal);
   using signals = new Interrupts();
   let progress: ProgressReporter | undefined;
   try {
     const report = await verify(path, {
-      mode: (flags.mode ?? "scan") as VerifyMode,
-      offset,
-      length,
-      seed,
-      passes,
+      mode,
+      offset: opt.number("offset"),
+      length: opt.optionalNumber("length"),
+      seed: opt.optionalNumber("seed"),
+      passes: opt.number("passes"),
       jobs,
-      journal: flags.journal as string | undefined,
-      resume: flags.resume === true,
-      force: flags.force === true,
+      journal,
+      resume: opt.bool("resume"),
+      force: opt.bool("force"),
       progress: (done, total) => {
         progress ??= new ProgressReporter(total, progressSink(out));
         progress.update(done);
@@ -176,10 +165,10 @@ export async function runVerify({ flags, args: [path], out }: Invocation) {
       interrupted: () => signals.reason,
     });
     progress?.finish();
-    if (flags.json) printJson(out, report);
+    if (opt.bool("json")) printJson(out, report);
     else printText(out, verifyText(path, report));
-    if (flags.record && !report.interrupted) {
-      await record(out, path, report, flags.state as string | undefined);
+    if (opt.bool("record") && !report.interrupted) {
+      await record(out, path, report, state);
     }
     finish(out, path, report);
   } finally {
