@@ -68,3 +68,9 @@ export function sizeText(n: number): string {
   const h = humanSize(n);
   return typeof h === "number" ? `${h} B` : h.replace(/ \(.*\)$/, "");
 }
+
+/** A byte count for a sentence: `1.75 GiB`, `256 MiB` (the planner's and doctor's words). */
+export function amount(n: number): string {
+  if (n >= 2 ** 30) return `${Number((n / 2 ** 30).toFixed(2))} GiB`;
+  return `${Number((n / 2 ** 20).toFixed(2))} MiB`;
+}

@@ -15,7 +15,7 @@ import {
 import { SystemError, UsageError } from "../errors.ts";
 import { defaultJobs } from "../jobs/count.ts";
 import { fitJobs } from "./jobs.ts";
-import { ProgressReporter } from "../map/progress.ts";
+import { ProgressReporter } from "./progress.ts";
 import { Target } from "../target/target.ts";
 import {
   readRange,

@@ -7,7 +7,7 @@
  */
 
 import { CheckFailedError, SystemError, UsageError } from "../errors.ts";
-import { parseSize } from "../units.ts";
+import { amount, parseSize } from "../units.ts";
 import { gatherFrom, sourceFlags } from "./list.ts";
 import { printJson, warn } from "./output.ts";
 import {
@@ -118,9 +118,7 @@ const memmap: CommandSpec = {
           `kernel parameter: ${result.param}`,
           `/etc/default/grub: ${result.grub}`,
           `grubby: ${result.grubby}`,
-          `RAM left: ${plan.amount(result.ram_left)} of ${
-            plan.amount(result.ram_total)
-          }`,
+          `RAM left: ${amount(result.ram_left)} of ${amount(result.ram_total)}`,
           `struct pages of an fsdax namespace with map=mem: ${result.struct_page_bytes} bytes of RAM (map=dev puts them on the device)`,
           ...(result.avoided.length
             ? [

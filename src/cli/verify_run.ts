@@ -5,7 +5,7 @@
  */
 
 import { CheckFailedError, SystemError, UsageError } from "../errors.ts";
-import { ProgressReporter } from "../map/progress.ts";
+import { ProgressReporter } from "./progress.ts";
 import { refuseNonRegular } from "../safety/atomic.ts";
 import { Interrupts } from "../safety/interrupt.ts";
 import { defaultJobs } from "../jobs/count.ts";

@@ -14,7 +14,7 @@ import {
 import { iomemNodes } from "../parse/iomem.ts";
 import { kernelLogLines } from "../parse/klog.ts";
 import { E820_PRAM } from "../parse/e820_types.ts";
-import { amount } from "../plan/memmap.ts";
+import { amount } from "../units.ts";
 import { kmemDevices } from "../sysfs/block.ts";
 import { hex } from "../units.ts";
 import type { DoctorInputs } from "./inputs.ts";

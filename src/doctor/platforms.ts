@@ -12,7 +12,7 @@
 
 import type { ListResult } from "../list/join.ts";
 import { planCxl } from "../plan/cxl.ts";
-import { amount as size } from "../plan/memmap.ts";
+import { amount as size } from "../units.ts";
 import { hex } from "../units.ts";
 import type { PatternCode } from "../verify/pattern.ts";
 import type { Check } from "./checks.ts";

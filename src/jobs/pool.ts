@@ -19,15 +19,11 @@ import { fstatx, shareFaultSlots } from "../../ffi/mod.ts";
 import { PmemctlError, SystemError, UsageError } from "../errors.ts";
 import { workerUrl } from "../lazy.ts";
 import type { Target } from "../target/target.ts";
-import { WINDOW } from "../target/windows.ts";
+import { type Range, WINDOW } from "../target/windows.ts";
 
 export { defaultJobs, MAX_JOBS } from "./count.ts";
 
-/** A byte range of the target. */
-export interface Range {
-  offset: number;
-  length: number;
-}
+export type { Range } from "../target/windows.ts";
 
 /** Where pieces of `t` end: a window, or the target's alignment if larger. */
 export function pieceUnit(t: Target): number {

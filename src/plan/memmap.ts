@@ -11,6 +11,7 @@
 
 import type { E820Entry } from "../parse/e820.ts";
 import { kernelLogLines } from "../parse/klog.ts";
+import { amount, hex } from "../units.ts";
 
 const GiB = 2 ** 30;
 const FOUR_GIB = 4 * GiB;
@@ -192,15 +193,15 @@ export function planMemmap(
       if (start % align !== 0) {
         return {
           reason: `${
-            i === 0 ? hexText(start) : `the range from ${hexText(start)}`
+            i === 0 ? hex(start) : `the range from ${hex(start)}`
           } is not ${memparseText(align)}-aligned`,
           usage: "--start",
         };
       }
       if (!spans.some((s) => s.start <= start && start + size <= s.end)) {
         return {
-          reason: `[${hexText(start)}, ${
-            hexText(start + size - 1)
+          reason: `[${hex(start)}, ${
+            hex(start + size - 1)
           }] is not inside one usable-RAM entry clear of the kernel, initrd and crashkernel`,
         };
       }
@@ -266,14 +267,4 @@ export function planMemmap(
     avoided: avoid,
     warnings,
   };
-}
-
-/** A byte count for messages: `1.75 GiB`, `256 MiB`. */
-export function amount(n: number): string {
-  if (n >= GiB) return `${Number((n / GiB).toFixed(2))} GiB`;
-  return `${Number((n / 2 ** 20).toFixed(2))} MiB`;
-}
-
-function hexText(n: number): string {
-  return `0x${n.toString(16)}`;
 }

@@ -16,6 +16,12 @@ export function alignUp(n: number, a: number): number {
   return alignDown(n + a - 1, a);
 }
 
+/** A byte range of a target. */
+export interface Range {
+  offset: number;
+  length: number;
+}
+
 /** A byte range of a target and the aligned mapping that holds it. */
 export interface Window {
   /** Where the mapping starts in the target, and its length (both aligned). */

@@ -418,8 +418,8 @@ export interface Mismatch {
   actual: number;
 }
 
-/** A run of bad bytes. */
-export interface BadRange {
+/** A run of bad bytes a verify found (the report's `bad_ranges`); a device's known ones are sysfs/nd.ts's BadRange. */
+export interface BadRun {
   offset: number;
   length: number;
   reason: string;
@@ -429,7 +429,7 @@ export interface BadRange {
 export class MismatchLog {
   count = 0;
   readonly first: Mismatch[] = [];
-  readonly ranges: BadRange[] = [];
+  readonly ranges: BadRun[] = [];
 
   constructor(readonly keep = 16, readonly keepRanges = 64) {}
 

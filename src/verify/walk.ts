@@ -10,7 +10,7 @@
 import { dropCache, fdatasync } from "../../ffi/mod.ts";
 import { preadAll, pwriteAll } from "../target/io.ts";
 import type { Target } from "../target/target.ts";
-import { type Window, windows } from "../target/windows.ts";
+import { type Range, type Window, windows } from "../target/windows.ts";
 import type { BadRange } from "../sysfs/nd.ts";
 import {
   checkPattern,
@@ -41,11 +41,7 @@ export interface RunHooks {
   interrupted?: () => string | undefined;
 }
 
-/** A byte range of the target. */
-export interface Range {
-  offset: number;
-  length: number;
-}
+export type { Range } from "../target/windows.ts";
 
 /** One run's shared state: the mismatch log, progress, durability, interruption. */
 export class Run {
