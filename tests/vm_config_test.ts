@@ -92,3 +92,19 @@ sha256sum /tmp/back | cut -d' ' -f1
     }
   },
 );
+
+vmTest(
+  "a guest kernel that panics before /init ran is booted once more, and a second panic is reported as such",
+  async () => {
+    // No init at all: the kernel panics before userspace, every time.
+    await assert.rejects(
+      runVm({
+        config: "plain",
+        append: ["rdinit=/no-such-init", "init=/no-such-init"],
+        script: "true",
+        timeoutSeconds: 120,
+      }),
+      /did not finish its script \(booted twice: the first boot panicked before \/init ran\)/,
+    );
+  },
+);
