@@ -8,20 +8,12 @@
  * refuses destructive without force.
  */
 import assert from "node:assert/strict";
+import { ansible, changedIn, installCollection } from "./ansible.ts";
 import { have, requireThat } from "./require.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
-
-function run(cmd: string, args: string[], env: Record<string, string> = {}) {
-  const r = new Deno.Command(cmd, {
-    args,
-    env: { ANSIBLE_NOCOLOR: "1", ANSIBLE_LOCALHOST_WARNING: "0", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).outputSync();
-  return { code: r.code, out: text(r.stdout), err: text(r.stderr) };
-}
+const run = ansible;
 
 const PLAYBOOK = (dir: string, check: boolean) => `
 - hosts: localhost
@@ -73,24 +65,8 @@ requireThat(
   () => {
     const dir = Deno.makeTempDirSync({ prefix: "pmemctl-ansible-" });
     try {
-      let r = run("ansible-galaxy", [
-        "collection",
-        "build",
-        `${ROOT}ansible/pmemctl/pmem`,
-        "--output-path",
-        dir,
-      ]);
-      assert.equal(r.code, 0, r.out + r.err);
-      r = run("ansible-galaxy", [
-        "collection",
-        "install",
-        "--no-deps",
-        `${dir}/pmemctl-pmem-0.1.0.tar.gz`,
-        "-p",
-        `${dir}/collections`,
-      ]);
-      assert.equal(r.code, 0, r.out + r.err);
-      const env = { ANSIBLE_COLLECTIONS_PATH: `${dir}/collections` };
+      const env = installCollection(dir);
+      let r;
       // ansible-test sanity: the tests that need no venv from PyPI (offline).
       const python = run("python3", [
         "-c",
@@ -112,7 +88,9 @@ requireThat(
         }).outputSync();
         assert.equal(s.code, 0, `${t}: ${text(s.stdout)}${text(s.stderr)}`);
       }
-      for (const m of ["memmap", "facts", "verify"]) {
+      for (
+        const m of ["memmap", "namespace", "cxl_region", "facts", "verify"]
+      ) {
         r = run("ansible-doc", [`pmemctl.pmem.${m}`], env);
         assert.equal(r.code, 0, r.err);
         assert.match(r.out, /EXAMPLES/, m);
@@ -129,8 +107,7 @@ requireThat(
       Deno.writeTextFileSync(`${dir}/check.yml`, PLAYBOOK(dir, true));
       const play = (file: string, ...extra: string[]) =>
         run("ansible-playbook", ["-i", "localhost,", ...extra, file], env);
-      const recap = (out: string) =>
-        Number(out.match(/localhost\s+: ok=\d+\s+changed=(\d+)/)?.[1]);
+      const recap = (out: string) => changedIn(out, "localhost");
 
       // Check mode on the fresh file: the diff, and nothing written.
       r = play(`${dir}/check.yml`, "--check", "--diff");

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { VERSION } from "../src/version.ts";
 import { SYSTEMD_UNITS } from "../tools/deb.ts";
+import { debs } from "./packages.ts";
 import { have, inCI, requireThat } from "./require.ts";
 import {
   assertGuestOk,
@@ -48,23 +49,6 @@ function must(cmd: string, args: string[]): string {
   const r = sh(cmd, args);
   assert.equal(r.code, 0, `${cmd} ${args.join(" ")}:\n${r.out}`);
   return r.out;
-}
-
-let built: Promise<{ pmemctl: string; dkms: string }> | undefined;
-/** Builds both packages once per run, into a scratch directory. */
-function debs() {
-  built ??= (async () => {
-    const out = Deno.makeTempDirSync({ prefix: "pmemctl-debs-" });
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${ROOT}tools/deb.ts`, "--out", out],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(r.success, text(r.stderr));
-    const [pmemctl, dkms] = text(r.stdout).trim().split("\n");
-    return { pmemctl, dkms };
-  })();
-  return built;
 }
 
 /** A scratch copy of a cached root (made first if needed by tools/roots.sh). */
