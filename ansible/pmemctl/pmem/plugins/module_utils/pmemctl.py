@@ -8,6 +8,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
+
+SUFFIX = {"": 1, "K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30, "T": 2 ** 40}
 
 
 def run_json(module, args, ok_codes=(0,)):
@@ -30,3 +33,12 @@ def run_json(module, args, ok_codes=(0,)):
     except ValueError as e:
         module.fail_json(msg="pmemctl %s printed no JSON: %s" % (" ".join(args), e), rc=rc)
     return rc, doc, err
+
+
+def size_of(text):
+    """A kernel-style size (memparse): 4096, 0x1000, 4K, 1G; None if not one."""
+    m = re.match(r"^(0x[0-9a-fA-F]+|\d+)([KMGTkmgt]?)$", text.strip())
+    if not m:
+        return None
+    base = int(m.group(1), 16) if m.group(1).lower().startswith("0x") else int(m.group(1))
+    return base * SUFFIX[m.group(2).upper()]

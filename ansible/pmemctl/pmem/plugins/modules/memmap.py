@@ -89,20 +89,10 @@ plan:
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.pmemctl.pmem.plugins.module_utils.pmemctl import run_json
+from ansible_collections.pmemctl.pmem.plugins.module_utils.pmemctl import run_json, size_of
 
 LINE = re.compile(r'^(\s*GRUB_CMDLINE_LINUX\s*=\s*)(["\']?)(.*?)\2\s*$')
 PMEM = re.compile(r"^memmap=([^!$#]+)!(.+)$")
-SUFFIX = {"": 1, "K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30, "T": 2 ** 40}
-
-
-def size_of(text):
-    """A kernel-style size (memparse): 4096, 0x1000, 4K, 1G."""
-    m = re.match(r"^(0x[0-9a-fA-F]+|\d+)([KMGTkmgt]?)$", text.strip())
-    if not m:
-        return None
-    base = int(m.group(1), 16) if m.group(1).lower().startswith("0x") else int(m.group(1))
-    return base * SUFFIX[m.group(2).upper()]
 
 
 def pmem_params(words):

@@ -40,7 +40,10 @@ options:
     description: Where the range starts.
     type: str
   record:
-    description: Record the result in pmemctl's state file, for C(pmemctl export).
+    description:
+      - Record the result in pmemctl's state file, for C(pmemctl export).
+      - A record is a log entry, not a change of the host's configuration, so
+        a read-only mode with I(record) still reports C(changed=false).
     type: bool
     default: false
   pmemctl:
@@ -89,8 +92,9 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    # destructive and stamp leave the range changed; rw puts it back.
-    changed = p["mode"] in ("destructive", "stamp") or p["record"]
+    # destructive and stamp leave the range changed; rw puts it back; a
+    # record is a log entry (a second run of a playbook changes nothing).
+    changed = p["mode"] in ("destructive", "stamp")
     if module.check_mode and p["mode"] in ("destructive", "stamp") and not p["force"]:
         # What pmemctl itself would answer, without running it.
         module.fail_json(msg="pmemctl: verify --mode %s: overwrites the range: pass --force" % p["mode"])
