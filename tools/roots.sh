@@ -8,8 +8,14 @@
 #                          guest kernel the built module is loaded into)
 #   systemd-SUITE          clean-SUITE plus systemd and man-db, for checking the
 #                          package's units with systemd-analyze verify
+#   disk-SUITE/            a bootable disk (disk.qcow2) for the fleet tests: one
+#                          ext4 partition with clean-SUITE plus Debian's kernel,
+#                          GRUB in the MBR, systemd, openssh-server (root logs
+#                          in with the key beside it, id_ed25519), python3,
+#                          python3-apt and ndctl; DHCP on the first NIC; the
+#                          serial console; guests boot copy-on-write overlays
 #
-# usage: roots.sh clean SUITE | roots.sh dkms SUITE KVER | roots.sh systemd SUITE
+# usage: roots.sh clean SUITE | dkms SUITE KVER | systemd SUITE | disk SUITE
 # Needs root (debootstrap, chroot) and Debian's archive.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -85,10 +91,83 @@ with_systemd() {
   rm -rf "$dir" && mv "$dir.partial" "$dir"
 }
 
+# disk SUITE: see above. Built in a loop-mounted image so that grub-install
+# and update-grub see a real disk; the root= they write names the loop
+# partition, which becomes the filesystem's UUID.
+disk() {
+  local suite=$1 dir=$cache/disk-$1
+  [ -e "$dir/.complete" ] && return
+  clean "$suite"
+  for tool in qemu-img sfdisk losetup mkfs.ext4 ssh-keygen; do
+    command -v $tool >/dev/null || { say "$tool is missing (see tools/setup.sh)"; exit 3; }
+  done
+  say "creating $dir: a GRUB-booted $suite disk with ssh and python3 (once)"
+  rm -rf "$dir.partial"
+  mkdir -p "$dir.partial/mnt"
+  local img=$dir.partial/disk.raw mnt=$dir.partial/mnt loop
+  truncate -s 3G "$img"
+  echo 'start=2048, type=83, bootable' | sfdisk -q "$img"
+  loop=$(losetup -Pf --show "$img")
+  # shellcheck disable=SC2064
+  trap "umount -R '$mnt' 2>/dev/null; losetup -d $loop 2>/dev/null" EXIT
+  # Without udev the partition's node may come late: ask for it.
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    [ -b "${loop}p1" ] && break
+    partx -u "$loop" 2>/dev/null || true
+    sleep 0.3
+  done
+  mkfs.ext4 -q -L pmemctl-root "${loop}p1"
+  mount "${loop}p1" "$mnt"
+  cp -a "$cache/clean-$suite/." "$mnt/"
+  rm -f "$mnt/.complete"
+  cp /etc/resolv.conf "$mnt/etc/resolv.conf"
+  local uuid
+  uuid=$(blkid -s UUID -o value "${loop}p1")
+  echo "UUID=$uuid / ext4 errors=remount-ro 0 1" >"$mnt/etc/fstab"
+  echo pmemctl-guest >"$mnt/etc/hostname"
+  mkdir -p "$mnt/etc/default/grub.d" "$mnt/etc/systemd/network" "$mnt/root/.ssh"
+  cat >"$mnt/etc/default/grub.d/serial.cfg" <<'GRUB'
+GRUB_TIMEOUT=0
+GRUB_TERMINAL=serial
+GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"
+GRUB_CMDLINE_LINUX_DEFAULT="console=ttyS0,115200"
+GRUB
+  printf '[Match]\nName=en*\n\n[Network]\nDHCP=yes\n' >"$mnt/etc/systemd/network/10-wired.network"
+  ssh-keygen -q -t ed25519 -N '' -C pmemctl-fleet-test -f "$dir.partial/id_ed25519"
+  cp "$dir.partial/id_ed25519.pub" "$mnt/root/.ssh/authorized_keys"
+  chmod 700 "$mnt/root/.ssh"
+  unshare --mount --fork sh -ec '
+    mnt=$1 loop=$2
+    mount -t proc proc "$mnt/proc"; mount -t sysfs sys "$mnt/sys"; mount --rbind /dev "$mnt/dev"
+    run() { chroot "$mnt" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+      DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 "$@"; }
+    run apt-get update -qq
+    run apt-get install -y -qq --no-install-recommends linux-image-amd64 \
+      grub-pc systemd-sysv udev dbus openssh-server python3 python3-apt ndctl libpmem1 \
+      e2fsprogs iproute2 kmod >/dev/null
+    run systemctl enable systemd-networkd >/dev/null 2>&1
+    echo "(hd0) $loop" >"$mnt/boot/grub/device.map"
+    run grub-install --target=i386-pc "$loop" 2>&1
+    rm "$mnt/boot/grub/device.map"
+    run update-grub 2>&1
+    run apt-get clean' sh "$mnt" "$loop" >&2
+  sed -i "s|root=${loop}p1|root=UUID=$uuid|g" "$mnt/boot/grub/grub.cfg"
+  grep -q "root=UUID=$uuid" "$mnt/boot/grub/grub.cfg" || { say "grub.cfg has no root=UUID=$uuid"; exit 3; }
+  rm -f "$mnt/etc/resolv.conf"
+  umount "$mnt"
+  losetup -d "$loop"
+  trap - EXIT
+  qemu-img convert -O qcow2 "$img" "$dir.partial/disk.qcow2"
+  rm -rf "$img" "$mnt"
+  touch "$dir.partial/.complete"
+  rm -rf "$dir" && mv "$dir.partial" "$dir"
+}
+
 case ${1:-} in
   clean) clean "${2:?suite}" ;;
   dkms) dkms "${2:?suite}" "${3:?kernel version}" ;;
   systemd) with_systemd "${2:?suite}" ;;
+  disk) disk "${2:?suite}" ;;
   in) shift; in_root "$@" ;;
-  *) echo "usage: roots.sh clean SUITE | dkms SUITE KVER | systemd SUITE | in DIR CMD..." >&2; exit 2 ;;
+  *) echo "usage: roots.sh clean SUITE | dkms SUITE KVER | systemd SUITE | disk SUITE | in DIR CMD..." >&2; exit 2 ;;
 esac

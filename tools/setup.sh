@@ -40,7 +40,7 @@ echo "$DENO_VERSION" >"$tools/deno.stamp"
 if [ "${1:-}" = "--vm" ]; then
   packages="qemu-system-x86 qemu-utils linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod xz-utils make
     ndctl daxctl pmdk-tools libpmem1 fio e2fsprogs util-linux zsh fish tar time gcc dkms
-    debootstrap binutils prometheus prometheus-node-exporter ansible-core lintian fdisk xfsprogs wabt"
+    debootstrap binutils prometheus prometheus-node-exporter ansible-core ansible openssh-client lintian fdisk xfsprogs wabt"
   missing=""
   for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -212,6 +212,15 @@ export function installedKernels(): string[] {
 
 export { resolveKernel };
 
+/**
+ * The QEMU arguments of a CXL type-3 device with `mib` MiB of persistent
+ * capacity backed by `file` (and `file`.lsa), for a guest of `ramMiB`: the
+ * same machine the `cxl` guests have (q35, one host bridge, a 4 GiB window).
+ */
+export function cxlDevice(file: string, ramMiB: number, mib: number): string[] {
+  return CONFIGS.cxl.devices!(file, ramMiB, mib);
+}
+
 /** Why guests cannot run here, or undefined when they can. */
 export function vmUnavailable(kernel?: string): string | undefined {
   for (const tool of ["qemu-system-x86_64", "busybox", "cpio", "depmod"]) {
