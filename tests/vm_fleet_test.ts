@@ -149,6 +149,8 @@ requireThat(
         ...installCollection(dir),
         ANSIBLE_HOST_KEY_CHECKING: "False",
         ANSIBLE_RETRY_FILES_ENABLED: "False",
+        // Three TCG guests beside the rest of the suite answer slowly.
+        ANSIBLE_TIMEOUT: "60",
       };
       Deno.writeTextFileSync(`${dir}/hosts`, inventory(guests, key));
       Deno.writeTextFileSync(`${dir}/install.yml`, INSTALL(deb));

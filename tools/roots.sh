@@ -23,6 +23,10 @@ cache=$root/.vm-cache/roots
 mirror=${PMEMCTL_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${PMEMCTL_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 say() { echo "roots: $*" >&2; }
+# One maker at a time: test files run in parallel, and two of them may ask
+# for the same root (the package tests and the fleet test both need
+# clean-bookworm). Commands in scratch copies (in) need no lock.
+lock() { mkdir -p "$cache"; exec 9>"$cache/.lock"; flock 9; }
 
 # in_root DIR CMD...: runs CMD chrooted in DIR with /proc and /dev, in a
 # private mount namespace (nothing stays mounted).
@@ -164,10 +168,10 @@ GRUB
 }
 
 case ${1:-} in
-  clean) clean "${2:?suite}" ;;
-  dkms) dkms "${2:?suite}" "${3:?kernel version}" ;;
-  systemd) with_systemd "${2:?suite}" ;;
-  disk) disk "${2:?suite}" ;;
+  clean) lock; clean "${2:?suite}" ;;
+  dkms) lock; dkms "${2:?suite}" "${3:?kernel version}" ;;
+  systemd) lock; with_systemd "${2:?suite}" ;;
+  disk) lock; disk "${2:?suite}" ;;
   in) shift; in_root "$@" ;;
   *) echo "usage: roots.sh clean SUITE | dkms SUITE KVER | systemd SUITE | disk SUITE | in DIR CMD..." >&2; exit 2 ;;
 esac
