@@ -61,39 +61,28 @@ SOURCES
   rm -rf "$dir" && mv "$dir.partial" "$dir"
 }
 
-dkms() {
-  local suite=$1 kver=$2 dir=$cache/dkms-$1
-  [ -e "$dir/.complete" ] && [ "$(cat "$dir/.complete")" = "$kver" ] && return
+# derived NAME SUITE STAMP PACKAGE...: NAME-SUITE is clean-SUITE plus
+# PACKAGEs, made once; its .complete holds STAMP, and another STAMP remakes it.
+derived() {
+  local name=$1 suite=$2 stamp=$3 dir=$cache/$1-$2
+  shift 3
+  [ -e "$dir/.complete" ] && [ "$(cat "$dir/.complete")" = "$stamp" ] && return
   clean "$suite"
-  say "creating $dir: dkms and linux-headers-$kver (once)"
+  say "creating $dir: $* (once)"
   rm -rf "$dir.partial"
   cp -a "$cache/clean-$suite" "$dir.partial"
   rm -f "$dir.partial/.complete"
   cp /etc/resolv.conf "$dir.partial/etc/resolv.conf"
   in_root "$dir.partial" apt-get update -qq >&2
-  in_root "$dir.partial" apt-get install -y -qq --no-install-recommends \
-    dkms "linux-headers-$kver" >&2
+  in_root "$dir.partial" apt-get install -y -qq --no-install-recommends "$@" >&2
   in_root "$dir.partial" apt-get clean
-  echo "$kver" >"$dir.partial/.complete"
+  echo "$stamp" >"$dir.partial/.complete"
   rm -rf "$dir" && mv "$dir.partial" "$dir"
 }
 
-with_systemd() {
-  local suite=$1 dir=$cache/systemd-$1
-  [ -e "$dir/.complete" ] && return
-  clean "$suite"
-  say "creating $dir: systemd and man-db (once)"
-  rm -rf "$dir.partial"
-  cp -a "$cache/clean-$suite" "$dir.partial"
-  rm -f "$dir.partial/.complete"
-  cp /etc/resolv.conf "$dir.partial/etc/resolv.conf"
-  in_root "$dir.partial" apt-get update -qq >&2
-  in_root "$dir.partial" apt-get install -y -qq --no-install-recommends \
-    systemd man-db >&2
-  in_root "$dir.partial" apt-get clean
-  touch "$dir.partial/.complete"
-  rm -rf "$dir" && mv "$dir.partial" "$dir"
-}
+dkms() { derived dkms "$1" "$2" dkms "linux-headers-$2"; }
+
+with_systemd() { derived systemd "$1" systemd systemd man-db; }
 
 # disk SUITE: see above. Built in a loop-mounted image so that grub-install
 # and update-grub see a real disk; the root= they write names the loop

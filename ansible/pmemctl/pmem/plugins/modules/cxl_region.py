@@ -20,6 +20,8 @@ description:
     no free capacity and no fitting region fails with pmemctl's reason.
   - Supports check mode (the commands that would run are returned).
 version_added: 0.1.0
+extends_documentation_fragment:
+  - pmemctl.pmem.pmemctl
 author: pmemctl developers
 requirements:
   - cxl and ndctl (the ndctl package)
@@ -35,10 +37,6 @@ options:
   root:
     description: Read a captured system tree instead of the host's (for planning only).
     type: path
-  pmemctl:
-    description: The pmemctl command to run.
-    type: str
-    default: pmemctl
 """
 
 EXAMPLES = r"""

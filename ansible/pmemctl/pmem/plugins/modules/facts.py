@@ -15,16 +15,14 @@ description:
     (regions, namespaces, mounts, CXL, warnings), without a local C(.fact) file.
   - Changes nothing; check mode runs it too.
 version_added: 0.1.0
+extends_documentation_fragment:
+  - pmemctl.pmem.pmemctl
 author: pmemctl developers
 options:
   root:
     description:
       - Read a captured tree (a sosreport) under this directory instead of the host.
     type: path
-  pmemctl:
-    description: The pmemctl command to run.
-    type: str
-    default: pmemctl
 notes:
   - Needs C(pmemctl) on the managed host (the C(pmemctl) Debian package).
 """

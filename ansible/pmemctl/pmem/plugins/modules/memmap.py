@@ -20,6 +20,8 @@ description:
     whether the running kernel's command line differs.
   - Supports check mode and C(--diff) (the GRUB file before and after).
 version_added: 0.1.0
+extends_documentation_fragment:
+  - pmemctl.pmem.pmemctl
 author: pmemctl developers
 options:
   size:
@@ -53,10 +55,6 @@ options:
   dmesg:
     description: Plan from a saved kernel log instead of the host's.
     type: path
-  pmemctl:
-    description: The pmemctl command to run.
-    type: str
-    default: pmemctl
 """
 
 EXAMPLES = r"""

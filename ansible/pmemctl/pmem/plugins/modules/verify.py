@@ -18,6 +18,8 @@ description:
   - In check mode, C(scan) and C(check) run; the writing modes report what they
     would change and do not run.
 version_added: 0.1.0
+extends_documentation_fragment:
+  - pmemctl.pmem.pmemctl
 author: pmemctl developers
 options:
   path:
@@ -46,10 +48,6 @@ options:
         a read-only mode with I(record) still reports C(changed=false).
     type: bool
     default: false
-  pmemctl:
-    description: The pmemctl command to run.
-    type: str
-    default: pmemctl
 """
 
 EXAMPLES = r"""
