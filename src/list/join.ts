@@ -343,7 +343,12 @@ export function joinRegions(obs: Observations): ListResult {
   if (iomemUsable) {
     const tops = new DisjointRanges<IomemNode>();
     for (const n of obs.iomem!.roots) {
-      if (/^(namespace|dax)\d+\.\d+$/.test(n.name)) tops.add(n, n);
+      // The kernel's top-level ranges never overlap; in a damaged or edited
+      // file they may, and the first one holds.
+      if (
+        /^(namespace|dax)\d+\.\d+$/.test(n.name) &&
+        tops.overlapping(n).length === 0
+      ) tops.add(n, n);
     }
     for (const d of drafts.all) {
       if (d.start === null || d.claims?.length) continue;

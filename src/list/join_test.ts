@@ -126,3 +126,25 @@ Deno.test("list's join grows linearly with ranges and namespaces", () => {
     `40k ranges backwards took ${backwards.toFixed(2)} s`,
   );
 });
+
+Deno.test("list's join takes a damaged iomem whose top-level namespaces overlap: the first holds, no exception", () => {
+  // Found by the property test (a mutated iomem): DisjointRanges threw.
+  const obs: Observations = {
+    e820: parseE820(
+      "BIOS-e820: [mem 0x0000000040000000-0x0000000047ffffff] persistent (type 12)",
+    ),
+    iomem: parseIomem(
+      [
+        "40000000-47ffffff : namespace0.0",
+        "00-47ffffff : namespace1.0",
+      ].join("\n"),
+    ),
+    nd: [],
+    blocks: [],
+    dax: [],
+    mounts: [],
+  };
+  const result = joinRegions(obs);
+  assert.equal(result.regions.length, 1);
+  assert.deepEqual(result.regions[0].claimed_by, "namespace0.0");
+});
