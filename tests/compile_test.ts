@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
-import { COMPILE_INCLUDES } from "../tools/bundle.ts";
+import { LAZY_MODULES, WORKER_MODULES } from "../src/lazy.ts";
+import { compileArgs } from "../tools/compile.ts";
 import { requireThat } from "./require.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -64,9 +65,15 @@ requireThat(
   { optionalInCI: true },
 );
 
-Deno.test("deno task compile includes every module imported where deno compile cannot see it (lazyImport, worker threads)", () => {
-  const included = new Set(COMPILE_INCLUDES);
-  const wanted: string[] = [];
+Deno.test("deno task compile includes kmod/, each worker module and each lazily imported module, and src/lazy.ts lists exactly the modules lazyImport names", () => {
+  const args = compileArgs();
+  const included = args.filter((_, i) => args[i - 1] === "--include");
+  assert.deepEqual(
+    new Set(included),
+    new Set(["kmod", ...WORKER_MODULES, ...LAZY_MODULES]),
+  );
+  for (const f of included) Deno.statSync(`${ROOT}${f}`);
+  const named = new Set<string>();
   const walk = (dir: string) => {
     for (const e of Deno.readDirSync(`${ROOT}${dir}`)) {
       const path = `${dir}/${e.name}`;
@@ -75,24 +82,12 @@ Deno.test("deno task compile includes every module imported where deno compile c
         // Code only: doc comments show the call as an example.
         const text = Deno.readTextFileSync(`${ROOT}${path}`).split("\n")
           .filter((l) => !/^\s*(\*|\/\/|\/\*)/.test(l)).join("\n");
-        // Worker threads' modules are named where a Pool is made (jobs/pool.ts).
-        for (
-          const m of text.matchAll(
-            /(?:lazyImport<[\s\S]*?>|workerUrl)\(\s*"([^"]+)"|new Pool\(\s*[^,]+,\s*[^,]+,\s*"([^"]+)"/g,
-          )
-        ) wanted.push(m[1] ?? m[2]);
+        for (const m of text.matchAll(/lazyImport\(\s*"([^"]+)"/g)) {
+          named.add(m[1]);
+        }
       }
     }
   };
   walk("src");
-  assert.ok(wanted.length >= 11, `found only ${wanted}`);
-  for (const w of ["src/verify/worker.ts", "src/map/worker.ts"]) {
-    assert.ok(wanted.includes(w), `${w} was not found as a worker module`);
-  }
-  for (const path of wanted) {
-    assert.ok(
-      included.has(path),
-      `${path} is not an --include of deno task compile`,
-    );
-  }
+  assert.deepEqual(named, new Set(LAZY_MODULES));
 });

@@ -6,18 +6,10 @@
  * @module
  */
 
-import denoJson from "../deno.json" with { type: "json" };
+import { LAZY_MODULES, WORKER_MODULES } from "../src/lazy.ts";
 import { lastLine, ToolError, toolMain, ToolUsage } from "./main.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-
-/** What `deno task compile` includes beside cli.ts: kmod/, and every module imported where no bundler sees it (src/lazy.ts). */
-export const COMPILE_INCLUDES = [
-  ...denoJson.tasks.compile.matchAll(/--include (\S+)/g),
-].map((m) => m[1]);
-
-/** Worker threads' modules: bundled each on its own. */
-const WORKERS = ["src/verify/worker.ts", "src/map/worker.ts"];
 
 /** `src/verify/worker.ts` → `verify-worker.js`, its bundle's name. */
 function workerFile(name: string): string {
@@ -51,10 +43,8 @@ export function sh(
  * each worker module is a bundle of its own beside them.
  */
 export function bundle(dir: string): void {
-  const workers = COMPILE_INCLUDES.filter((f) => WORKERS.includes(f));
-  const lazy = COMPILE_INCLUDES.filter((f) =>
-    f.endsWith(".ts") && !WORKERS.includes(f)
-  );
+  const workers = WORKER_MODULES;
+  const lazy = LAZY_MODULES;
   const entryDir = Deno.makeTempDirSync({ prefix: "pmemctl-bundle-" });
   const entry = `${entryDir}/pmemctl.ts`;
   Deno.writeTextFileSync(

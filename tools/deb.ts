@@ -21,7 +21,8 @@ import { renderMan } from "../src/cli/man.ts";
 import { commandTree, MAN_DATE } from "../src/cli/tree.ts";
 import { KMOD_FILES } from "../src/kmod/kmod.ts";
 import { VERSION } from "../src/version.ts";
-import { bundle, COMPILE_INCLUDES, sh } from "./bundle.ts";
+import { bundle, sh } from "./bundle.ts";
+import { compileArgs } from "./compile.ts";
 import { ToolError, toolMain, ToolUsage } from "./main.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -222,15 +223,10 @@ function buildPmemctl(out: string): string {
     const denort = Deno.env.get("DENORT_BIN");
     if (denort) {
       Deno.mkdirSync(`${stage}/usr/bin`, { recursive: true });
-      sh(Deno.execPath(), [
-        "compile",
-        "-A",
-        "--no-config",
-        ...COMPILE_INCLUDES.flatMap((f) => ["--include", `${ROOT}${f}`]),
-        "--output",
-        `${stage}/usr/bin/pmemctl`,
-        `${ROOT}cli.ts`,
-      ]);
+      sh(
+        Deno.execPath(),
+        compileArgs(`${stage}/usr/bin/pmemctl`, ROOT, ["--no-config"]),
+      );
     } else {
       put(
         stage,

@@ -61,7 +61,7 @@ export async function runTree(
       return ExitCode.ok;
     case "help": {
       // Help's renderer loads only when help is asked for.
-      const { renderHelp } = await lazyImport<typeof import("./help.ts")>(
+      const { renderHelp } = await lazyImport(
         "src/cli/help.ts",
       );
       const text = renderHelp(parsed.path, parsed.node);

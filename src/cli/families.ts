@@ -16,29 +16,26 @@ import type { CommandSpec, GroupSpec } from "./spec.ts";
 export const FAMILIES: Readonly<
   Record<string, () => Promise<CommandSpec | GroupSpec>>
 > = {
-  list: async () =>
-    (await lazyImport<typeof import("./list.ts")>("src/cli/list.ts")).list,
-  map: async () =>
-    (await lazyImport<typeof import("./map.ts")>("src/cli/map.ts")).map,
+  list: async () => (await lazyImport("src/cli/list.ts")).list,
+  map: async () => (await lazyImport("src/cli/map.ts")).map,
   verify: async () =>
-    (await lazyImport<typeof import("./verify.ts")>("src/cli/verify.ts"))
+    (await lazyImport("src/cli/verify.ts"))
       .verifyCommand,
-  kmod: async () =>
-    (await lazyImport<typeof import("./kmod.ts")>("src/cli/kmod.ts")).kmod,
+  kmod: async () => (await lazyImport("src/cli/kmod.ts")).kmod,
   plan: async () =>
-    (await lazyImport<typeof import("./plan.ts")>("src/cli/plan.ts"))
+    (await lazyImport("src/cli/plan.ts"))
       .planGroup,
   doctor: async () =>
-    (await lazyImport<typeof import("./doctor.ts")>("src/cli/doctor.ts"))
+    (await lazyImport("src/cli/doctor.ts"))
       .doctor,
   export: async () =>
-    (await lazyImport<typeof import("./export.ts")>("src/cli/export.ts"))
+    (await lazyImport("src/cli/export.ts"))
       .exportGroup,
 };
 
 /** The whole tree (tree.ts), for help at the top, completions, the man page and unknown words. */
 export async function wholeTree(version: string): Promise<GroupSpec> {
-  const { commandTree } = await lazyImport<typeof import("./tree.ts")>(
+  const { commandTree } = await lazyImport(
     "src/cli/tree.ts",
   );
   return commandTree(version);

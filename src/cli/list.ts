@@ -113,9 +113,7 @@ export const list: CommandSpec = {
           "reads the live devices: it cannot be used with --root",
         );
       }
-      const { probeDevice } = await lazyImport<
-        typeof import("../list/probe.ts")
-      >("src/list/probe.ts");
+      const { probeDevice } = await lazyImport("src/list/probe.ts");
       for (const ns of result.regions.flatMap((r) => r.namespaces)) {
         const dev = ns.blockdev ?? ns.chardev;
         if (!dev || ns.daxdev?.mode === "system-ram") continue;
@@ -138,9 +136,7 @@ export const list: CommandSpec = {
     }
     if (opt.bool("json")) {
       // Only --json reads the state file: its modules stay out of start-up.
-      const { readState, statePath } = await lazyImport<
-        typeof import("../state/results.ts")
-      >("src/state/results.ts");
+      const { readState, statePath } = await lazyImport("src/state/results.ts");
       const { state, warning } = readState(
         statePath(opt.optionalText("state"), opt.optionalText("root")),
       );

@@ -22,7 +22,7 @@ import {
  * (verify).
  */
 function handlers(): Promise<typeof import("./map_run.ts")> {
-  return lazyImport<typeof import("./map_run.ts")>("src/cli/map_run.ts");
+  return lazyImport("src/cli/map_run.ts");
 }
 
 const info: CommandSpec = {

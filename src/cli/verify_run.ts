@@ -68,7 +68,7 @@ async function checkStatePath(
   journal: string | undefined,
 ): Promise<void> {
   const [{ statePath }, { identityOfPath, sameBytes }] = await Promise.all([
-    lazyImport<typeof import("../state/results.ts")>("src/state/results.ts"),
+    lazyImport("src/state/results.ts"),
     import("../safety/identity.ts"),
   ]);
   const file = statePath(stateFlag);
@@ -101,9 +101,7 @@ async function record(
   report: VerifyReport,
   stateFlag: string | undefined,
 ): Promise<void> {
-  const { recordVerify, statePath } = await lazyImport<
-    typeof import("../state/results.ts")
-  >("src/state/results.ts");
+  const { recordVerify, statePath } = await lazyImport("src/state/results.ts");
   const file = statePath(stateFlag);
   let target = path;
   try {

@@ -63,9 +63,7 @@ async function kernelLog(
   }
   // libc only for the live log (libc.ts itself, not the ffi barrel: list
   // needs no mapping code); a --root or --dmesg run never loads it.
-  const { klogReadAll, kmsgReadAll, OsError } = await lazyImport<
-    typeof import("../../ffi/libc.ts")
-  >("ffi/libc.ts");
+  const { klogReadAll, kmsgReadAll, OsError } = await lazyImport("ffi/libc.ts");
   try {
     return { text: klogReadAll() };
   } catch (first) {
