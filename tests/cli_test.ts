@@ -204,6 +204,26 @@ Deno.test("the man page names every command, flag and exit code of the tree", as
   assert.match(r.stdout, /^\.SH EXAMPLES$/m);
 });
 
+Deno.test("every command but completions and man describes itself in detail, and --help and the man page carry it", async () => {
+  for (const { path, command } of commandsOf(commandTree("0"))) {
+    const name = path.join(" ");
+    if (name === "completions" || name === "man") continue;
+    assert.ok(command.description?.length, `${name} has no description`);
+    const help = await cli(...path, "--help");
+    assert.equal(help.code, 0, name);
+    const text = help.stdout.replace(/\s+/g, " ");
+    for (const paragraph of command.description!) {
+      assert.ok(text.includes(paragraph), `${name}: ${paragraph}`);
+    }
+    const body = help.stdout.split("\nFLAGS\n")[0].split("\n");
+    for (const line of body.slice(4)) { // after USAGE, its line and the brief
+      assert.ok(line.length <= 78, `${name}: ${line}`);
+    }
+  }
+  const man = (await cli("man")).stdout;
+  assert.ok(man.includes(".PP\nCopies stdin or \\-\\-input into the target"));
+});
+
 requireThat(
   have("groff", ["--version"])
     ? undefined

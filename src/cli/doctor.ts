@@ -15,6 +15,9 @@ export const doctor: CommandSpec = {
   name: "doctor",
   brief:
     "check why persistent memory is missing, disabled or not DAX, and say how to fix it",
+  description: [
+    "A checklist, one line per finding (ok, warn or fail) with what was found and the fix: every memmap= request (refused, across a hole, split or realised), the kernel image against reserved ranges, the kernel configuration and the modules each range needs, unclaimed ranges, disabled regions and namespaces with the kernel log's reason, DAX refused or missing on pmem mounts, known bad blocks, persistence domains, and device-DAX given to the kernel as System RAM. A failed check exits 1; without root it says what it could not read.",
+  ],
   flags: [
     jsonFlag,
     rootFlag(

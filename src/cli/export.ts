@@ -91,6 +91,9 @@ const common = (what: string) => [
 const prometheus: CommandSpec = {
   name: "prometheus",
   brief: "metrics for node_exporter's textfile collector",
+  description: [
+    "The inventory, doctor's checks and recorded verify results as metrics, written atomically to --output for node_exporter's textfile collector (the package's pmemctl-export.timer, disabled until enabled, does it every minute).",
+  ],
   flags: common("a .prom file in the collector's directory"),
   args: [],
   examples: [
@@ -102,6 +105,9 @@ const prometheus: CommandSpec = {
 const ansible: CommandSpec = {
   name: "ansible",
   brief: "an Ansible local fact (ansible_local.pmem)",
+  description: [
+    "The same inventory, checks and recorded results as one JSON document for /etc/ansible/facts.d/pmem.fact, which Ansible's setup module reads as ansible_local.pmem.",
+  ],
   flags: common("/etc/ansible/facts.d/pmem.fact"),
   args: [],
   examples: [
@@ -113,6 +119,9 @@ const ansible: CommandSpec = {
 const nfd: CommandSpec = {
   name: "nfd",
   brief: "a Node Feature Discovery feature file (Kubernetes node labels)",
+  description: [
+    "Node labels for Kubernetes' Node Feature Discovery (a feature file in its features.d directory): whether the node has persistent memory and how many bytes, DAX, fsdax and device-DAX namespaces, type-12 and NFIT regions.",
+  ],
   flags: common("/etc/kubernetes/node-feature-discovery/features.d/pmem"),
   args: [],
   examples: [

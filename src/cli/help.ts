@@ -85,7 +85,11 @@ export function renderHelp(
       );
     }
   } else {
-    lines.push(`  ${usageLine(path, node)}`, "", node.brief, "", "FLAGS");
+    lines.push(`  ${usageLine(path, node)}`, "", node.brief);
+    for (const paragraph of node.description ?? []) {
+      lines.push("", ...wrap(paragraph, WIDTH));
+    }
+    lines.push("", "FLAGS");
     lines.push(...table([...node.flags, help].map(flagRow)));
     if (node.args.length > 0) {
       lines.push("", "ARGUMENTS");
@@ -101,4 +105,23 @@ export function renderHelp(
     }
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** Help's line width for paragraphs. */
+const WIDTH = 78;
+
+/** `text` in lines of at most `width` characters, broken at spaces (a longer word stands alone). */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
 }

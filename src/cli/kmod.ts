@@ -17,6 +17,9 @@ const status: CommandSpec = {
   name: "status",
   brief:
     "which pmem modules are loaded, which type-12 range each holds, what is unclaimed",
+  description: [
+    "Reads /proc/modules and /proc/iomem: which of nd_e820, nd_pmem and pmem_legacy are loaded, which driver holds each e820 type-12 range, and which ranges nothing holds.",
+  ],
   flags: [jsonFlag, rootFlag("read proc/ under DIR (a captured tree)")],
   args: [],
   examples: ["pmemctl kmod status --json"],
@@ -36,6 +39,9 @@ const source: CommandSpec = {
   name: "source",
   brief:
     "write the module's source (C, Kbuild, Makefile, dkms.conf, README) to DIR",
+  description: [
+    "pmem_legacy is an out-of-tree driver, shipped inside pmemctl, that makes /dev/pmemlegacyN of e820 type-12 ranges where nd_e820 and nd_pmem are absent or must not hold them, for kernels from 6.1 on. Like drivers/nvdimm/pmem.c it reads through copy_mc_to_kernel, honours a bad-block list, and sets its DAX device up for non-temporal writes and flushing fsync. kmod/README in the source says how to build, load, restrict it with regions= and sign it.",
+  ],
   flags: [],
   args: [{ name: "dir", brief: "where to write it (created if needed)" }],
   examples: ["pmemctl kmod source ./pmem_legacy"],
@@ -48,6 +54,9 @@ const source: CommandSpec = {
 const build: CommandSpec = {
   name: "build",
   brief: "build pmem_legacy.ko against a kernel's headers and print its path",
+  description: [
+    "Builds the module with the kernel's own build system against the headers of --kver (default: the running kernel) or --kdir, and prints the path of pmem_legacy.ko. When the headers were built with a compiler the system lacks, it names the package to install (exit 3).",
+  ],
   flags: [
     {
       name: "kver",

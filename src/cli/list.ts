@@ -69,6 +69,11 @@ export const list: CommandSpec = {
   name: "list",
   brief:
     "find every persistent-memory range and join what each source says about it",
+  description: [
+    "Reads every source the kernel offers and joins what each says about a range: the e820 tables in the kernel log (klogctl, else /dev/kmsg), memmap= on the command line, /proc/iomem, /sys/firmware/memmap, libnvdimm regions and namespaces of every provider (e820, ACPI NFIT, virtio-pmem, CXL), CXL memory devices, soft-reserved memory, block devices, device-DAX and mounts. One row per range: where it is, its e820 type, who claims it, and its namespaces with their devices, DAX and mounts.",
+    "A memmap= request that did not become persistent memory, or a range nothing claims, is a warning and exit 1. Without root fewer sources can be read (the kernel log, addresses in /proc/iomem); each missing one is named in a warning.",
+    "--root DIR reads a captured tree (a sosreport, or copies of proc/, sys/ and a dmesg.txt) as a jail: no link leaves it, only regular files are read. --json prints one document: regions, cxl and warnings.",
+  ],
   flags: [
     jsonFlag,
     {

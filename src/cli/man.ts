@@ -75,6 +75,9 @@ export function renderMan(
   );
   for (const { path, command } of commands) {
     lines.push(`.SS "${roff(path.join(" "))}"`, roff(command.brief) + ".");
+    for (const paragraph of command.description ?? []) {
+      lines.push(".PP", roff(paragraph));
+    }
     for (const a of command.args) {
       lines.push(".TP", `\\fI${roff(a.name)}\\fR`, roff(a.brief));
     }

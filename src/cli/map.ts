@@ -28,6 +28,9 @@ function handlers(): Promise<typeof import("./map_run.ts")> {
 const info: CommandSpec = {
   name: "info",
   brief: "say what a target is, how it maps and how writes become durable",
+  description: [
+    "Opens the target as map does and writes nothing: what it is (block device, device-DAX, a file on a DAX filesystem or in the page cache), its size and alignment, how pmemctl moves bytes there (io: mmap-nt, mmap, pwrite or o_direct), how a write becomes durable (persistence: map_sync, devdax or msync) and the region's persistence domain. On device-DAX without libpmem it warns that writes may stay in CPU caches.",
+  ],
   flags: [jsonFlag],
   args: [targetArg],
   examples: ["pmemctl map info /dev/dax0.0 --json"],
@@ -39,6 +42,9 @@ const info: CommandSpec = {
 const read: CommandSpec = {
   name: "read",
   brief: "copy bytes of a target to stdout or --output",
+  description: [
+    "Copies --length bytes (default: to the end) from --offset, straight between the mapping and the output on DAX targets, with O_DIRECT on block devices and pread on page-cache files. It refuses a terminal as output without --output, and a range over known bad blocks (exit 3) instead of touching poisoned memory; an output that fills up is named with the bytes written out whole.",
+  ],
   flags: [
     offsetFlag(),
     lengthFlag("how many bytes (default: to the end)"),
@@ -63,6 +69,10 @@ const read: CommandSpec = {
 const write: CommandSpec = {
   name: "write",
   brief: "copy stdin or --input into a target, durable before exit 0",
+  description: [
+    "Copies stdin or --input into the target at --offset. Each 16 MiB window is made durable (a cache flush on DAX, fdatasync elsewhere) before the next, and exit 0 means every byte is.",
+    "Before anything is written it refuses a range past the end (exit 2), a filesystem, swap or LUKS signature without --force (exit 2), a block device that is mounted or held, a target another pmemctl run holds through any of its names, and known bad blocks (exit 3). Input shorter than --length, a target cut short under the run, or a signal, ends with one line saying how many bytes were written and made durable. --jobs N spreads a regular-file input over N threads.",
+  ],
   flags: [
     offsetFlag(),
     lengthFlag("how many bytes (default: all of the input)"),
@@ -88,6 +98,9 @@ const write: CommandSpec = {
 const zero: CommandSpec = {
   name: "zero",
   brief: "write zeros over a range of a target, durable before exit 0",
+  description: [
+    "Writes zeros over --length bytes from --offset (default: the whole target) with map write's refusals and durability; it needs --force.",
+  ],
   flags: [
     offsetFlag(),
     lengthFlag("how many bytes (default: to the end)"),

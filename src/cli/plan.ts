@@ -21,6 +21,10 @@ const memmap: CommandSpec = {
   name: "memmap",
   brief:
     "propose memmap=SIZE!START ranges inside usable RAM of this machine's e820 table",
+  description: [
+    "Each range lies wholly inside one usable-RAM entry of the e820 table (the live kernel log, or --dmesg and --root as list reads them), aligned to --align (a 128 MiB memory section by default), above 4 GiB first, from the top of RAM down, clear of the kernel image, the initrd and a crashkernel reservation, leaving the system --keep of RAM (default: 2 GiB or a quarter, the larger).",
+    "It prints the kernel parameter and the lines that put it into GRUB's defaults or grubby, the RAM left and what struct pages cost. When nothing fits it exits 1 saying why.",
+  ],
   flags: [
     {
       name: "count",
@@ -140,6 +144,9 @@ const check: CommandSpec = {
   name: "check",
   brief:
     "compare a planned memmap= parameter with what the booted kernel made of it",
+  description: [
+    "For each memmap=SIZE!START request of the parameter: whether the booted kernel's command line holds it, and whether it became a region a driver holds, with its devices (exit 0), or why not (exit 1).",
+  ],
   flags: [
     jsonFlag,
     rootFlag("read proc/ and sys/ under DIR (a captured tree)"),
@@ -197,6 +204,9 @@ const cxl: CommandSpec = {
   name: "cxl",
   brief:
     "print the commands that turn free CXL persistent capacity into a region and a namespace (pmemctl plan cxl | sh -e)",
+  description: [
+    "Reads the CXL memory devices and decoders in sysfs and prints the cxl create-region and ndctl create-namespace commands that turn free persistent capacity (or SIZE of it) into a region and a namespace of --mode. It changes nothing itself; with no free capacity it says so and exits 1.",
+  ],
   flags: [
     {
       name: "mode",

@@ -56,6 +56,11 @@ export interface Invocation {
 export interface CommandSpec {
   name: string;
   brief: string;
+  /**
+   * What the command does in detail, in paragraphs of plain text: `--help`
+   * wraps them after the brief, the man page gives each its own paragraph.
+   */
+  description?: string[];
   flags: FlagSpec[];
   args: ArgSpec[];
   /** Lines for the man page's EXAMPLES. */

@@ -19,6 +19,10 @@ export const verifyCommand: CommandSpec = {
   name: "verify",
   brief:
     "prove a range holds data and keeps it across power cycles, pinpointing bad bytes",
+  description: [
+    "Modes: scan (the default) reads everything and never writes; destructive fills the range with a seeded pattern in which every 8-byte word is a hash of its offset, drops the caches and compares (needs --force); stamp writes that pattern and a checksummed header page, and check, after a power cycle, finds the header and compares every byte without writing; rw saves, tests and restores each 16 MiB window, and with --journal FILE the saved bytes are on disk first, so a run killed even by SIGKILL loses nothing: --resume puts them back and finishes.",
+    "The report names the first bad bytes by exact offset with what was expected and found, the merged bad ranges (mismatch, EIO, known bad blocks), the bytes checked, the speed, and whether everything written was made durable; fail exits 1. SIGINT, SIGTERM and SIGHUP stop a run between windows (rw puts its window back first) with exit 3. --jobs N runs scan, destructive, stamp and check on N threads; --record keeps the result for pmemctl export.",
+  ],
   flags: [
     {
       name: "mode",
