@@ -8,12 +8,15 @@
  * only when the import runs.
  *
  * Bundlers cannot see these imports either. Names are paths from the
- * project's root, each listed once below with its type ({@link LazyModules})
- * and at run time ({@link LAZY_MODULES}); `deno task compile`
+ * project's root, each listed once, with its type, in src/cli/lazy_modules.ts
+ * (at the top of the import graph, since it names modules of every floor),
+ * whose `load(name)` is typed by the name alone; `deno task compile`
  * (tools/compile.ts) includes each, and the .deb's bundle (tools/bundle.ts)
  * carries each in a chunk of its own, handing over their loaders with
- * {@link provide} before the program starts. Worker threads' modules are
- * named the same way ({@link WORKER_MODULES}, {@link workerUrl}).
+ * {@link provide} before the program starts. Below the CLI, the two modules
+ * that load lazily name the type themselves:
+ * `lazyImport<typeof import("../../ffi/libc.ts")>("ffi/libc.ts")`. Worker
+ * threads' modules are named the same way ({@link workerUrl}).
  *
  * One rule for the two ways of loading late: a module kept out of the
  * graph that `deno run` builds before it starts goes through
@@ -25,78 +28,23 @@
  * @module
  */
 
-/** Each lazily imported module by its path from the project's root, with its type. */
-export interface LazyModules {
-  "ffi/libc.ts": typeof import("../ffi/libc.ts");
-  "src/cli/doctor.ts": typeof import("./cli/doctor.ts");
-  "src/cli/export.ts": typeof import("./cli/export.ts");
-  "src/cli/help.ts": typeof import("./cli/help.ts");
-  "src/cli/kmod.ts": typeof import("./cli/kmod.ts");
-  "src/cli/list.ts": typeof import("./cli/list.ts");
-  "src/cli/map.ts": typeof import("./cli/map.ts");
-  "src/cli/map_run.ts": typeof import("./cli/map_run.ts");
-  "src/cli/plan.ts": typeof import("./cli/plan.ts");
-  "src/cli/tree.ts": typeof import("./cli/tree.ts");
-  "src/cli/verify.ts": typeof import("./cli/verify.ts");
-  "src/list/probe.ts": typeof import("./list/probe.ts");
-  "src/state/results.ts": typeof import("./state/results.ts");
-  "src/verify/mode_rw.ts": typeof import("./verify/mode_rw.ts");
-}
-
-/** The names of {@link LazyModules} at run time (the compiler keeps the two equal). */
-export const LAZY_MODULES = [
-  "ffi/libc.ts",
-  "src/cli/doctor.ts",
-  "src/cli/export.ts",
-  "src/cli/help.ts",
-  "src/cli/kmod.ts",
-  "src/cli/list.ts",
-  "src/cli/map.ts",
-  "src/cli/map_run.ts",
-  "src/cli/plan.ts",
-  "src/cli/tree.ts",
-  "src/cli/verify.ts",
-  "src/list/probe.ts",
-  "src/state/results.ts",
-  "src/verify/mode_rw.ts",
-] as const satisfies readonly (keyof LazyModules)[];
-
-// A name in LazyModules but not in LAZY_MODULES fails here.
-const everyLazyModuleListed: [
-  Exclude<keyof LazyModules, (typeof LAZY_MODULES)[number]>,
-] extends [never] ? true : never = true;
-void everyLazyModuleListed;
-
-/** Worker threads' modules, by their paths from the project's root. */
-export const WORKER_MODULES = [
-  "src/verify/worker.ts",
-  "src/map/worker.ts",
-] as const;
-
-/** A worker thread's module. */
-export type WorkerModule = (typeof WORKER_MODULES)[number];
-
 const ROOT = new URL("../", import.meta.url);
 const provided = new Map<string, () => Promise<unknown>>();
 const workers = new Map<string, URL>();
 
 /**
  * The module `name` (a path from the project's root, e.g.
- * `"src/cli/list.ts"`, listed in {@link LazyModules}), kept out of the
- * start-up module graph, with its own type (type positions are not part of
- * the graph `deno run` builds).
+ * `"src/cli/list.ts"`), kept out of the start-up module graph, as type `T`
+ * (the module's own: `typeof import(…)`; type positions are not part of the
+ * graph `deno run` builds).
  */
-export function lazyImport<K extends keyof LazyModules>(
-  name: K,
-): Promise<LazyModules[K]> {
+export function lazyImport<T>(name: string): Promise<T> {
   const load = provided.get(name);
-  return (load ? load() : import(new URL(name, ROOT).href)) as Promise<
-    LazyModules[K]
-  >;
+  return (load ? load() : import(new URL(name, ROOT).href)) as Promise<T>;
 }
 
 /** Where the worker module `name` (a path from the project's root) is. */
-export function workerUrl(name: WorkerModule): URL {
+export function workerUrl(name: string): URL {
   return workers.get(name) ?? new URL(name, ROOT);
 }
 

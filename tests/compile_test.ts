@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
-import { LAZY_MODULES, WORKER_MODULES } from "../src/lazy.ts";
+import { LAZY_MODULES, WORKER_MODULES } from "../src/cli/lazy_modules.ts";
 import { compileArgs } from "../tools/compile.ts";
 import { requireThat } from "./require.ts";
 
@@ -65,7 +65,7 @@ requireThat(
   { optionalInCI: true },
 );
 
-Deno.test("deno task compile includes kmod/, each worker module and each lazily imported module, and src/lazy.ts lists exactly the modules lazyImport names", () => {
+Deno.test("deno task compile includes kmod/, each worker module and each lazily imported module, and src/cli/lazy_modules.ts lists exactly the modules the code loads lazily", () => {
   const args = compileArgs();
   const included = args.filter((_, i) => args[i - 1] === "--include");
   assert.deepEqual(
@@ -73,7 +73,7 @@ Deno.test("deno task compile includes kmod/, each worker module and each lazily 
     new Set(["kmod", ...WORKER_MODULES, ...LAZY_MODULES]),
   );
   for (const f of included) Deno.statSync(`${ROOT}${f}`);
-  const named = new Set<string>();
+  const lazy = new Set<string>(), workers = new Set<string>();
   const walk = (dir: string) => {
     for (const e of Deno.readDirSync(`${ROOT}${dir}`)) {
       const path = `${dir}/${e.name}`;
@@ -82,12 +82,18 @@ Deno.test("deno task compile includes kmod/, each worker module and each lazily 
         // Code only: doc comments show the call as an example.
         const text = Deno.readTextFileSync(`${ROOT}${path}`).split("\n")
           .filter((l) => !/^\s*(\*|\/\/|\/\*)/.test(l)).join("\n");
-        for (const m of text.matchAll(/lazyImport\(\s*"([^"]+)"/g)) {
-          named.add(m[1]);
-        }
+        for (
+          const m of text.matchAll(
+            /(?:\bload|lazyImport<[\s\S]*?>)\(\s*"([^"]+)"/g,
+          )
+        ) lazy.add(m[1]);
+        for (
+          const m of text.matchAll(/new Pool\(\s*[^,]+,\s*[^,]+,\s*"([^"]+)"/g)
+        ) workers.add(m[1]);
       }
     }
   };
   walk("src");
-  assert.deepEqual(named, new Set(LAZY_MODULES));
+  assert.deepEqual(lazy, new Set(LAZY_MODULES));
+  assert.deepEqual(workers, new Set(WORKER_MODULES));
 });

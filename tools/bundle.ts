@@ -6,7 +6,7 @@
  * @module
  */
 
-import { LAZY_MODULES, WORKER_MODULES } from "../src/lazy.ts";
+import { LAZY_MODULES, WORKER_MODULES } from "../src/cli/lazy_modules.ts";
 import { lastLine, ToolError, toolMain, ToolUsage } from "./main.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

@@ -10,7 +10,7 @@
 
 import { Options } from "./options.ts";
 import { ExitCode, PmemctlError } from "../errors.ts";
-import { lazyImport } from "../lazy.ts";
+import { load } from "./lazy_modules.ts";
 import { escapeControls } from "../parse/numbers.ts";
 import { parseArgv } from "./argv.ts";
 import type { Output } from "./output.ts";
@@ -61,7 +61,7 @@ export async function runTree(
       return ExitCode.ok;
     case "help": {
       // Help's renderer loads only when help is asked for.
-      const { renderHelp } = await lazyImport(
+      const { renderHelp } = await load(
         "src/cli/help.ts",
       );
       const text = renderHelp(parsed.path, parsed.node);

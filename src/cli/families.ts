@@ -9,33 +9,33 @@
  * @module
  */
 
-import { lazyImport } from "../lazy.ts";
+import { load } from "./lazy_modules.ts";
 import type { CommandSpec, GroupSpec } from "./spec.ts";
 
 /** Loaders of the families `cli.ts` may run without the rest of the tree. */
 export const FAMILIES: Readonly<
   Record<string, () => Promise<CommandSpec | GroupSpec>>
 > = {
-  list: async () => (await lazyImport("src/cli/list.ts")).list,
-  map: async () => (await lazyImport("src/cli/map.ts")).map,
+  list: async () => (await load("src/cli/list.ts")).list,
+  map: async () => (await load("src/cli/map.ts")).map,
   verify: async () =>
-    (await lazyImport("src/cli/verify.ts"))
+    (await load("src/cli/verify.ts"))
       .verifyCommand,
-  kmod: async () => (await lazyImport("src/cli/kmod.ts")).kmod,
+  kmod: async () => (await load("src/cli/kmod.ts")).kmod,
   plan: async () =>
-    (await lazyImport("src/cli/plan.ts"))
+    (await load("src/cli/plan.ts"))
       .planGroup,
   doctor: async () =>
-    (await lazyImport("src/cli/doctor.ts"))
+    (await load("src/cli/doctor.ts"))
       .doctor,
   export: async () =>
-    (await lazyImport("src/cli/export.ts"))
+    (await load("src/cli/export.ts"))
       .exportGroup,
 };
 
 /** The whole tree (tree.ts), for help at the top, completions, the man page and unknown words. */
 export async function wholeTree(version: string): Promise<GroupSpec> {
-  const { commandTree } = await lazyImport(
+  const { commandTree } = await load(
     "src/cli/tree.ts",
   );
   return commandTree(version);

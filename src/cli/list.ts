@@ -5,7 +5,7 @@
  */
 
 import { CheckFailedError, UsageError } from "../errors.ts";
-import { lazyImport } from "../lazy.ts";
+import { load } from "./lazy_modules.ts";
 import {
   type CommandSpec,
   type FlagSpec,
@@ -15,7 +15,7 @@ import {
 } from "./spec.ts";
 import { printJson, printText, warn } from "./output.ts";
 import { gather } from "../list/gather.ts";
-import { CAPS, readStdinCapped } from "../safety/bounded.ts";
+import { CAPS, readStdinCapped } from "../bounded.ts";
 import { joinRegions } from "../list/join.ts";
 import { listDocument, listTable } from "../list/render.ts";
 
@@ -118,7 +118,7 @@ export const list: CommandSpec = {
           "reads the live devices: it cannot be used with --root",
         );
       }
-      const { probeDevice } = await lazyImport("src/list/probe.ts");
+      const { probeDevice } = await load("src/list/probe.ts");
       for (const ns of result.regions.flatMap((r) => r.namespaces)) {
         const dev = ns.blockdev ?? ns.chardev;
         if (!dev || ns.daxdev?.mode === "system-ram") continue;
@@ -141,7 +141,7 @@ export const list: CommandSpec = {
     }
     if (opt.bool("json")) {
       // Only --json reads the state file: its modules stay out of start-up.
-      const { readState, statePath } = await lazyImport("src/state/results.ts");
+      const { readState, statePath } = await load("src/state/results.ts");
       const { state, warning } = readState(
         statePath(opt.optionalText("state"), opt.optionalText("root")),
       );

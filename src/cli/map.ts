@@ -4,7 +4,7 @@
  * @module
  */
 
-import { lazyImport } from "../lazy.ts";
+import { load } from "./lazy_modules.ts";
 import {
   type CommandSpec,
   forceFlag,
@@ -22,7 +22,7 @@ import {
  * (verify).
  */
 function handlers(): Promise<typeof import("./map_run.ts")> {
-  return lazyImport("src/cli/map_run.ts");
+  return load("src/cli/map_run.ts");
 }
 
 const info: CommandSpec = {

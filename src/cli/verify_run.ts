@@ -10,7 +10,7 @@ import { refuseNonRegular } from "../safety/atomic.ts";
 import { Interrupts } from "../safety/interrupt.ts";
 import { defaultJobs } from "../jobs/count.ts";
 import { fitJobs } from "./jobs.ts";
-import { lazyImport } from "../lazy.ts";
+import { load } from "./lazy_modules.ts";
 import { verify, type VerifyMode, type VerifyReport } from "../verify/run.ts";
 import {
   type Output,
@@ -68,7 +68,7 @@ async function checkStatePath(
   journal: string | undefined,
 ): Promise<void> {
   const [{ statePath }, { identityOfPath, sameBytes }] = await Promise.all([
-    lazyImport("src/state/results.ts"),
+    load("src/state/results.ts"),
     import("../safety/identity.ts"),
   ]);
   const file = statePath(stateFlag);
@@ -101,7 +101,7 @@ async function record(
   report: VerifyReport,
   stateFlag: string | undefined,
 ): Promise<void> {
-  const { recordVerify, statePath } = await lazyImport("src/state/results.ts");
+  const { recordVerify, statePath } = await load("src/state/results.ts");
   const file = statePath(stateFlag);
   let target = path;
   try {

@@ -17,7 +17,7 @@
 
 import { fstatx, shareFaultSlots } from "../../ffi/mod.ts";
 import { PmemctlError, SystemError, UsageError } from "../errors.ts";
-import { type WorkerModule, workerUrl } from "../lazy.ts";
+import { workerUrl } from "../lazy.ts";
 import type { Target } from "../target/target.ts";
 import { type Range, WINDOW } from "../target/windows.ts";
 
@@ -194,7 +194,7 @@ export class Pool implements Disposable {
   constructor(
     private readonly t: Target,
     readonly n: number,
-    worker: WorkerModule,
+    worker: string,
     private readonly op: string,
   ) {
     const shared = new SharedArrayBuffer(4 * FLAGS + 8 * n);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { CAPS, readCapped } from "../safety/bounded.ts";
+import { CAPS, readCapped } from "../bounded.ts";
 import { SystemError, UsageError } from "../errors.ts";
 import { E820_PRAM, e820TypeFromResourceName } from "../parse/e820_types.ts";
 import { parseIomem } from "../parse/iomem.ts";

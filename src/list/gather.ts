@@ -6,7 +6,7 @@
  */
 
 import { lazyImport } from "../lazy.ts";
-import { CAPS, readUserFile } from "../safety/bounded.ts";
+import { CAPS, readUserFile } from "../bounded.ts";
 import { parseMemmap } from "../parse/cmdline.ts";
 import { parseE820 } from "../parse/e820.ts";
 import { parseFirmwareMemmap } from "../parse/firmware_memmap.ts";
@@ -63,7 +63,9 @@ async function kernelLog(
   }
   // libc only for the live log (libc.ts itself, not the ffi barrel: list
   // needs no mapping code); a --root or --dmesg run never loads it.
-  const { klogReadAll, kmsgReadAll, OsError } = await lazyImport("ffi/libc.ts");
+  const { klogReadAll, kmsgReadAll, OsError } = await lazyImport<
+    typeof import("../../ffi/libc.ts")
+  >("ffi/libc.ts");
   try {
     return { text: klogReadAll() };
   } catch (first) {

@@ -24,7 +24,7 @@ import {
 } from "../../ffi/mod.ts";
 import { SystemError } from "../errors.ts";
 import type { SystemRoot } from "../sysfs/root.ts";
-import { CAPS, readCapped } from "./bounded.ts";
+import { CAPS, readCapped } from "../bounded.ts";
 import { type FileIdentity, wholeDisk } from "./identity.ts";
 
 /** One line of `/proc/locks`. */

@@ -16,7 +16,7 @@ import {
 import { parseMountinfo } from "../parse/mountinfo.ts";
 import { SystemError } from "../errors.ts";
 import type { SystemRoot } from "../sysfs/root.ts";
-import { CAPS, readCapped } from "./bounded.ts";
+import { CAPS, readCapped } from "../bounded.ts";
 
 /** The file behind a loop device: its filesystem's device and inode, and the path sysfs gives. */
 export interface LoopBacking {

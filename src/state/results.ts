@@ -9,7 +9,7 @@
  */
 
 import { writeFileAtomic } from "../safety/atomic.ts";
-import { readCapped } from "../safety/bounded.ts";
+import { readCapped } from "../bounded.ts";
 
 /** The default state file. */
 export const DEFAULT_STATE = "/var/lib/pmemctl/state.json";

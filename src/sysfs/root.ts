@@ -12,7 +12,7 @@ import {
   readCapped,
   readCappedBytes,
   TooLargeError,
-} from "../safety/bounded.ts";
+} from "../bounded.ts";
 
 /** Links followed in one path before it counts as a loop (the kernel's limit). */
 const MAX_LINKS = 40;

@@ -171,7 +171,7 @@ const MODE_TABLE: Record<VerifyMode, ModeSpec> = {
     io: () => "mmap",
     async run(c) {
       // rw and its journal load only for rw.
-      const { rwMode } = await lazyImport(
+      const { rwMode } = await lazyImport<typeof import("./mode_rw.ts")>(
         "src/verify/mode_rw.ts",
       );
       return {

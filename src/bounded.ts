@@ -6,7 +6,7 @@
  * @module
  */
 
-import { SystemError, UsageError } from "../errors.ts";
+import { SystemError, UsageError } from "./errors.ts";
 
 const MiB = 2 ** 20;
 
