@@ -132,9 +132,8 @@ function cxlMetrics(m: Metrics, f: PmemFacts): void {
   }
 }
 
-/** The facts as a textfile-collector file (pure). */
-export function renderPrometheus(f: PmemFacts): string {
-  const m = new Metrics();
+/** Who wrote the file, and how much pmem the host has. */
+function hostMetrics(m: Metrics, f: PmemFacts): void {
   m.gauge(
     "pmem_exporter_info",
     "The pmemctl that wrote these metrics; always 1.",
@@ -153,6 +152,10 @@ export function renderPrometheus(f: PmemFacts): string {
     {},
     f.total_bytes,
   );
+}
+
+/** One series per range. */
+function regionMetrics(m: Metrics, f: PmemFacts): void {
   for (const r of f.regions) {
     const id = {
       region: r.nd_region ?? "",
@@ -184,6 +187,10 @@ export function renderPrometheus(f: PmemFacts): string {
       r.claimed_by !== null ? 1 : 0,
     );
   }
+}
+
+/** One series per namespace, and per mount of one. */
+function namespaceMetrics(m: Metrics, f: PmemFacts): void {
   for (const n of f.namespaces) {
     const id = {
       namespace: n.dev,
@@ -229,6 +236,10 @@ export function renderPrometheus(f: PmemFacts): string {
     }
   }
   m.declare("pmem_mount_dax", MOUNT_DAX_HELP);
+}
+
+/** Whether each memmap= request became its range. */
+function memmapMetrics(m: Metrics, f: PmemFacts): void {
   m.declare(
     "pmem_memmap_request_realised",
     "Whether each memmap=SIZE!START request became exactly that range (1) or not (0).",
@@ -247,6 +258,10 @@ export function renderPrometheus(f: PmemFacts): string {
     {},
     f.memmap.filter((r) => !r.realised).length,
   );
+}
+
+/** Device-DAX given to the kernel as System RAM. */
+function systemRamMetrics(m: Metrics, f: PmemFacts): void {
   m.declare(
     "pmem_system_ram_memory_blocks",
     "Memory blocks of device-DAX given to the kernel as System RAM (kmem), by state.",
@@ -261,7 +276,10 @@ export function renderPrometheus(f: PmemFacts): string {
       state: "offline",
     }, d.blocks - d.online);
   }
-  cxlMetrics(m, f);
+}
+
+/** The last recorded verify of each target and mode. */
+function verifyMetrics(m: Metrics, f: PmemFacts): void {
   m.declare(
     "pmem_verify_last_success",
     "Whether the last recorded pmemctl verify of a target passed (1) or failed (0).",
@@ -285,6 +303,18 @@ export function renderPrometheus(f: PmemFacts): string {
     );
     m.gauge("pmem_verify_last_mismatched_bytes", "", id, v.mismatch_count);
   }
+}
+
+/** The facts as a textfile-collector file (pure). */
+export function renderPrometheus(f: PmemFacts): string {
+  const m = new Metrics();
+  hostMetrics(m, f);
+  regionMetrics(m, f);
+  namespaceMetrics(m, f);
+  memmapMetrics(m, f);
+  systemRamMetrics(m, f);
+  cxlMetrics(m, f);
+  verifyMetrics(m, f);
   m.gauge(
     "pmem_export_warnings",
     "Warnings pmemctl had while gathering (sources missing or refused, ranges unclaimed).",

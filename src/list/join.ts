@@ -8,7 +8,7 @@
  */
 
 import { excerpt } from "../parse/numbers.ts";
-import { type E820Log, finalTable } from "../parse/e820.ts";
+import { type E820Entry, type E820Log, finalTable } from "../parse/e820.ts";
 import {
   E820_PMEM,
   E820_PRAM,
@@ -275,15 +275,18 @@ export function namespaceDevices(r: ListRegion): string[] {
   );
 }
 
-/** Joins the observations into regions. */
-export function joinRegions(obs: Observations): ListResult {
-  const warnings: string[] = [];
-  let failed = 0;
-  const drafts: Drafts = { all: [], located: new DisjointRanges() };
-  const iomemUsable = obs.iomem !== undefined && !obs.iomem.hidden;
-
-  // The kernel's own resource tree first: its ranges are the ones drivers claim.
-  // Nested ones too: a CXL window holds its regions' "Persistent Memory",
+/**
+ * Places every range the sources name, the kernel's resource tree first (its
+ * ranges are the ones drivers claim), then the e820 table, the firmware's
+ * memmap and libnvdimm's regions.
+ */
+function placeSources(
+  obs: Observations,
+  drafts: Drafts,
+  e820: E820Entry[],
+  iomemUsable: boolean,
+): void {
+  // iomem's ranges, nested ones too: a CXL window holds its regions' "Persistent Memory",
   // hmem.N its "Soft Reserved" range.
   if (iomemUsable) {
     for (const node of iomemNodes(obs.iomem!)) {
@@ -301,7 +304,6 @@ export function joinRegions(obs: Observations): ListResult {
   // would make every placement an insertion in the middle).
   const byStart = <T extends { start: number }>(list: T[]) =>
     list.toSorted((a, b) => a.start - b.start);
-  const e820 = obs.e820 ? finalTable(obs.e820) : [];
   for (const e of byStart(e820)) {
     if (isRegionType(e.type)) place(drafts, e.start, e.end, e.type, "e820");
   }
@@ -336,31 +338,44 @@ export function joinRegions(obs: Observations): ListResult {
       });
     }
   }
+}
 
-  // A namespace or device-DAX the kernel put at the top of iomem, with no
-  // "Persistent Memory" or "Soft Reserved" range around it (virtio-pmem;
-  // soft-reserved memory on 7.x), claims its region all the same.
-  if (iomemUsable) {
-    const tops = new DisjointRanges<IomemNode>();
-    for (const n of obs.iomem!.roots) {
-      // The kernel's top-level ranges never overlap; in a damaged or edited
-      // file they may, and the first one holds.
-      if (
-        /^(namespace|dax)\d+\.\d+$/.test(n.name) &&
-        tops.overlapping(n).length === 0
-      ) tops.add(n, n);
-    }
-    for (const d of drafts.all) {
-      if (d.start === null || d.claims?.length) continue;
-      const top = tops.overlapping({ start: d.start, end: d.end! })[0];
-      if (!top) continue;
-      d.claims = [{ name: top.name, start: top.start, end: top.end }];
-      d.sources.add("iomem");
-    }
+/**
+ * A namespace or device-DAX the kernel put at the top of iomem, with no
+ * "Persistent Memory" or "Soft Reserved" range around it (virtio-pmem;
+ * soft-reserved memory on 7.x), claims its region all the same.
+ */
+function claimByTopLevel(obs: Observations, drafts: Drafts): void {
+  const tops = new DisjointRanges<IomemNode>();
+  for (const n of obs.iomem!.roots) {
+    // The kernel's top-level ranges never overlap; in a damaged or edited
+    // file they may, and the first one holds.
+    if (
+      /^(namespace|dax)\d+\.\d+$/.test(n.name) &&
+      tops.overlapping(n).length === 0
+    ) tops.add(n, n);
   }
+  for (const d of drafts.all) {
+    if (d.start === null || d.claims?.length) continue;
+    const top = tops.overlapping({ start: d.start, end: d.end! })[0];
+    if (!top) continue;
+    d.claims = [{ name: top.name, start: top.start, end: top.end }];
+    d.sources.add("iomem");
+  }
+}
 
-  // memmap= requests: each pmem one must have become type-12 ranges covering it.
-  const haveMap = e820.length > 0 || iomemUsable;
+/**
+ * memmap= requests: each pmem one must have become type-12 ranges covering
+ * it. Marks the ranges that did, warns about the rest; how many failed.
+ */
+function checkMemmap(
+  obs: Observations,
+  drafts: Drafts,
+  e820: E820Entry[],
+  haveMap: boolean,
+  warnings: string[],
+): number {
+  let failed = 0;
   for (const err of obs.memmap?.errors ?? []) {
     failed++;
     warnings.push(
@@ -427,6 +442,24 @@ export function joinRegions(obs: Observations): ListResult {
     );
   }
 
+  return failed;
+}
+
+/** Joins the observations into regions. */
+export function joinRegions(obs: Observations): ListResult {
+  const warnings: string[] = [];
+  const drafts: Drafts = { all: [], located: new DisjointRanges() };
+  const iomemUsable = obs.iomem !== undefined && !obs.iomem.hidden;
+  const e820 = obs.e820 ? finalTable(obs.e820) : [];
+  placeSources(obs, drafts, e820, iomemUsable);
+  if (iomemUsable) claimByTopLevel(obs, drafts);
+  const failed = checkMemmap(
+    obs,
+    drafts,
+    e820,
+    e820.length > 0 || iomemUsable,
+    warnings,
+  );
   const look = lookups(obs, iomemUsable);
   const regions = drafts.all
     .sort((a, b) => (a.start ?? Infinity) - (b.start ?? Infinity))
