@@ -25,6 +25,7 @@ import type { Poll } from "../safety/interrupt.ts";
 import {
   copyFromInput,
   mappableInput,
+  type MappedInput,
   positional,
   type Stream,
 } from "./input.ts";
@@ -216,68 +217,41 @@ export async function writeRange(
       );
     }
   } else {
-    for (const w of windows(offset, limit, target.align)) {
-      const why = await poll?.();
-      if (why) {
-        target.flush();
-        if (mapped) lseek(input.fd, mapped.at, C.SEEK_SET, input.path);
-        throw new Interrupted(
-          "map write",
-          why,
-          done,
-          `written at offset ${offset} and made durable`,
-        );
-      }
-      if (length === undefined) await target.reserve(w.start, w.length);
-      let filled = 0;
-      try {
-        using m = target.map(w, true, durableBefore(done, offset));
-        if (mapped) {
-          const n = Math.min(w.length, mapped.size - mapped.at);
-          const copied = n === 0
-            ? true
-            : copyFromInput(target, m, w.start, input, mapped.at, n);
-          if (copied === undefined) {
-            // The file cannot be mapped after all: read(2) on from where the
-            // copy stands, which the descriptor's position does not know yet.
-            lseek(input.fd, mapped.at, C.SEEK_SET, input.path);
-            mapped = undefined;
-          } else {
-            durable = copied && durable;
-            mapped.at += n;
-            filled = n;
-            ended = n < w.length;
-            progress?.(done + filled);
-          }
-        }
-        if (!mapped) {
-          while (filled < w.length) {
-            const n = readInto(
-              input.fd,
-              m.pointer(w.start - w.mapStart + filled),
-              w.length - filled,
-              input.path,
-            );
-            if (n === 0) {
-              ended = true;
-              break;
-            }
-            filled += n;
-            progress?.(done + filled);
-          }
-          durable = target.persist(m, w.start, filled) && durable;
-        }
-      } catch (e) {
-        throw madeDurable(e, done, offset);
-      }
-      done += filled;
-      if (ended) break;
-    }
+    const r = await writeDaxWindows(
+      target,
+      offset,
+      limit,
+      length,
+      input,
+      mapped,
+      progress,
+      poll,
+    );
+    ({ done, durable, ended, mapped } = r);
   }
   target.flush();
   // Leave the descriptor where read(2) would have: a shell's next reader
   // of the same file starts after the bytes written.
   if (mapped) lseek(input.fd, mapped.at, C.SEEK_SET, input.path);
+  checkInputEnd(target, offset, limit, length, input, mapped, done, ended);
+  return { bytes: done, durable, jobs: 1 };
+}
+
+/**
+ * After a one-thread write: input that ended before `length` is an error
+ * saying what was written, and so is input left over when the target is
+ * full (`length` not given).
+ */
+function checkInputEnd(
+  target: Target,
+  offset: number,
+  limit: number,
+  length: number | undefined,
+  input: Stream,
+  mapped: MappedInput | undefined,
+  done: number,
+  ended: boolean,
+): void {
   if (length !== undefined && done < length) {
     throw new UsageError(
       input.path,
@@ -301,7 +275,88 @@ export async function writeRange(
       );
     }
   }
-  return { bytes: done, durable, jobs: 1 };
+}
+
+/**
+ * The one-thread way into a DAX target: each window mapped, filled from the
+ * mapped input file (memcpy) or by read(2) into the mapping, and persisted
+ * before the next. What it wrote, whether all of it is durable, whether the
+ * input ended, and the mapped input as it stands (undefined when it could
+ * not be mapped after all).
+ */
+async function writeDaxWindows(
+  target: Target,
+  offset: number,
+  limit: number,
+  length: number | undefined,
+  input: Stream,
+  mapped: MappedInput | undefined,
+  progress?: OnProgress,
+  poll?: Poll,
+): Promise<
+  { done: number; durable: boolean; ended: boolean; mapped?: MappedInput }
+> {
+  let done = 0;
+  let durable = true;
+  let ended = false;
+  for (const w of windows(offset, limit, target.align)) {
+    const why = await poll?.();
+    if (why) {
+      target.flush();
+      if (mapped) lseek(input.fd, mapped.at, C.SEEK_SET, input.path);
+      throw new Interrupted(
+        "map write",
+        why,
+        done,
+        `written at offset ${offset} and made durable`,
+      );
+    }
+    if (length === undefined) await target.reserve(w.start, w.length);
+    let filled = 0;
+    try {
+      using m = target.map(w, true, durableBefore(done, offset));
+      if (mapped) {
+        const n = Math.min(w.length, mapped.size - mapped.at);
+        const copied = n === 0
+          ? true
+          : copyFromInput(target, m, w.start, input, mapped.at, n);
+        if (copied === undefined) {
+          // The file cannot be mapped after all: read(2) on from where the
+          // copy stands, which the descriptor's position does not know yet.
+          lseek(input.fd, mapped.at, C.SEEK_SET, input.path);
+          mapped = undefined;
+        } else {
+          durable = copied && durable;
+          mapped.at += n;
+          filled = n;
+          ended = n < w.length;
+          progress?.(done + filled);
+        }
+      }
+      if (!mapped) {
+        while (filled < w.length) {
+          const n = readInto(
+            input.fd,
+            m.pointer(w.start - w.mapStart + filled),
+            w.length - filled,
+            input.path,
+          );
+          if (n === 0) {
+            ended = true;
+            break;
+          }
+          filled += n;
+          progress?.(done + filled);
+        }
+        durable = target.persist(m, w.start, filled) && durable;
+      }
+    } catch (e) {
+      throw madeDurable(e, done, offset);
+    }
+    done += filled;
+    if (ended) break;
+  }
+  return { done, durable, ended, mapped };
 }
 
 /** What a one-thread write did before its current window, for a fault's message. */

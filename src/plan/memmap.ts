@@ -130,6 +130,82 @@ function free(start: number, end: number, avoid: Avoid[]): [number, number][] {
   return parts;
 }
 
+/** `count` ranges of `size` from `start` on, each inside one free span; or why not. */
+function placeAt(
+  start0: number,
+  size: number,
+  count: number,
+  align: number,
+  spans: { start: number; end: number }[],
+): { start: number; size: number }[] | { reason: string; usage?: string } {
+  const ranges: { start: number; size: number }[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = start0 + i * size;
+    if (start % align !== 0) {
+      return {
+        reason: `${
+          i === 0 ? hex(start) : `the range from ${hex(start)}`
+        } is not ${memparseText(align)}-aligned`,
+        usage: "--start",
+      };
+    }
+    if (!spans.some((s) => s.start <= start && start + size <= s.end)) {
+      return {
+        reason: `[${hex(start)}, ${
+          hex(start + size - 1)
+        }] is not inside one usable-RAM entry clear of the kernel, initrd and crashkernel`,
+      };
+    }
+    ranges.push({ start, size });
+  }
+  return ranges;
+}
+
+/**
+ * `count` ranges of `size` from the top of the highest spans down (far from
+ * the kernel image), in address order, warning when some lie below 4 GiB
+ * though spans above it exist; or why they do not fit.
+ */
+function placeFromTop(
+  pool: { start: number; end: number }[],
+  spans: { start: number; end: number }[],
+  anyHigh: boolean,
+  size: number,
+  count: number,
+  align: number,
+  warnings: string[],
+): { start: number; size: number }[] | { reason: string } {
+  const ranges: { start: number; size: number }[] = [];
+  for (const span of pool) {
+    let end = span.end;
+    while (ranges.length < count && end - size >= span.start) {
+      ranges.push({ start: end - size, size });
+      end -= size;
+    }
+    if (ranges.length === count) break;
+  }
+  if (ranges.length < count) {
+    const largest = spans.reduce((m, s) => Math.max(m, s.end - s.start), 0);
+    return {
+      reason: `only ${ranges.length} of ${count} ranges of ${
+        memparseText(size)
+      } fit: the largest free ${
+        memparseText(align)
+      }-aligned span of usable RAM is ${amount(largest)}`,
+    };
+  }
+  ranges.sort((a, b) => a.start - b.start);
+  const low = ranges.filter((r) => r.start < FOUR_GIB).length;
+  if (anyHigh && low > 0) {
+    warnings.push(
+      `${low} of the ${count} ranges ${
+        low > 1 ? "lie" : "lies"
+      } below 4 GiB (not enough usable RAM above it)`,
+    );
+  }
+  return ranges;
+}
+
 /**
  * Plans `request` over the e820 table the kernel used (`table`: usable RAM
  * is type 1). Returns the plan, or why nothing fits.
@@ -186,57 +262,11 @@ export function planMemmap(
   if (high.length === 0 && spans.length > 0) {
     warnings.push("no usable RAM above 4 GiB: the ranges lie below it");
   }
-  const ranges: { start: number; size: number }[] = [];
-  if (request.start !== undefined) {
-    for (let i = 0; i < count; i++) {
-      const start = request.start + i * size;
-      if (start % align !== 0) {
-        return {
-          reason: `${
-            i === 0 ? hex(start) : `the range from ${hex(start)}`
-          } is not ${memparseText(align)}-aligned`,
-          usage: "--start",
-        };
-      }
-      if (!spans.some((s) => s.start <= start && start + size <= s.end)) {
-        return {
-          reason: `[${hex(start)}, ${
-            hex(start + size - 1)
-          }] is not inside one usable-RAM entry clear of the kernel, initrd and crashkernel`,
-        };
-      }
-      ranges.push({ start, size });
-    }
-  } else {
-    // From the top of the highest spans down: far from the kernel image.
-    for (const span of pool) {
-      let end = span.end;
-      while (ranges.length < count && end - size >= span.start) {
-        ranges.push({ start: end - size, size });
-        end -= size;
-      }
-      if (ranges.length === count) break;
-    }
-    if (ranges.length < count) {
-      const largest = spans.reduce((m, s) => Math.max(m, s.end - s.start), 0);
-      return {
-        reason: `only ${ranges.length} of ${count} ranges of ${
-          memparseText(size)
-        } fit: the largest free ${
-          memparseText(align)
-        }-aligned span of usable RAM is ${amount(largest)}`,
-      };
-    }
-    ranges.sort((a, b) => a.start - b.start);
-    const low = ranges.filter((r) => r.start < FOUR_GIB).length;
-    if (high.length > 0 && low > 0) {
-      warnings.push(
-        `${low} of the ${count} ranges ${
-          low > 1 ? "lie" : "lies"
-        } below 4 GiB (not enough usable RAM above it)`,
-      );
-    }
-  }
+  const placed = request.start !== undefined
+    ? placeAt(request.start, size, count, align, spans)
+    : placeFromTop(pool, spans, high.length > 0, size, count, align, warnings);
+  if ("reason" in placed) return placed;
+  const ranges = placed;
   if (existingRequests + ranges.length > 4) {
     warnings.push(
       `${
