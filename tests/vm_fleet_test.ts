@@ -25,6 +25,8 @@ import { bootDiskGuest, disk, type DiskGuest } from "./vm/disk_guest.ts";
 const SUITE = "bookworm";
 /** The two that the provision role reboots into memmap= pmem. */
 const HOSTS = ["guest-a", "guest-b"];
+/** The longest a playbook run may take (the first run boots each guest again). */
+const PLAY_SECONDS = 1200;
 /** The one with CXL persistent capacity. */
 const CXL_HOST = "guest-c";
 
@@ -106,7 +108,11 @@ function inventory(guests: DiskGuest[], key: string): string {
     "ansible_host=127.0.0.1",
     "ansible_user=root",
     `ansible_ssh_private_key_file=${key}`,
-    "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR'",
+    // Keepalives: a guest that reboots drops its TCP connections without a
+    // reset through QEMU's user network, and an ssh (or its ControlPersist
+    // master) waiting on one would wait for ever; with them it fails in
+    // 15 s, which the reboot module expects of a rebooting host.
+    "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ServerAliveInterval=5 -o ServerAliveCountMax=3'",
     "ansible_python_interpreter=/usr/bin/python3",
     "",
   ].join("\n");
@@ -149,6 +155,8 @@ requireThat(
         ...installCollection(dir),
         ANSIBLE_HOST_KEY_CHECKING: "False",
         ANSIBLE_RETRY_FILES_ENABLED: "False",
+        // This run's own ControlPersist sockets, not ~/.ansible/cp's.
+        ANSIBLE_SSH_CONTROL_PATH_DIR: `${dir}/cp`,
         // Three TCG guests beside the rest of the suite answer slowly.
         ANSIBLE_TIMEOUT: "60",
       };
@@ -157,7 +165,12 @@ requireThat(
       Deno.writeTextFileSync(`${dir}/site.yml`, SITE);
       Deno.writeTextFileSync(`${dir}/cxl.yml`, CXL);
       const play = (file: string, ...extra: string[]) => {
-        const r = ansible("ansible-playbook", [
+        // Bounded: a hang fails the test instead of holding CI.
+        const r = ansible("timeout", [
+          "-k",
+          "10",
+          `${PLAY_SECONDS}`,
+          "ansible-playbook",
           "-i",
           `${dir}/hosts`,
           ...extra,
@@ -166,7 +179,9 @@ requireThat(
         assert.equal(
           r.code,
           0,
-          `${file} ${extra.join(" ")}: ${r.out}${r.err}\n` +
+          `${file} ${extra.join(" ")}${
+            r.code === 124 ? ` took over ${PLAY_SECONDS} s` : ""
+          }: ${r.out}${r.err}\n` +
             guests.map((g) => `${g.name} console:\n${g.console().slice(-2000)}`)
               .join("\n"),
         );
