@@ -18,6 +18,7 @@
  */
 import assert from "node:assert/strict";
 import { ansible, changedIn, installCollection } from "./ansible.ts";
+import { parseMemmap } from "../src/parse/cmdline.ts";
 import { debs } from "./packages.ts";
 import { have, inCI, requireThat } from "./require.ts";
 import { bootDiskGuest, disk, type DiskGuest } from "./vm/disk_guest.ts";
@@ -125,14 +126,13 @@ function must(g: DiskGuest, cmd: string): string {
   return r.out.trim();
 }
 
-/** The start of memmap=SIZE!START in bytes. */
+/** The start of memmap=SIZE!START in bytes, as the kernel parses it. */
 function startOf(param: string): number {
-  const m = param.match(/^memmap=\w+!(0x[0-9a-f]+|\d+)([KMG]?)$/i);
-  assert.ok(m, param);
-  const unit = { "": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 }[
-    m[2].toUpperCase() as "" | "K" | "M" | "G"
-  ];
-  return Number(m[1]) * unit;
+  const { requests, errors } = parseMemmap(param);
+  assert.equal(requests.length, 1, param);
+  assert.deepEqual(errors, [], param);
+  assert.equal(requests[0].kind, "pmem", param);
+  return requests[0].start!;
 }
 
 requireThat(

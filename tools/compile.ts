@@ -2,7 +2,7 @@
  * `deno task compile`: one `dist/pmemctl` binary (`deno compile`), with
  * kmod/ and every module imported where deno compile cannot see it (the
  * lazily imported modules and the worker threads' modules, listed once in
- * src/lazy.ts) included. Needs a denort runtime: Deno downloads one, or
+ * src/cli/lazy_modules.ts) included. Needs a denort runtime: Deno downloads one, or
  * DENORT_BIN names it. usage: deno run -A tools/compile.ts [--output FILE]
  *
  * @module

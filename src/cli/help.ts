@@ -111,7 +111,7 @@ export function renderHelp(
 const WIDTH = 78;
 
 /** `text` in lines of at most `width` characters, broken at spaces (a longer word stands alone). */
-export function wrap(text: string, width: number): string[] {
+function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = "";
   for (const word of text.split(/\s+/).filter(Boolean)) {

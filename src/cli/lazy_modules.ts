@@ -58,9 +58,6 @@ export const WORKER_MODULES = [
   "src/map/worker.ts",
 ] as const;
 
-/** A worker thread's module. */
-export type WorkerModule = (typeof WORKER_MODULES)[number];
-
 /** The lazily imported module `name`, typed by its name alone. */
 export function load<K extends keyof LazyModules>(
   name: K,

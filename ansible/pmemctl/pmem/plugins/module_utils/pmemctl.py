@@ -10,6 +10,11 @@ __metaclass__ = type
 import json
 import re
 
+# A namespace's usable size is smaller than its region, or than the size
+# asked for, by its page map and alignment: this much smaller still counts
+# as the size asked for.
+NAMESPACE_SLACK = 1 / 16.0
+
 SUFFIX = {"": 1, "K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30, "T": 2 ** 40}
 
 

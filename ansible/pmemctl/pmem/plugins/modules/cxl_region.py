@@ -68,10 +68,7 @@ plan:
 import shlex
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.pmemctl.pmem.plugins.module_utils.pmemctl import run_json, size_of
-
-# A namespace's usable size is smaller than its region by its page map.
-SLACK = 1 / 16.0
+from ansible_collections.pmemctl.pmem.plugins.module_utils.pmemctl import NAMESPACE_SLACK, run_json, size_of
 
 
 def fitting(inventory, mode, want):
@@ -79,7 +76,7 @@ def fitting(inventory, mode, want):
     for region in (inventory or {}).get("regions", []):
         if region.get("provider") != "CXL" or not region.get("persistent"):
             continue
-        if want is not None and region.get("size", 0) < want * (1 - SLACK):
+        if want is not None and region.get("size", 0) < want * (1 - NAMESPACE_SLACK):
             continue
         if any(ns.get("mode") == mode for ns in region.get("namespaces", [])):
             return region

@@ -85,11 +85,7 @@ commands:
 import json
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.pmemctl.pmem.plugins.module_utils.pmemctl import size_of
-
-# A namespace's usable size is smaller than what was asked for by its page map
-# and alignment; this much smaller still counts as the size asked for.
-SLACK = 1 / 16.0
+from ansible_collections.pmemctl.pmem.plugins.module_utils.pmemctl import NAMESPACE_SLACK, size_of
 
 
 def ndctl(module, args):
@@ -124,7 +120,7 @@ def fits(ns, p, want):
         return False
     if want is not None:
         got = ns.get("size", 0)
-        if got > want or got < want * (1 - SLACK):
+        if got > want or got < want * (1 - NAMESPACE_SLACK):
             return False
     return True
 
