@@ -1209,7 +1209,7 @@ Deno.test("a file another process truncates mid-run is never grown back: the run
           // follows it (ext4 sets the new size late in truncate) lets that
           // one MiB through: then the message says so, with the true size.
           const cut = stderr.match(
-            /(?:cut short while .*)?it holds (\d+) bytes now/,
+            /(?:shrank while .*)?it holds (\d+) bytes now/,
           );
           if (cut) {
             assert.equal(size, Number(cut[1]), said);

@@ -33,7 +33,7 @@ export function pwriteAll(t: Target, buf: Uint8Array, offset: number): void {
     if (after < t.size) {
       throw new SystemError(
         `${t.op} ${t.path}`,
-        `the target was cut short while the ${piece.length} bytes at offset ${at} were written: it holds ${after} bytes now, not ${t.size}`,
+        `the target shrank while the ${piece.length} bytes at offset ${at} were written: it holds ${after} bytes now, not ${t.size}`,
       );
     }
   }
@@ -44,9 +44,9 @@ function pwritePiece(t: Target, buf: Uint8Array, offset: number): void {
   if (n < buf.length) {
     throw new SystemError(
       `${t.op} ${t.path}`,
-      `no room at offset ${
+      `the target shrank or its filesystem is full: no room at offset ${
         offset + n
-      } (the target shrank or its filesystem is full)`,
+      }`,
     );
   }
 }
