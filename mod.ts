@@ -29,7 +29,7 @@
  * Moving bytes and proving them (a regular file stands in for /dev/pmemN):
  *
  * ```ts
- * import { Target, verify, zeroRange } from "./mod.ts";
+ * import { Target, verify, verifyReport, zeroRange } from "./mod.ts";
  *
  * const path = Deno.makeTempFileSync();
  * Deno.truncateSync(path, 1 << 20);
@@ -37,13 +37,15 @@
  *   using target = Target.open(path, "write", "example");
  *   await zeroRange(target, 0, 4096);
  * }
- * const report = await verify(path, {
- *   mode: "destructive",
- *   offset: 0,
- *   passes: 1,
- *   resume: false,
- *   force: true,
- * });
+ * const report = verifyReport(
+ *   await verify(path, {
+ *     mode: "destructive",
+ *     offset: 0,
+ *     passes: 1,
+ *     resume: false,
+ *     force: true,
+ *   }),
+ * );
  * Deno.removeSync(path);
  * if (report.result !== "pass") throw new Error("verify failed");
  * ```
@@ -68,14 +70,21 @@ export {
 } from "./src/cli/completions.ts";
 export { gather, type GatherOptions } from "./src/list/gather.ts";
 export { joinRegions, type Observations } from "./src/list/join.ts";
-export { listDocument, listTable } from "./src/list/render.ts";
+export { listTable } from "./src/render/list.ts";
+export {
+  listDocument,
+  type TargetInfo,
+  targetInfo,
+  type VerifyReport,
+  verifyReport,
+} from "./src/render/json.ts";
 export { finalTable, parseE820 } from "./src/parse/e820.ts";
 export { parseIomem } from "./src/parse/iomem.ts";
 export { parseMemmap } from "./src/parse/cmdline.ts";
 export { parseMountinfo } from "./src/parse/mountinfo.ts";
 export { SystemRoot } from "./src/sysfs/root.ts";
 export { Target } from "./src/target/target.ts";
-export type { TargetInfo } from "./src/target/info.ts";
+export { durability } from "./src/target/info.ts";
 export { windows } from "./src/target/windows.ts";
 export {
   readRange,
@@ -88,7 +97,7 @@ export {
   verify,
   type VerifyMode,
   type VerifyOptions,
-  type VerifyReport,
+  type VerifyOutcome,
 } from "./src/verify/run.ts";
 export { type KmodStatus, kmodStatus } from "./src/kmod/kmod.ts";
 export { hex, parseSize } from "./src/units.ts";

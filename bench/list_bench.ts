@@ -6,7 +6,7 @@
  */
 import { gather } from "../src/list/gather.ts";
 import { joinRegions } from "../src/list/join.ts";
-import { listDocument } from "../src/list/render.ts";
+import { listDocument } from "../src/render/json.ts";
 import { makeTree } from "./synthetic_tree.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

@@ -9,6 +9,7 @@ import { CheckFailedError } from "../errors.ts";
 import { escapeControls } from "../parse/numbers.ts";
 import { gatherFrom, sourceFlags } from "./list.ts";
 import { printJson } from "./output.ts";
+import { doctorDocument } from "../render/json.ts";
 import { type CommandSpec, jsonFlag, rootFlag } from "./spec.ts";
 
 export const doctor: CommandSpec = {
@@ -50,9 +51,8 @@ export const doctor: CommandSpec = {
       inputs: await inputs.readDoctorInputs(sys),
       sourceWarnings: [...gathered.warnings, ...sys.warnings],
     });
-    const failed = checks.filter((c) => c.status === "fail").length;
-    const warned = checks.filter((c) => c.status === "warn").length;
-    if (opt.bool("json")) printJson(out, { checks, failed, warned });
+    const doc = doctorDocument(checks);
+    if (opt.bool("json")) printJson(out, doc);
     else {
       const width = Math.max(...checks.map((c) => c.check.length));
       out.stdout(
@@ -65,6 +65,7 @@ export const doctor: CommandSpec = {
         ).join(""),
       );
     }
+    const { failed } = doc;
     if (failed > 0) {
       throw new CheckFailedError(
         "doctor",

@@ -17,7 +17,8 @@ import { printJson, printText, warn } from "./output.ts";
 import { gather } from "../list/gather.ts";
 import { CAPS, readStdinCapped } from "../bounded.ts";
 import { joinRegions } from "../list/join.ts";
-import { listDocument, listTable } from "../list/render.ts";
+import { listTable } from "../render/list.ts";
+import { listDocument } from "../render/json.ts";
 
 /** Usage error unless `dir` is a directory (`--root`). */
 export function checkRootDir(dir: string | undefined): void {

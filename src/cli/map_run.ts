@@ -35,6 +35,8 @@ import {
   warn,
 } from "./output.ts";
 import type { Invocation } from "./spec.ts";
+import { targetInfo, transferDocument } from "../render/json.ts";
+import { durability } from "../target/info.ts";
 
 function warnNotDurable(out: Output, path: string, durable: boolean): void {
   if (!durable) {
@@ -45,27 +47,9 @@ function warnNotDurable(out: Output, path: string, durable: boolean): void {
   }
 }
 
-/** `--json` of read, write and zero: what moved, how, and how fast. */
-function printTransfer(
-  out: Output,
-  target: Target,
-  op: string,
-  offset: number,
-  report: WriteReport,
-  started: number,
-): void {
-  const seconds = (performance.now() - started) / 1000;
-  printJson(out, {
-    path: target.path,
-    op,
-    offset,
-    bytes: report.bytes,
-    jobs: report.jobs,
-    io: target.io,
-    durable: report.durable,
-    seconds: Number(seconds.toFixed(3)),
-    bytes_per_second: seconds > 0 ? Math.round(report.bytes / seconds) : null,
-  });
+/** Seconds since `started` (a performance.now()). */
+function seconds(started: number): number {
+  return (performance.now() - started) / 1000;
 }
 
 /** `--jobs N`, or the online CPUs; fewer (with a warning) when `ulimit -n` has no room for them. */
@@ -77,7 +61,7 @@ function jobsOf(opt: Invocation["opt"], out: Output): number {
 /** `pmemctl map info`. */
 export function info({ opt, args: [path], out }: Invocation) {
   using target = Target.open(path, "read", "map info", false);
-  const info = target.info();
+  const info = targetInfo(target, durability(target));
   if (opt.bool("json")) printJson(out, info);
   else {
     for (const [k, v] of Object.entries(info)) {
@@ -149,7 +133,10 @@ export async function read({ opt, args: [path], out }: Invocation) {
     progress.finish();
   }
   if (json && report) {
-    printTransfer(out, target, "read", offset, report, started);
+    printJson(
+      out,
+      transferDocument(target, "read", offset, report, seconds(started)),
+    );
   }
 }
 
@@ -216,7 +203,10 @@ export async function write({ opt, args: [path], out }: Invocation) {
     progress.finish();
   }
   if (opt.bool("json")) {
-    printTransfer(out, target, "write", offset, report, started);
+    printJson(
+      out,
+      transferDocument(target, "write", offset, report, seconds(started)),
+    );
   }
   warnNotDurable(out, path, report.durable);
 }
@@ -248,7 +238,10 @@ export async function zero({ opt, args: [path], out }: Invocation) {
     progress.finish();
   }
   if (opt.bool("json")) {
-    printTransfer(out, target, "zero", offset, report, started);
+    printJson(
+      out,
+      transferDocument(target, "zero", offset, report, seconds(started)),
+    );
   }
   warnNotDurable(out, path, report.durable);
 }

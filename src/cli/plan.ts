@@ -10,6 +10,7 @@ import { CheckFailedError, SystemError, UsageError } from "../errors.ts";
 import { amount, parseSize } from "../units.ts";
 import { gatherFrom, sourceFlags } from "./list.ts";
 import { printJson, warn } from "./output.ts";
+import { planCheckDocument } from "../render/json.ts";
 import {
   type CommandSpec,
   type GroupSpec,
@@ -180,8 +181,8 @@ const check: CommandSpec = {
     }
     for (const w of g.warnings) warn(out, w);
     const verdicts = checkPlan(planned, g.obs.memmap, joinRegions(g.obs));
-    const failed = verdicts.filter((v) => !v.realised).length;
-    if (opt.bool("json")) printJson(out, { requests: verdicts, failed });
+    const doc = planCheckDocument(verdicts);
+    if (opt.bool("json")) printJson(out, doc);
     else {
       out.stdout(
         verdicts.map((v) =>
@@ -191,6 +192,7 @@ const check: CommandSpec = {
         ).join(""),
       );
     }
+    const { failed } = doc;
     if (failed > 0) {
       throw new CheckFailedError(
         "plan check",

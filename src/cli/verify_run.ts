@@ -11,7 +11,12 @@ import { Interrupts } from "../safety/interrupt.ts";
 import { defaultJobs } from "../jobs/count.ts";
 import { fitJobs } from "./jobs.ts";
 import { load } from "./lazy_modules.ts";
-import { verify, type VerifyMode, type VerifyReport } from "../verify/run.ts";
+import { verify, type VerifyMode } from "../verify/run.ts";
+import {
+  verifyRecord,
+  type VerifyReport,
+  verifyReport,
+} from "../render/json.ts";
 import {
   type Output,
   printJson,
@@ -20,7 +25,7 @@ import {
   warn,
 } from "./output.ts";
 import type { Invocation } from "./spec.ts";
-import { verifyText } from "../verify/render.ts";
+import { verifyText } from "../render/verify.ts";
 
 function finish(out: Output, path: string, report: VerifyReport): void {
   if (!report.durable) {
@@ -108,17 +113,7 @@ async function record(
     target = Deno.realPathSync(path);
   } catch { /* recorded as given */ }
   try {
-    const w = recordVerify(file, {
-      target,
-      mode: report.mode,
-      result: report.result,
-      time: new Date().toISOString(),
-      offset: report.offset,
-      length: report.length,
-      bytes_checked: report.bytes_checked,
-      mismatch_count: report.mismatch_count,
-      ...(report.seed !== undefined ? { seed: report.seed } : {}),
-    });
+    const w = recordVerify(file, verifyRecord(target, report, new Date()));
     if (w) warn(out, w);
   } catch (e) {
     warn(
@@ -146,22 +141,24 @@ export async function runVerify({ opt, args: [path], out }: Invocation) {
   using signals = new Interrupts();
   let progress: ProgressReporter | undefined;
   try {
-    const report = await verify(path, {
-      mode,
-      offset: opt.number("offset"),
-      length: opt.optionalNumber("length"),
-      seed: opt.optionalNumber("seed"),
-      passes: opt.number("passes"),
-      jobs,
-      journal,
-      resume: opt.bool("resume"),
-      force: opt.bool("force"),
-      progress: (done, total) => {
-        progress ??= new ProgressReporter(total, progressSink(out));
-        progress.update(done);
-      },
-      interrupted: () => signals.reason,
-    });
+    const report = verifyReport(
+      await verify(path, {
+        mode,
+        offset: opt.number("offset"),
+        length: opt.optionalNumber("length"),
+        seed: opt.optionalNumber("seed"),
+        passes: opt.number("passes"),
+        jobs,
+        journal,
+        resume: opt.bool("resume"),
+        force: opt.bool("force"),
+        progress: (done, total) => {
+          progress ??= new ProgressReporter(total, progressSink(out));
+          progress.update(done);
+        },
+        interrupted: () => signals.reason,
+      }),
+    );
     progress?.finish();
     if (opt.bool("json")) printJson(out, report);
     else printText(out, verifyText(path, report));

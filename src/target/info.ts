@@ -1,31 +1,26 @@
 /**
- * `map info`: what a target is and how its bytes move and become durable,
- * told truthfully.
+ * What a target is and how its bytes move and become durable, told
+ * truthfully (`map info`'s facts; its document is built in
+ * render/json.ts).
  *
  * @module
  */
 
 import { libpmem } from "../../ffi/mod.ts";
 import { persistenceDomain, probeMapSync } from "./durability.ts";
-import type { Target, TargetKind } from "./target.ts";
+import type { Target } from "./target.ts";
 
 /** How written data is made durable. */
 export type Persistence = "msync" | "map_sync" | "devdax";
 
-/** `map info`'s answer (spec keys first). */
-export interface TargetInfo {
-  path: string;
-  kind: TargetKind;
-  size: number;
-  /** The mapping bypasses the page cache. */
-  dax: boolean;
+/** How bytes move: non-temporal stores or plain ones through a DAX mapping, O_DIRECT (block devices), or pread/pwrite through the page cache. */
+export type TargetIo = "mmap-nt" | "mmap" | "pwrite" | "o_direct";
+
+/** How a target's writes become durable. */
+export interface Durability {
+  /** A writable mapping gets MAP_SYNC. */
   map_sync: boolean;
-  align: number;
   persistence: Persistence;
-  /** How bytes move: non-temporal stores or plain ones through a DAX mapping, O_DIRECT (block devices), or pread/pwrite through the page cache. */
-  io: "mmap-nt" | "mmap" | "pwrite" | "o_direct";
-  /** The kernel's name for it (`pmem0`, `dax0.0`), for devices. */
-  device?: string;
   /** How CPU caches are flushed after writes: by the kernel (msync), libpmem, or not at all. */
   cache_flush: "msync" | "libpmem" | "none";
   /** The region's persistence domain, for devices from libnvdimm. */
@@ -34,19 +29,19 @@ export interface TargetInfo {
 }
 
 /** How map moves this target's bytes: non-temporal or plain stores through a DAX mapping, O_DIRECT, or pread/pwrite through the page cache. */
-export function io(t: Target): TargetInfo["io"] {
+export function io(t: Target): TargetIo {
   if (t.kind === "devdax" && libpmem()) return "mmap-nt";
   if (t.dax) return "mmap";
   return t.direct ? "o_direct" : "pwrite";
 }
 
-/** `map info`'s description, telling the truth about durability. */
-export function info(t: Target): TargetInfo {
+/** How this target's writes become durable (probes MAP_SYNC with one mapping). */
+export function durability(t: Target): Durability {
   const mapSync = probeMapSync(t);
   const domain = persistenceDomain(t);
   const warnings: string[] = [];
   let persistence: Persistence = "msync";
-  let flush: TargetInfo["cache_flush"] = "msync";
+  let flush: Durability["cache_flush"] = "msync";
   if (t.kind === "devdax") {
     persistence = "devdax";
     flush = libpmem() ? "libpmem" : "none";
@@ -59,15 +54,8 @@ export function info(t: Target): TargetInfo {
     persistence = "map_sync";
   }
   return {
-    path: t.path,
-    kind: t.kind,
-    size: t.size,
-    dax: t.dax,
     map_sync: mapSync,
-    align: t.align,
     persistence,
-    io: t.io,
-    ...(t.device ? { device: t.device } : {}),
     cache_flush: flush,
     ...(domain ? { persistence_domain: domain } : {}),
     warnings,

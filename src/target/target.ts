@@ -31,7 +31,7 @@ import { loopBackingOf, refuseLoopsInUse } from "../safety/loop.ts";
 import * as checks from "./checks.ts";
 import { DirectIO } from "./direct.ts";
 import * as durability from "./durability.ts";
-import { info, io, type TargetInfo } from "./info.ts";
+import { io, type TargetIo } from "./info.ts";
 import type { Window } from "./windows.ts";
 
 /** The kinds of target, as `map info` names them. */
@@ -323,13 +323,8 @@ export class Target implements Disposable {
     return durability.persistenceDomain(this);
   }
 
-  /** `map info`'s description (info.ts). */
-  info(): TargetInfo {
-    return info(this);
-  }
-
   /** How map moves this target's bytes (info.ts). */
-  get io(): TargetInfo["io"] {
+  get io(): TargetIo {
     return io(this);
   }
 

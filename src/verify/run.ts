@@ -25,6 +25,7 @@ import { destructiveMode } from "./mode_destructive.ts";
 import { scanMode } from "./mode_scan.ts";
 import { stampMode } from "./mode_stamp.ts";
 import type { VerifyMode } from "./modes.ts";
+import type { MismatchLog } from "./pattern.ts";
 import { type Range, Run } from "./walk.ts";
 
 export { MODES, type VerifyMode } from "./modes.ts";
@@ -47,38 +48,35 @@ export interface VerifyOptions {
   interrupted?: () => string | undefined;
 }
 
-/** The report (spec keys first). */
-export interface VerifyReport {
-  path: string;
-  mode: VerifyMode;
-  offset: number;
-  length: number;
-  bytes_checked: number;
-  mismatch_count: number;
-  mismatches: { offset: number; expected: number; actual: number }[];
-  bad_ranges: { offset: number; length: number; reason: string }[];
-  seconds: number;
-  bytes_per_second: number;
-  /**
-   * How the bytes moved: `mmap` (stores and loads through the mapping, each
-   * window flushed: DAX targets, and rw), `pwrite` (fill through pwrite, each
-   * window made durable by fdatasync, compare through pread: page-cache
-   * targets), `pread` (scan of a file; check of a page-cache target),
-   * `o_direct` (every mode but rw on a block device, past the page cache).
-   */
-  io: "mmap" | "pwrite" | "pread" | "o_direct";
-  /** Threads that moved the bytes (`--jobs`, fewer when the range has fewer windows). */
-  jobs: number;
-  /** Everything this run wrote was made durable by a real flush (true when it wrote nothing). */
-  durable: boolean;
-  result: "pass" | "fail";
+/** How a run's bytes moved (the report's `io`). */
+export type VerifyIo = "mmap" | "pwrite" | "pread" | "o_direct";
+
+/** What a mode found beside the mismatch log. */
+export interface ModeFindings {
   seed?: number;
   passes?: number;
   stamp?: { offset: number; length: number; seed: number; time: string };
   /** Why the result is fail when no byte was compared (no stamp, unreadable log…). */
   reason?: string;
+}
+
+/** What a run did and found; its report (the spec's document) is json/documents.ts's `verifyReport`. */
+export interface VerifyOutcome {
+  path: string;
+  mode: VerifyMode;
+  range: Range;
+  /** Bytes compared (or read, for scan). */
+  checked: number;
+  log: Pick<MismatchLog, "count" | "first" | "ranges">;
+  seconds: number;
+  io: VerifyIo;
+  /** Threads that moved the bytes. */
+  jobs: number;
+  /** Everything written was made durable by a real flush (true when nothing was). */
+  durable: boolean;
   /** Set when a signal stopped the run before its end. */
   interrupted?: string;
+  found: ModeFindings;
 }
 
 function randomSeed(): number {
@@ -108,14 +106,14 @@ interface ModeSpec {
   oneThread: boolean;
   /** What is checked before it runs: nothing (it reads what it finds), the range, or the range and known bad blocks. */
   checks: "none" | "range" | "bad-blocks";
-  /** The report's `io`. */
-  io(t: Target): VerifyReport["io"];
-  /** Runs it; what it adds to the report. */
-  run(c: ModeContext): Promise<Partial<VerifyReport>>;
+  /** How its bytes move on this target. */
+  io(t: Target): VerifyIo;
+  /** Runs it; what it found beside the mismatch log. */
+  run(c: ModeContext): Promise<ModeFindings>;
 }
 
 /** Fill through a mapping (DAX), O_DIRECT (block devices) or pwrite (the page cache). */
-const writeIo = (t: Target): VerifyReport["io"] =>
+const writeIo = (t: Target): VerifyIo =>
   t.dax ? "mmap" : t.direct ? "o_direct" : "pwrite";
 
 /** The five modes, one row each. */
@@ -181,11 +179,11 @@ const MODE_TABLE: Record<VerifyMode, ModeSpec> = {
   },
 };
 
-/** Runs a verification and returns its report. */
+/** Runs a verification and returns what it did and found. */
 export async function verify(
   path: string,
   o: VerifyOptions,
-): Promise<VerifyReport> {
+): Promise<VerifyOutcome> {
   const mode = MODE_TABLE[o.mode];
   if (mode.needsForce && !o.force) {
     throw new UsageError(
@@ -227,35 +225,24 @@ export async function verify(
     : threadsFor(t, range.length, o.jobs ?? defaultJobs());
   using jobs = threads > 1 ? new Jobs(t, threads) : undefined;
   run.jobs = jobs;
-  const report = (extra: Partial<VerifyReport> = {}): VerifyReport => {
-    const seconds = (performance.now() - started) / 1000;
-    const { log } = run;
-    const failed = log.count > 0 || log.ranges.length > 0 ||
-      extra.reason !== undefined || run.stopped !== undefined;
-    return {
-      path,
-      mode: o.mode,
-      offset: range.offset,
-      length: range.length,
-      bytes_checked: run.checked,
-      mismatch_count: log.count,
-      mismatches: log.first,
-      bad_ranges: log.ranges,
-      seconds: Math.round(seconds * 1000) / 1000,
-      bytes_per_second: seconds > 0 ? Math.round(run.checked / seconds) : 0,
-      io: mode.io(t),
-      jobs: threads,
-      durable: run.durable,
-      result: failed ? "fail" : "pass",
-      ...(run.stopped ? { interrupted: run.stopped } : {}),
-      ...extra,
-    };
-  };
+  const outcome = (found: ModeFindings): VerifyOutcome => ({
+    path,
+    mode: o.mode,
+    range,
+    checked: run.checked,
+    log: run.log,
+    seconds: (performance.now() - started) / 1000,
+    io: mode.io(t),
+    jobs: threads,
+    durable: run.durable,
+    ...(run.stopped ? { interrupted: run.stopped } : {}),
+    found,
+  });
   if (mode.checks !== "none") t.checkRange(range.offset, range.length);
   if (mode.checks === "bad-blocks") {
     t.checkBadBlocks(range.offset, range.length);
   }
-  return report(
+  return outcome(
     await mode.run({
       t,
       o,

@@ -1,12 +1,12 @@
 /**
- * A verify report as text, for people (the JSON is the report itself).
+ * A verify report as text, for people (its JSON document is in json.ts).
  *
  * @module
  */
 
 import { escapeField } from "../parse/numbers.ts";
 import { hex } from "../units.ts";
-import type { VerifyReport } from "./run.ts";
+import type { VerifyReport } from "./json.ts";
 
 /** The report as text: one summary line, then mismatches and bad ranges. */
 export function verifyText(path: string, report: VerifyReport): string {

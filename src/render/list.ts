@@ -1,85 +1,15 @@
 /**
- * `pmemctl list` output: the spec's JSON document (with `-u` sizes and
- * addresses for people) and a table. Pure functions of the result.
+ * `pmemctl list`'s table, for people (its JSON document is in json.ts).
+ * A pure function of the result.
  *
  * @module
  */
 
 import { escapeField } from "../parse/numbers.ts";
 import { E820_SOFT_RESERVED } from "../parse/e820_types.ts";
-import { hex, humanSize, sizeText } from "../units.ts";
-import type { VerifyRecord } from "../state/results.ts";
+import { hex, sizeText } from "../units.ts";
 import type { CxlView } from "../sysfs/cxl.ts";
-import type { ListNamespace, ListRegion, ListResult } from "./join.ts";
-
-/** The JSON document: `{ regions, warnings }`; with `human`, ndctl -u style sizes and hex addresses. */
-export function listDocument(
-  result: ListResult,
-  human = false,
-  verify: VerifyRecord[] = [],
-): unknown {
-  const size = (n: number) => human ? humanSize(n) : n;
-  const last = (n: ListNamespace) =>
-    verify.filter((v) =>
-      v.target === `/dev/${n.blockdev}` || v.target === `/dev/${n.chardev}`
-    );
-  const addr = (n: number | null) => n === null ? null : human ? hex(n) : n;
-  return {
-    regions: result.regions.map((r) => ({
-      ...r,
-      start: addr(r.start),
-      end: addr(r.end),
-      size: size(r.size),
-      namespaces: r.namespaces.map((n) => {
-        const records = last(n);
-        return {
-          ...n,
-          size: size(n.size),
-          ...(records.length ? { verify: records } : {}),
-        };
-      }),
-      ...(r.claims
-        ? {
-          claims: r.claims.map((c) => ({
-            ...c,
-            start: addr(c.start),
-            end: addr(c.end),
-          })),
-        }
-        : {}),
-    })),
-    ...(result.cxl ? { cxl: cxlDocument(result.cxl, size, addr) } : {}),
-    ...(verify.length ? { verify } : {}),
-    warnings: result.warnings,
-  };
-}
-
-/** The `cxl` section: sizes and addresses as the rest of the document has them. */
-function cxlDocument(
-  cxl: CxlView,
-  size: (n: number) => unknown,
-  addr: (n: number | null) => unknown,
-): unknown {
-  return {
-    memdevs: cxl.memdevs.map((m) => ({
-      ...m,
-      pmem_size: size(m.pmem_size),
-      ram_size: size(m.ram_size),
-      pmem_free: size(m.pmem_free),
-    })),
-    root_decoders: cxl.root_decoders.map((d) => ({
-      ...d,
-      start: addr(d.start),
-      size: size(d.size),
-      free: size(d.free),
-    })),
-    regions: cxl.regions.map((r) => ({
-      ...r,
-      start: addr(r.start),
-      size: size(r.size),
-    })),
-  };
-}
+import type { ListNamespace, ListRegion, ListResult } from "../list/join.ts";
 
 function namespaceText(n: ListNamespace): string {
   const parts = [n.dev, n.mode + (n.map ? `/${n.map}` : ""), sizeText(n.size)];
