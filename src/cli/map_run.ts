@@ -37,6 +37,7 @@ import {
 import type { Invocation } from "./spec.ts";
 import { targetInfo, transferDocument } from "../render/json.ts";
 import { durability } from "../target/info.ts";
+import { checkRange, checkSignature } from "../target/checks.ts";
 
 function warnNotDurable(out: Output, path: string, durable: boolean): void {
   if (!durable) {
@@ -92,7 +93,7 @@ export async function read({ opt, args: [path], out }: Invocation) {
   }
   using target = Target.open(path, "read", "map read");
   const todo = length ?? Math.max(0, target.size - offset);
-  target.checkRange(offset, todo);
+  checkRange(target, offset, todo);
   // Before the output is opened (and truncated): it must not be the target.
   if (output) refuseTarget(target, output, "--output");
   else refuseStream(target, 1, "stdout");
@@ -180,8 +181,8 @@ export async function write({ opt, args: [path], out }: Invocation) {
   using target = Target.open(path, "write", "map write");
   if (inputPath) refuseTarget(target, inputPath, "--input");
   else refuseStream(target, 0, "stdin");
-  target.checkRange(offset, length ?? 0);
-  if (!opt.bool("force")) target.checkSignature();
+  checkRange(target, offset, length ?? 0);
+  if (!opt.bool("force")) checkSignature(target);
   const progress = new ProgressReporter(
     length ?? target.size - offset,
     progressSink(out),

@@ -16,6 +16,7 @@ import type { Poll } from "../safety/interrupt.ts";
 import { madeDurable, preadAll, pwriteAll } from "../target/io.ts";
 import type { Target } from "../target/target.ts";
 import { WINDOW } from "../target/windows.ts";
+import { checkStillHolds } from "../target/checks.ts";
 
 /** Bytes per system call. */
 const CHUNK = 1 << 20;
@@ -86,7 +87,7 @@ export async function writePageCache(
     let filled = 0;
     try {
       await beforeWindow?.(offset + done, window);
-      t.checkStillHolds(offset + done + window);
+      checkStillHolds(t, offset + done + window);
       while (filled < window) {
         const want = Math.min(CHUNK, window - filled);
         let n = want;

@@ -24,6 +24,7 @@ import { copyFromInput, type Stream } from "./input.ts";
 import { preadAll, pwriteAll } from "../target/io.ts";
 import type { Target } from "../target/target.ts";
 import { windows } from "../target/windows.ts";
+import { checkStillHolds } from "../target/checks.ts";
 
 /** Bytes per pread/pwrite of a page-cache piece. */
 const CHUNK = 1 << 20;
@@ -72,7 +73,7 @@ function pageCachePiece(
   tick: (n: number) => void,
 ): void {
   const end = piece.offset + piece.length;
-  if (job.op !== "read") t.checkStillHolds(end);
+  if (job.op !== "read") checkStillHolds(t, end);
   if (job.op === "zero") buf.fill(0);
   for (let at = piece.offset; at < end;) {
     const view = buf.subarray(0, Math.min(CHUNK, end - at));

@@ -34,6 +34,7 @@ import { readPageCache, writePageCache } from "./pagecache.ts";
 import { transferParallel } from "./parallel.ts";
 import type { Target } from "../target/target.ts";
 import { windows } from "../target/windows.ts";
+import { checkBadBlocks, checkRange, reserve } from "../target/checks.ts";
 
 /** Reports how many bytes are done. */
 export type OnProgress = (done: number) => void;
@@ -96,8 +97,8 @@ export async function readRange(
   poll?: Poll,
   jobs = 1,
 ): Promise<WriteReport> {
-  target.checkRange(offset, length);
-  target.checkBadBlocks(offset, length);
+  checkRange(target, offset, length);
+  checkBadBlocks(target, offset, length);
   const threads = threadsFor(target, length, jobs);
   if (threads > 1 && positional(out)) {
     const at = lseek(out.fd, 0, C.SEEK_CUR, out.path);
@@ -159,13 +160,13 @@ export async function writeRange(
   jobs = 1,
 ): Promise<WriteReport> {
   const limit = length ?? target.size - offset;
-  target.checkRange(offset, limit);
-  target.checkBadBlocks(offset, limit);
+  checkRange(target, offset, limit);
+  checkBadBlocks(target, offset, limit);
   // A known length gets its blocks before the first byte changes; input of
   // unknown length (a pipe) window by window, so a short input into a
   // sparse file does not allocate all of it.
   if (length !== undefined) {
-    const why = await target.reserve(offset, length, poll);
+    const why = await reserve(target, offset, length, poll);
     if (why) throw new Interrupted("map write", why, 0, "nothing was written");
   }
   // Threads take an input file that holds all of the range; a shorter or
@@ -203,7 +204,7 @@ export async function writeRange(
       input,
       progress,
       poll,
-      length === undefined ? (s, l) => target.reserve(s, l) : undefined,
+      length === undefined ? (s, l) => reserve(target, s, l) : undefined,
     );
     done = r.bytes;
     ended = r.ended;
@@ -311,7 +312,7 @@ async function writeDaxWindows(
         `written at offset ${offset} and made durable`,
       );
     }
-    if (length === undefined) await target.reserve(w.start, w.length);
+    if (length === undefined) await reserve(target, w.start, w.length);
     let filled = 0;
     try {
       using m = target.map(w, true, durableBefore(done, offset));
@@ -373,9 +374,9 @@ export async function zeroRange(
   poll?: Poll,
   jobs = 1,
 ): Promise<WriteReport> {
-  target.checkRange(offset, length);
-  target.checkBadBlocks(offset, length);
-  const why = await target.reserve(offset, length, poll);
+  checkRange(target, offset, length);
+  checkBadBlocks(target, offset, length);
+  const why = await reserve(target, offset, length, poll);
   if (why) throw new Interrupted("map zero", why, 0, "nothing was written");
   const threads = threadsFor(target, length, jobs);
   const what = `zeroed from offset ${offset} and made durable`;

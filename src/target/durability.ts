@@ -19,6 +19,7 @@ import { regionInPath } from "../sysfs/nd.ts";
 import { SystemRoot } from "../sysfs/root.ts";
 import type { Target } from "./target.ts";
 import { alignUp, type Window } from "./windows.ts";
+import { checkStillHolds } from "./checks.ts";
 
 const sys = new SystemRoot("/");
 
@@ -34,7 +35,7 @@ export function map(
   populate = true,
   done?: string,
 ): Mapping {
-  t.checkStillHolds(w.start + w.length);
+  checkStillHolds(t, w.start + w.length);
   return Mapping.map(t.file.fd, t.path, {
     fault: {
       prefix: `pmemctl: ${t.op} ${t.path}: `,

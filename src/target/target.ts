@@ -2,9 +2,11 @@
  * The device at the centre: what `map` and `verify` move bytes through, a
  * block device, a device-DAX character device or a file, opened with the
  * checks that keep data safe (identity, locks, O_EXCL). What is done with it
- * lives beside it, one job per module: windows.ts (aligned windows),
- * durability.ts (mappings, msync, CPU cache flushes), checks.ts (range, bad
- * blocks, signature, holes), info.ts (`map info`), direct.ts (O_DIRECT).
+ * lives beside it, one job per module, called with the target:
+ * windows.ts (aligned windows), durability.ts (mappings, msync, CPU cache
+ * flushes), checks.ts (range, bad blocks, signature, holes, a file that
+ * still holds its bytes), info.ts (how writes become durable), direct.ts
+ * (O_DIRECT).
  *
  * @module
  */
@@ -22,13 +24,11 @@ import {
   statx,
 } from "../../ffi/mod.ts";
 import { SystemError, UsageError } from "../errors.ts";
-import type { BadRange } from "../sysfs/nd.ts";
 import { kmemBlocks } from "../sysfs/block.ts";
 import { SystemRoot } from "../sysfs/root.ts";
 import { type FileIdentity, identityOf } from "../safety/identity.ts";
 import { lockAliases, lockTarget, refuseIfLocked } from "../safety/lock.ts";
 import { loopBackingOf, refuseLoopsInUse } from "../safety/loop.ts";
-import * as checks from "./checks.ts";
 import { DirectIO } from "./direct.ts";
 import * as durability from "./durability.ts";
 import { io, type TargetIo } from "./info.ts";
@@ -326,40 +326,6 @@ export class Target implements Disposable {
   /** How map moves this target's bytes (info.ts). */
   get io(): TargetIo {
     return io(this);
-  }
-
-  /** Usage error unless `[offset, offset+length)` lies inside the target. */
-  checkRange(offset: number, length: number): void {
-    checks.checkRange(this, offset, length);
-  }
-
-  /** System error (exit 3) when a file target no longer reaches `end`. */
-  checkStillHolds(end: number): void {
-    checks.checkStillHolds(this, end);
-  }
-
-  /** Gives a file's holes in the range their blocks before it is written (checks.ts). */
-  reserve(
-    offset: number,
-    length: number,
-    poll?: () => Promise<string | undefined>,
-  ): Promise<string | undefined> {
-    return checks.reserve(this, offset, length, poll);
-  }
-
-  /** The device's known bad byte ranges (checks.ts). */
-  knownBadRanges(): { ranges: BadRange[]; frame: string } {
-    return checks.knownBadRanges(this);
-  }
-
-  /** System error when known bad blocks lie in `[offset, offset+length)`. */
-  checkBadBlocks(offset: number, length: number): void {
-    checks.checkBadBlocks(this, offset, length);
-  }
-
-  /** Usage error when a block device carries a filesystem or swap signature. */
-  checkSignature(): void {
-    checks.checkSignature(this);
   }
 
   /** Closes the O_DIRECT descriptor, if one was opened (a worker does after each job). */

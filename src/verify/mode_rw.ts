@@ -11,6 +11,7 @@ import { windows } from "../target/windows.ts";
 import { Journal, journalTarget } from "./journal.ts";
 import { checkPattern, fillPattern, patternFor } from "./pattern.ts";
 import type { Range, Run } from "./walk.ts";
+import { checkStillHolds } from "../target/checks.ts";
 
 /** The rw mode: starts or resumes its journal, then walks the range; returns the seed used. */
 export async function rwMode(
@@ -30,7 +31,7 @@ export async function rwMode(
     const s = journal.state;
     if (s.active) {
       const saved = await journal.saved();
-      t.checkStillHolds(s.window + s.windowLength);
+      checkStillHolds(t, s.window + s.windowLength);
       run.persisted(restoreWindow(t, s.window, saved));
       t.flush();
       await journal.advance(s.window + s.windowLength);

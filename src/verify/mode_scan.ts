@@ -18,6 +18,7 @@ import type { Target } from "../target/target.ts";
 import type { BadRange } from "../sysfs/nd.ts";
 import type { MismatchLog } from "./pattern.ts";
 import type { Range, Run } from "./walk.ts";
+import { knownBadRanges } from "../target/checks.ts";
 
 /** Scans the range: known bad blocks first, then every byte. */
 export async function scanMode(
@@ -143,7 +144,7 @@ function knownBadBlocks(
   length: number,
   log: MismatchLog,
 ): BadRange[] {
-  const inside = t.knownBadRanges().ranges.filter((b) =>
+  const inside = knownBadRanges(t).ranges.filter((b) =>
     b.start < offset + length && b.end > offset
   );
   for (const b of inside) log.addRange(b.start, b.end - b.start, "badblocks");

@@ -27,6 +27,7 @@ import { stampMode } from "./mode_stamp.ts";
 import type { VerifyMode } from "./modes.ts";
 import type { MismatchLog } from "./pattern.ts";
 import { type Range, Run } from "./walk.ts";
+import { checkBadBlocks, checkRange, reserve } from "../target/checks.ts";
 
 export { MODES, type VerifyMode } from "./modes.ts";
 export { outside } from "./mode_scan.ts";
@@ -238,9 +239,9 @@ export async function verify(
     ...(run.stopped ? { interrupted: run.stopped } : {}),
     found,
   });
-  if (mode.checks !== "none") t.checkRange(range.offset, range.length);
+  if (mode.checks !== "none") checkRange(t, range.offset, range.length);
   if (mode.checks === "bad-blocks") {
-    t.checkBadBlocks(range.offset, range.length);
+    checkBadBlocks(t, range.offset, range.length);
   }
   return outcome(
     await mode.run({
@@ -249,7 +250,7 @@ export async function verify(
       range,
       seed: o.seed ?? randomSeed(),
       run,
-      reserve: () => t.reserve(range.offset, range.length, () => run.poll()),
+      reserve: () => reserve(t, range.offset, range.length, () => run.poll()),
     }),
   );
 }

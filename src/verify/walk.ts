@@ -19,6 +19,7 @@ import {
   type Pattern,
   patternBuffer,
 } from "./pattern.ts";
+import { checkStillHolds } from "../target/checks.ts";
 
 /** Work one thread does on its share of a range (see jobs.ts). */
 export type Task =
@@ -151,7 +152,7 @@ function* chunks(
  */
 export function fillWindow(t: Target, p: Pattern, w: Window, run: Run): void {
   if (!t.dax) {
-    t.checkStillHolds(w.start + w.length);
+    checkStillHolds(t, w.start + w.length);
     for (const [at, view] of chunks(w, run.ioBuffer())) {
       fillPattern(p, view, at);
       pwriteAll(t, view, at);
