@@ -6,11 +6,16 @@
  * @module
  */
 
-import { threadsThisProcessCan } from "../jobs/count.ts";
+import { defaultJobs, threadsThisProcessCan } from "../jobs/count.ts";
 import { type Output, warn } from "./output.ts";
 
-/** `asked` threads, or as many as `ulimit -n` leaves room for (with a warning). */
-export function fitJobs(asked: number, out: Output): number {
+/**
+ * `--jobs N`, or when not given the online CPUs (at most 16): the one
+ * place `--jobs` gets its default (the library's functions take 1). Fewer,
+ * with a warning, when `ulimit -n` leaves no room for them.
+ */
+export function fitJobs(given: number | undefined, out: Output): number {
+  const asked = given ?? defaultJobs();
   const can = threadsThisProcessCan(asked);
   if (can < asked) {
     warn(

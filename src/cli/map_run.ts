@@ -13,7 +13,6 @@ import {
   OsError,
 } from "../../ffi/mod.ts";
 import { SystemError, UsageError } from "../errors.ts";
-import { defaultJobs } from "../jobs/count.ts";
 import { fitJobs } from "./jobs.ts";
 import { ProgressReporter } from "./progress.ts";
 import { Target } from "../target/target.ts";
@@ -53,12 +52,6 @@ function seconds(started: number): number {
   return (performance.now() - started) / 1000;
 }
 
-/** `--jobs N`, or the online CPUs; fewer (with a warning) when `ulimit -n` has no room for them. */
-function jobsOf(opt: Invocation["opt"], out: Output): number {
-  const asked = opt.optionalNumber("jobs") ?? defaultJobs();
-  return fitJobs(asked, out);
-}
-
 /** `pmemctl map info`. */
 export function info({ opt, args: [path], out }: Invocation) {
   using target = Target.open(path, "read", "map info", false);
@@ -76,7 +69,7 @@ export function info({ opt, args: [path], out }: Invocation) {
 export async function read({ opt, args: [path], out }: Invocation) {
   const offset = opt.number("offset");
   const length = opt.optionalNumber("length");
-  const jobs = jobsOf(opt, out);
+  const jobs = fitJobs(opt.optionalNumber("jobs"), out);
   const output = opt.optionalText("output");
   const json = opt.bool("json");
   if (json && !output) {
@@ -147,7 +140,7 @@ export async function write({ opt, args: [path], out }: Invocation) {
     offset: opt.number("offset"),
     length: opt.optionalNumber("length"),
   };
-  const jobs = jobsOf(opt, out);
+  const jobs = fitJobs(opt.optionalNumber("jobs"), out);
   const { offset } = range;
   let length = range.length;
   const inputPath = opt.optionalText("input");
@@ -216,7 +209,7 @@ export async function write({ opt, args: [path], out }: Invocation) {
 export async function zero({ opt, args: [path], out }: Invocation) {
   const offset = opt.number("offset");
   const length = opt.optionalNumber("length");
-  const jobs = jobsOf(opt, out);
+  const jobs = fitJobs(opt.optionalNumber("jobs"), out);
   if (!opt.bool("force")) {
     throw new UsageError("map zero", "destroys data: pass --force");
   }

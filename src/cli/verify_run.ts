@@ -8,7 +8,6 @@ import { CheckFailedError, SystemError, UsageError } from "../errors.ts";
 import { ProgressReporter } from "./progress.ts";
 import { refuseNonRegular } from "../safety/atomic.ts";
 import { Interrupts } from "../safety/interrupt.ts";
-import { defaultJobs } from "../jobs/count.ts";
 import { fitJobs } from "./jobs.ts";
 import { load } from "./lazy_modules.ts";
 import { verify, type VerifyMode } from "../verify/run.ts";
@@ -131,12 +130,9 @@ export async function runVerify({ opt, args: [path], out }: Invocation) {
   const state = opt.optionalText("state");
   const journal = opt.optionalText("journal");
   const asked = opt.optionalNumber("jobs");
-  // rw runs on one thread; the others take what `ulimit -n` leaves room for.
-  const jobs = mode === "rw"
-    ? asked
-    : asked === undefined && defaultJobs() === 1
-    ? asked
-    : fitJobs(asked ?? defaultJobs(), out);
+  // rw runs on one thread (verify refuses more); the others take --jobs or
+  // its default, as many as `ulimit -n` leaves room for.
+  const jobs = mode === "rw" ? asked : fitJobs(asked, out);
   if (opt.bool("record")) await checkStatePath(path, state, journal);
   using signals = new Interrupts();
   let progress: ProgressReporter | undefined;

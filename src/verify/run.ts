@@ -17,7 +17,6 @@ import { UsageError } from "../errors.ts";
 import { lazyImport } from "../lazy.ts";
 import { Target } from "../target/target.ts";
 import { refuseTarget } from "../safety/identity.ts";
-import { defaultJobs } from "../jobs/count.ts";
 import { threadsFor } from "../jobs/pool.ts";
 import { Jobs } from "./jobs.ts";
 import { checkMode } from "./mode_check.ts";
@@ -39,7 +38,7 @@ export interface VerifyOptions {
   length?: number;
   seed?: number;
   passes: number;
-  /** Threads (`--jobs`; default: the online CPUs, at most 16; rw runs on one). */
+  /** Threads (default 1, as map's functions; rw runs on one). */
   jobs?: number;
   journal?: string;
   resume: boolean;
@@ -221,9 +220,7 @@ export async function verify(
   };
   run.total = range.length;
   // Threads only where the range has a piece for each (jobs/pool.ts).
-  const threads = mode.oneThread
-    ? 1
-    : threadsFor(t, range.length, o.jobs ?? defaultJobs());
+  const threads = mode.oneThread ? 1 : threadsFor(t, range.length, o.jobs ?? 1);
   using jobs = threads > 1 ? new Jobs(t, threads) : undefined;
   run.jobs = jobs;
   const outcome = (found: ModeFindings): VerifyOutcome => ({
