@@ -5,17 +5,25 @@
  * - guests (two vCPUs): `map write`/`map read` of 1 GiB on /dev/dax0.0
  *   against `daxio`, and of 200 MiB on /dev/pmem0 against `dd` through the
  *   page cache and with O_DIRECT (alternating, medians of 3), with one
- *   thread and two, and the start-up both pay.
+ *   thread and two, and the start-up both pay;
+ * - the limit in the same run (bench/limit.c): one thread's memcpy of the
+ *   same bytes, and the page cache's pwrite and pread, on the host; in the
+ *   guests, memcpy under TCG.
+ *
+ * The rows go to bench/RESULTS.md (bench/results.ts).
  *
  * usage: deno run -A bench/map_compare.ts [--no-vm]
  */
 import { runVm, vmUnavailable } from "../tests/vm/vm.ts";
+import { limitMeter, rate, share } from "./limit.ts";
+import { record, type Row } from "./results.ts";
 import { median, spread, timed } from "./timing.ts";
 
 const GiB = 2 ** 30;
+const ROOT = new URL("../", import.meta.url).pathname;
 const REPS = 5;
 
-function hostBench(): string[] {
+function hostBench(): Row[] {
   const dir = Deno.makeTempDirSync({
     dir: "/dev/shm",
     prefix: "pmemctl-bench-",
@@ -38,24 +46,41 @@ function hostBench(): string[] {
         `${pmemctl} map read ${dst} --output ${out}`,
       ],
     ];
-    const rows: string[] = [];
+    const rows: Row[] = [];
+    const measureLimit = limitMeter(dir);
     for (const [name, dd, ours] of cases) {
-      // dd, then pmemctl on one thread and on two, alternating.
+      // dd, then pmemctl on one thread and on two, then the limit, alternating.
       const a: number[] = [];
       const b: number[][] = [[], []];
+      const copy: number[] = [];
+      const pc: number[] = [];
       for (let i = 0; i < REPS; i++) {
         a.push(timed(dd).seconds);
         b[0].push(timed(`${ours} --jobs 1`).seconds);
         b[1].push(timed(`${ours} --jobs 2`).seconds);
+        const m = measureLimit(GiB, dst);
+        copy.push(GiB / m.memcpy);
+        pc.push(GiB / (name.startsWith("write") ? m.pwrite! : m.pread!));
       }
+      const secs = (xs: number[]) => `${median(xs).toFixed(3)} s`;
       b.forEach((times, j) =>
-        rows.push(
-          `| ${name}, tmpfs (host), --jobs ${j + 1} | dd bs=1M ${
-            spread(a)
-          } | pmemctl ${spread(times)} | ${
-            (median(times) / median(a)).toFixed(2)
-          }× dd's time |`,
-        )
+        rows.push({
+          what: `\`map ${name}\`, tmpfs, \`--jobs ${j + 1}\``,
+          pmemctl: spread(times),
+          reference: `\`dd bs=1M\` ${spread(a)}`,
+          ratio: `${(median(times) / median(a)).toFixed(2)}×`,
+        }, {
+          what: `\`map ${name}\`, tmpfs, \`--jobs ${
+            j + 1
+          }\`, against the limit`,
+          pmemctl: secs(times),
+          reference: `memcpy ${secs(copy)} (${rate(GiB / median(copy))}); ${
+            name.startsWith("write") ? "pwrite" : "pread"
+          } ${secs(pc)}`,
+          ratio: `${share(median(copy), median(times))} of memcpy, ${
+            share(median(pc), median(times))
+          } of ${name.startsWith("write") ? "pwrite" : "pread"}`,
+        })
       );
     }
     Deno.removeSync(src);
@@ -71,15 +96,18 @@ function hostBench(): string[] {
     const jobs4 = timed(`${pmemctl} map write ${dst} --input ${src} --jobs 2`);
     Deno.removeSync(src);
     const empty = timed(`${Deno.execPath()} run -A bench/empty.ts`);
-    rows.push(
-      `| peak memory, 4 GiB | deno run empty.ts ${
-        (empty.maxKiB / 1024).toFixed(0)
-      } MiB | write ${(write4.maxKiB / 1024).toFixed(0)} MiB, read ${
-        (read4.maxKiB / 1024).toFixed(0)
-      } MiB (one thread, streams); write --jobs 2 ${
-        (jobs4.maxKiB / 1024).toFixed(0)
-      } MiB | target < 100 MiB, + 32 MiB per job |`,
-    );
+    const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
+    rows.push({
+      what:
+        "peak memory, 4 GiB `map write` / `map read` (streams, one thread), `map write --jobs 2` file to file",
+      pmemctl: `${mib(write4.maxKiB)} / ${mib(read4.maxKiB)}; ${
+        mib(jobs4.maxKiB)
+      }`,
+      reference: `empty \`deno run\` ${
+        mib(empty.maxKiB)
+      }; goal < 100 MiB + 32 MiB per job`,
+      ratio: "—",
+    });
     return rows;
   } finally {
     Deno.removeSync(dir, { recursive: true });
@@ -95,6 +123,7 @@ async function guestTimes(
   setup: string,
   cases: [string, string][],
   reps: number,
+  files: Record<string, Uint8Array> = {},
 ): Promise<Map<string, number[]>> {
   // A 1152 MiB NVDIMM leaves a device-DAX of more than 1 GiB after the
   // struct-page reserve; 4 GiB of guest RAM hold the source and the copy.
@@ -112,6 +141,7 @@ async function guestTimes(
     memoryMiB: 4096,
     cpus: 2,
     timeoutSeconds: 1200,
+    files,
     script: `set -e
 # tmpfs holds half the RAM by default: too little for deno's cache and 2 GiB.
 mount -o remount,size=3G /tmp
@@ -136,27 +166,53 @@ echo "@@done"
   for (const m of r.stdout.matchAll(/^@@ (\S+) ([\d.]+) ([\d.]+)$/gm)) {
     times.set(m[1], [...(times.get(m[1]) ?? []), Number(m[3]) - Number(m[2])]);
   }
+  // bench/limit.c's figures, as bytes per second.
+  for (const m of r.stdout.matchAll(/^@@limit (\S+) (\d+)$/gm)) {
+    times.set(`limit-${m[1]}`, [
+      ...(times.get(`limit-${m[1]}`) ?? []),
+      Number(m[2]),
+    ]);
+  }
   return times;
 }
 
 /** Table rows of `ours` against `ref` from guest times. */
-function guestRows(times: Map<string, number[]>) {
+function guestRows(times: Map<string, number[]>): (
+  what: string,
+  ref: string,
+  refName: string,
+  ours: string,
+) => Row {
   const t = (k: string) => median(times.get(k)!);
   // Medians, with every sample after them: TCG timings are noisy.
   const show = (k: string) =>
     `${t(k).toFixed(2)} s (${
       times.get(k)!.map((x) => x.toFixed(2)).join(", ")
     })`;
-  return (what: string, ref: string, refName: string, ours: string) =>
-    `| ${what} (guest, TCG, 2 vCPUs) | ${refName} ${show(ref)} | pmemctl ${
-      show(ours)
-    } | ${(t(ours) / t(ref)).toFixed(2)}× ${refName}'s time |`;
+  return (what, ref, refName, ours) => ({
+    what: `guest (TCG, 2 vCPUs): ${what}, against ${refName}`,
+    pmemctl: show(ours),
+    reference: `${refName} ${show(ref)}`,
+    ratio: `${(t(ours) / t(ref)).toFixed(2)}×`,
+  });
 }
 
-async function guestBench(): Promise<string[]> {
+async function guestBench(): Promise<Row[]> {
   const reason = vmUnavailable();
-  if (reason) return [`| guests | skipped: ${reason} | | |`];
+  if (reason) {
+    console.log(`guests skipped: ${reason}`);
+    return [];
+  }
   const size = GiB;
+  // The limit in the guest: bench/limit.c, static, over 256 MiB (the guest's
+  // 4 GiB hold the source, the copy and deno).
+  const limitBin = Deno.makeTempFileSync({ prefix: "pmemctl-limit-" });
+  const cc = new Deno.Command("gcc", {
+    args: ["-O3", "-static", "-o", limitBin, `${ROOT}bench/limit.c`],
+  }).outputSync();
+  if (!cc.success) throw new Error(new TextDecoder().decode(cc.stderr));
+  const limitFiles = { "/usr/local/bin/limit": Deno.readFileSync(limitBin) };
+  Deno.removeSync(limitBin);
   // daxio writes over an existing output file and pmemctl truncates it:
   // both start from no file, so both allocate its pages.
   const dax = await guestTimes(
@@ -165,7 +221,9 @@ async function guestBench(): Promise<string[]> {
 head -c ${size} /dev/urandom > /tmp/src
 # Warm up outside the timings: the first store to each NVDIMM page makes the
 # host allocate its backing file.
-daxio -i /tmp/src -o /dev/dax0.0 -l ${size} 2>/dev/null`,
+daxio -i /tmp/src -o /dev/dax0.0 -l ${size} 2>/dev/null
+chmod +x /usr/local/bin/limit
+for i in 1 2 3; do /usr/local/bin/limit $((256 << 20)) 3 > /tmp/limit.out; sed 's/^/@@limit /' /tmp/limit.out; done`,
     [
       ["daxio-write", `daxio -i /tmp/src -o /dev/dax0.0 -l ${size}`],
       ["write-1", `$P map write /dev/dax0.0 --input /tmp/src --jobs 1`],
@@ -186,6 +244,7 @@ daxio -i /tmp/src -o /dev/dax0.0 -l ${size} 2>/dev/null`,
       ["version", "$P --version"],
     ],
     3,
+    limitFiles,
   );
   // /dev/pmem0 of memmap=256M!1G: 200 MiB through the block device.
   const n = 200;
@@ -224,7 +283,20 @@ daxio -i /tmp/src -o /dev/dax0.0 -l ${size} 2>/dev/null`,
   );
   const d = guestRows(dax);
   const p = guestRows(pmem);
+  const copy = size / median(dax.get("limit-memcpy")!);
+  const limitRow = (what: string, ours: string): Row => ({
+    what: `guest (TCG, 2 vCPUs): ${what}, against the limit`,
+    pmemctl: `${median(dax.get(ours)!).toFixed(2)} s`,
+    reference: `memcpy of 1 GiB under TCG ${copy.toFixed(2)} s (${
+      rate(size / copy)
+    }, bench/limit.c over 256 MiB)`,
+    ratio: `${share(copy, median(dax.get(ours)!))} of memcpy`,
+  });
   return [
+    limitRow("write 1 GiB, /dev/dax0.0, --jobs 1", "write-1"),
+    limitRow("write 1 GiB, /dev/dax0.0, --jobs 2", "write-2"),
+    limitRow("read 1 GiB, /dev/dax0.0, --jobs 1", "read-1"),
+    limitRow("read 1 GiB, /dev/dax0.0, --jobs 2", "read-2"),
     d("write 1 GiB, /dev/dax0.0, --jobs 1", "daxio-write", "daxio", "write-1"),
     d("write 1 GiB, /dev/dax0.0, --jobs 2", "daxio-write", "daxio", "write-2"),
     d("read 1 GiB, /dev/dax0.0, --jobs 1", "daxio-read", "daxio", "read-1"),
@@ -249,10 +321,6 @@ daxio -i /tmp/src -o /dev/dax0.0 -l ${size} 2>/dev/null`,
   ];
 }
 
-const rows = [
-  "| transfer | reference | pmemctl | ratio |",
-  "| --- | --- | --- | --- |",
-  ...hostBench(),
-];
+const rows = hostBench();
 if (!Deno.args.includes("--no-vm")) rows.push(...await guestBench());
-console.log(rows.join("\n"));
+record(rows);

@@ -4,11 +4,13 @@
  * (issue 16): `pmemctl --version` ≤ 1.2×, `pmemctl list` on an empty
  * `--root` ≤ 1.5×, `bin/pmemctl --version` ≤ 1.3× the empty run; and the
  * program as the .deb ships it where no denort exists (tools/bundle.ts, run
- * as its /usr/bin/pmemctl runs it). Prints medians with min and max, in ms.
- * Run with `deno task bench:startup`.
+ * as its /usr/bin/pmemctl runs it). Medians with min and max, in ms, as
+ * rows of bench/RESULTS.md (bench/results.ts). Issue 28's goal for `list`:
+ * ≤ 1.3×. Run with `deno task bench:startup`.
  */
 
 import { bundle } from "../tools/bundle.ts";
+import { record } from "./results.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 21);
@@ -81,15 +83,19 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 const median = (xs: number[]) =>
   [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (xs: number[]) =>
+  `${median(xs).toFixed(1)} ms (${Math.min(...xs).toFixed(1)}–${
+    Math.max(...xs).toFixed(1)
+  })`;
 const base = median(samples[0]);
-console.log(
-  `start-up, ${ROUNDS} alternating rounds, ms: median (min-max), ratio to the empty run`,
+record(
+  cases.slice(1).map(([name], j) => {
+    const i = j + 1;
+    return {
+      what: `start-up: \`${name}\` (${ROUNDS} rounds)`,
+      pmemctl: ms(samples[i]),
+      reference: `empty \`deno run\` ${ms(samples[0])}`,
+      ratio: `${(median(samples[i]) / base).toFixed(2)}×`,
+    };
+  }),
 );
-cases.forEach(([name], i) => {
-  const m = median(samples[i]);
-  console.log(
-    `${name.padEnd(30)} ${m.toFixed(1).padStart(6)} (${
-      Math.min(...samples[i]).toFixed(1)
-    }-${Math.max(...samples[i]).toFixed(1)})  ${(m / base).toFixed(2)}x`,
-  );
-});
