@@ -5,7 +5,7 @@
  * @module
  */
 
-import { sleepSync } from "../../ffi/sleep.ts";
+import { canWriteStream, writeStream } from "../../ffi/stream.ts";
 import { SystemError } from "../errors.ts";
 import { escapeControls } from "../parse/numbers.ts";
 
@@ -19,49 +19,47 @@ export interface Output {
 
 const encoder = new TextEncoder();
 
-/** What Linux writes to a pipe all at once or not at all (PIPE_BUF). */
-const PIPE_BUF = 4096;
+const streams = new Map<number, boolean>();
 
-const pipes = new Map<number, boolean>();
-
-/** Whether descriptor `fd` is a pipe (asked once). */
-function isPipe(fd: number): boolean {
-  let pipe = pipes.get(fd);
-  if (pipe === undefined) {
+/**
+ * Whether descriptor `fd` is a stream another process can make
+ * non-blocking under us (a pipe, a socket or a terminal), asked once.
+ */
+function isStream(fd: 0 | 1 | 2): boolean {
+  let stream = streams.get(fd);
+  if (stream === undefined) {
     try {
-      pipe = Deno.statSync(`/proc/self/fd/${fd}`).isFifo === true;
+      const info = Deno.statSync(`/proc/self/fd/${fd}`);
+      stream = info.isFifo === true || info.isSocket === true ||
+        (fd === 1 ? Deno.stdout : Deno.stderr).isTerminal();
     } catch {
-      pipe = false;
+      stream = false;
     }
-    pipes.set(fd, pipe);
+    streams.set(fd, stream);
   }
-  return pipe;
+  return stream;
 }
 
 /**
- * Writes all of `text` to `fd`. To a pipe it goes in writes of at most
- * PIPE_BUF bytes, each all or nothing: if another process made the pipe
- * non-blocking (O_NONBLOCK lives on the open file both share), a write
- * that finds it full (EAGAIN) wrote nothing and is repeated a millisecond
- * later. Deno's own writes go on after a partial write and lose its count
- * when the next one fails, so a larger write could not be repeated
- * without writing bytes twice (seen: the man page doubled).
+ * Writes all of `text` to `fd`. A pipe, socket or terminal gets raw
+ * `write(2)` calls (ffi/stream.ts), which wait out EAGAIN when another
+ * process made it non-blocking and never write a byte twice; Deno's own
+ * stdout cannot promise that (its line buffer can fail a call after part
+ * of it went out). Files and /dev/null take Deno's writes; so does every
+ * descriptor where FFI is not allowed, and there EAGAIN is an error.
  */
 function writeAll(
   file: { writeSync(p: Uint8Array): number },
-  fd: number,
+  fd: 1 | 2,
   text: string,
 ): void {
   const bytes = encoder.encode(text);
-  const pipe = isPipe(fd);
-  const step = pipe ? PIPE_BUF : bytes.length;
+  if (isStream(fd) && canWriteStream()) {
+    writeStream(fd, bytes, fd === 1 ? "stdout" : "stderr");
+    return;
+  }
   for (let done = 0; done < bytes.length;) {
-    try {
-      done += file.writeSync(bytes.subarray(done, done + step));
-    } catch (e) {
-      if (!(pipe && e instanceof Deno.errors.WouldBlock)) throw e;
-      sleepSync(1);
-    }
+    done += file.writeSync(bytes.subarray(done));
   }
 }
 
@@ -78,6 +76,7 @@ export const processOutput: Output = {
       writeAll(Deno.stdout, 1, text);
     } catch (e) {
       if (e instanceof Deno.errors.BrokenPipe) throw e;
+      if (e instanceof SystemError) throw e;
       throw new SystemError("stdout", (e as Error).message, { cause: e });
     }
   },
