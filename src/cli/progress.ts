@@ -6,6 +6,8 @@
  * @module
  */
 
+import { processOutput } from "./output.ts";
+
 /** What a transfer has done so far. */
 export interface ProgressState {
   done: number;
@@ -54,19 +56,22 @@ export function renderProgress(state: ProgressState, width = 80): string {
   return `[${bar}]${tail}`;
 }
 
-/** Draws progress on a terminal; does nothing when stderr is not one. */
 /** Where a progress bar is drawn: a writer, and whether it is a terminal. */
 export interface ProgressSink {
   write: (text: string) => void;
   isTerminal: () => boolean;
 }
 
-/** The process's stderr. */
+/**
+ * The process's stderr, written as the CLI writes it (whole, EAGAIN waited
+ * out, a failure ignored): a bar that cannot be drawn never stops a run.
+ */
 export const stderrSink: ProgressSink = {
-  write: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
-  isTerminal: () => Deno.stderr.isTerminal(),
+  write: (text) => processOutput.stderr(text),
+  isTerminal: () => processOutput.isTerminal(2),
 };
 
+/** Draws progress on a terminal; does nothing when stderr is not one. */
 export class ProgressReporter {
   #started = performance.now();
   #last = 0;
