@@ -209,6 +209,14 @@ echo @@scan; ${P} verify /dev/pmem0 --length 128M --jobs 2 --json; echo @@end
 ndctl create-namespace -f -e namespace0.0 -m devdax -a 2M >&2
 echo @@dax; ${P} verify /dev/dax0.0 --mode destructive --force --length 128M --jobs 2 --json; echo @@end
 echo @@daxscan; ${P} verify /dev/dax0.0 --offset 1M --length 100M --jobs 2 --json; echo @@end
+# Bytes daxio changes after a stamp, at the ends of the 1 MiB pieces the
+# pattern is checked in and between: found by one thread and by two.
+${P} verify /dev/dax0.0 --mode stamp --force --length 64M --seed 9 >&2
+for at in $((16*1048576-1)) $((16*1048576)) $((40*1048576+5)); do
+  printf 'ZZ' > /tmp/zz; daxio -i /tmp/zz -o /dev/dax0.0 -s $at -l 1 >/dev/null 2>&1
+done
+echo @@daxone; ${P} verify /dev/dax0.0 --mode check --jobs 1 --json || true; echo @@end
+echo @@daxtwo; ${P} verify /dev/dax0.0 --mode check --jobs 2 --json || true; echo @@end
 `,
     });
     ok(r);
@@ -242,6 +250,14 @@ echo @@daxscan; ${P} verify /dev/dax0.0 --offset 1M --length 100M --jobs 2 --jso
       "mmap",
       128 * MiB,
     ]);
+    const daxone = d.get("daxone"), daxtwo = d.get("daxtwo");
+    assert.deepEqual([daxone.result, daxtwo.result], ["fail", "fail"]);
+    for (const found of [daxone, daxtwo]) {
+      assert.deepEqual(
+        found.mismatches.map((m: { offset: number }) => m.offset),
+        [16 * MiB - 1, 16 * MiB, 40 * MiB + 5],
+      );
+    }
     const daxscan = d.get("daxscan");
     assert.deepEqual([daxscan.result, daxscan.jobs, daxscan.bytes_checked], [
       "pass",

@@ -130,12 +130,39 @@ export function copyIn(
   length: number,
 ): boolean {
   if (length === 0) return true;
+  return copyUnflushed(t, m, start, src, length) ||
+    t.persist(m, start, length);
+}
+
+/**
+ * {@link copyIn} without the flush, for callers that copy a window in
+ * pieces and flush it once: true when the bytes are durable already
+ * (device-DAX through libpmem's non-temporal copy), false when the window
+ * still needs {@link persist}.
+ */
+export function copyUnflushed(
+  t: Target,
+  m: Mapping,
+  start: number,
+  src: Deno.PointerObject,
+  length: number,
+): boolean {
   const dest = m.pointer(start - m.offset);
   if (t.kind === "devdax" && pmemCopyPersist(dest, src, length)) {
     return true;
   }
   copyMemory(dest, src, length);
-  return t.persist(m, start, length);
+  return false;
+}
+
+/** Copies `length` bytes of the target at `start` out of `m` to `dest` (memcpy). */
+export function copyOut(
+  m: Mapping,
+  start: number,
+  dest: Deno.PointerObject,
+  length: number,
+): void {
+  copyMemory(dest, m.pointer(start - m.offset), length);
 }
 
 /** fsync(2) the descriptor (no-op for device-DAX, which has none). */

@@ -13,6 +13,7 @@ import type { Target } from "../target/target.ts";
 import { type Range, type Window, windows } from "../target/windows.ts";
 import type { BadRange } from "../sysfs/nd.ts";
 import {
+  activeCode,
   checkPattern,
   fillPattern,
   MismatchLog,
@@ -20,6 +21,7 @@ import {
   patternBuffer,
 } from "./pattern.ts";
 import { checkStillHolds } from "../target/checks.ts";
+import { copyOut, copyUnflushed } from "../target/durability.ts";
 
 /** Work one thread does on its share of a range (see jobs.ts). */
 export type Task =
@@ -143,12 +145,16 @@ function* chunks(
 }
 
 /**
- * Fills window `w` with pattern `p` and makes it durable. DAX targets take
- * the pattern through the mapping; page-cache targets (files, tmpfs,
- * /dev/pmemN) through pwrite from a buffer the CPU cache holds, then
- * fdatasync: the kernel copies through its own mapping of each page, where
- * a user mapping pays for setting up and tearing down every page's entry
- * (bench/verify_compare.ts), and a store cannot fault (SIGBUS).
+ * Fills window `w` with pattern `p` and makes it durable. Page-cache
+ * targets (files, tmpfs, /dev/pmemN) take the pattern through pwrite from
+ * a buffer the CPU cache holds, then fdatasync: the kernel copies through
+ * its own mapping of each page, where a user mapping pays for setting up
+ * and tearing down every page's entry (bench/verify_compare.ts), and a
+ * store cannot fault (SIGBUS). DAX targets take it through the mapping:
+ * made by pattern.wat's SIMD code in its memory, a piece at a time, and
+ * copied in (on device-DAX with libpmem's non-temporal stores, which need
+ * no flush pass); where the SIMD code cannot run (a baseline CPU), the
+ * JavaScript loops write the mapping directly.
  */
 export function fillWindow(t: Target, p: Pattern, w: Window, run: Run): void {
   if (!t.dax) {
@@ -161,11 +167,27 @@ export function fillWindow(t: Target, p: Pattern, w: Window, run: Run): void {
     return;
   }
   using m = t.map(w);
-  fillPattern(p, m.bytes(w.start - w.mapStart, w.length), w.start);
-  run.persisted(t.persist(m, w.start, w.length));
+  if (activeCode() !== "simd") {
+    fillPattern(p, m.bytes(w.start - w.mapStart, w.length), w.start);
+    run.persisted(t.persist(m, w.start, w.length));
+    return;
+  }
+  let durable = true;
+  for (const [at, view] of chunks(w, run.ioBuffer())) {
+    fillPattern(p, view, at);
+    durable = copyUnflushed(t, m, at, pointerTo(view), view.length) &&
+      durable;
+  }
+  run.persisted(durable || t.persist(m, w.start, w.length));
 }
 
-/** Compares window `w` with pattern `p`, logging differences (pread on page-cache targets, as {@link fillWindow}). */
+/**
+ * Compares window `w` with pattern `p`, logging differences: through pread
+ * on page-cache targets, as {@link fillWindow}; on DAX targets copied out
+ * of the mapping into pattern.wat's memory a piece at a time and checked
+ * there by its SIMD code (or checked in the mapping by the JavaScript
+ * loops on a baseline CPU).
+ */
 export function compareWindow(
   t: Target,
   p: Pattern,
@@ -180,7 +202,19 @@ export function compareWindow(
     return;
   }
   using m = t.map(w);
-  checkPattern(p, m.bytes(w.start - w.mapStart, w.length), w.start, run.log);
+  if (activeCode() !== "simd") {
+    checkPattern(p, m.bytes(w.start - w.mapStart, w.length), w.start, run.log);
+    return;
+  }
+  for (const [at, view] of chunks(w, run.ioBuffer())) {
+    copyOut(m, at, pointerTo(view), view.length);
+    checkPattern(p, view, at, run.log);
+  }
+}
+
+/** The address of `view`'s first byte. */
+function pointerTo(view: Uint8Array): Deno.PointerObject {
+  return Deno.UnsafePointer.of(view)!;
 }
 
 /**
