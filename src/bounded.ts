@@ -28,8 +28,19 @@ function human(bytes: number): string {
 export class TooLargeError extends UsageError {}
 
 /**
- * Reads at most `cap` bytes from `read` into one buffer (grown by doubling,
- * or sized from `hint`), then decodes it once; throws when there are more.
+ * The buffer reads go into, kept between reads: `list` reads hundreds of
+ * thousands of sysfs attributes, and a fresh 64 KiB buffer for each left
+ * gigabytes of garbage for V8 to collect (peak memory grew with the tree).
+ * A buffer grown past {@link KEEP} for a large file is not kept.
+ */
+let scratch: Uint8Array | undefined;
+const decoder = new TextDecoder();
+const KEEP = MiB;
+
+/**
+ * Reads at most `cap` bytes from `read` into the scratch buffer (grown by
+ * doubling, or sized from `hint`); throws when there are more. The bytes
+ * returned stay valid until the next read: decode or copy them first.
  */
 function drainBytes(
   read: (buf: Uint8Array) => number | null,
@@ -37,7 +48,8 @@ function drainBytes(
   cap: number,
   hint = 0,
 ): Uint8Array {
-  let buf = new Uint8Array(Math.min(cap + 1, Math.max(hint + 1, 65536)));
+  const want = Math.min(cap + 1, Math.max(hint + 1, 65536));
+  let buf = scratch && scratch.length >= want ? scratch : new Uint8Array(want);
   let total = 0;
   for (;;) {
     if (total === buf.length) {
@@ -57,6 +69,7 @@ function drainBytes(
       );
     }
   }
+  if (buf.length <= KEEP) scratch = buf;
   return buf.subarray(0, total);
 }
 
@@ -66,7 +79,7 @@ function drain(
   cap: number,
   hint = 0,
 ): string {
-  return new TextDecoder().decode(drainBytes(read, name, cap, hint));
+  return decoder.decode(drainBytes(read, name, cap, hint));
 }
 
 /**
@@ -75,11 +88,16 @@ function drain(
  * and {@link TooLargeError} past the cap.
  */
 export function readCapped(path: string, cap: number): string {
-  return new TextDecoder().decode(readCappedBytes(path, cap));
+  return decoder.decode(capped(path, cap));
 }
 
 /** The bytes of `path`, at most `cap` (as {@link readCapped}, undecoded). */
 export function readCappedBytes(path: string, cap: number): Uint8Array {
+  return capped(path, cap).slice();
+}
+
+/** {@link drainBytes} of the file at `path`: valid until the next read. */
+function capped(path: string, cap: number): Uint8Array {
   using f = Deno.openSync(path, { read: true });
   const st = f.statSync();
   // A regular file's size sizes the buffer (sysfs and /proc say 4096 or 0).
