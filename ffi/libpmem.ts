@@ -2,8 +2,9 @@
  * libpmem (PMDK), when installed: `pmem_persist` flushes CPU caches over a
  * range, which is what makes stores to device-DAX durable; JavaScript has
  * no instruction for it and msync does not do it there (EINVAL).
- * `pmem_memcpy_persist` copies with non-temporal stores, which bypass the
- * caches, so no flush pass over the range is needed afterwards.
+ * `pmem_memcpy_persist` and `pmem_memset_persist` store with non-temporal
+ * stores, which bypass the caches, so no flush pass over the range is
+ * needed afterwards.
  *
  * @module
  */
@@ -49,5 +50,21 @@ export function pmemCopyPersist(
   const lib = libpmem();
   if (!lib) return false;
   lib.pmem_memcpy_persist(dest, src, BigInt(length));
+  return true;
+}
+
+/**
+ * Sets `length` bytes of pmem at `dest` to `byte` and makes them durable
+ * (non-temporal stores, then a fence). False, with nothing set, when
+ * libpmem is absent.
+ */
+export function pmemSetPersist(
+  dest: Deno.PointerObject,
+  byte: number,
+  length: number,
+): boolean {
+  const lib = libpmem();
+  if (!lib) return false;
+  lib.pmem_memset_persist(dest, byte, BigInt(length));
   return true;
 }

@@ -48,7 +48,12 @@ export {
   guardFaults,
   shareFaultSlots,
 } from "./sigbus.ts";
-export { libpmem, pmemCopyPersist, pmemPersist } from "./libpmem.ts";
+export {
+  libpmem,
+  pmemCopyPersist,
+  pmemPersist,
+  pmemSetPersist,
+} from "./libpmem.ts";
 export {
   type MapOptions,
   Mapping,

@@ -75,4 +75,9 @@ export const libpmemSymbols = {
     parameters: ["pointer", "pointer", "usize"],
     result: "pointer",
   },
+  /** void *pmem_memset_persist(void *pmemdest, int c, size_t len); */
+  pmem_memset_persist: {
+    parameters: ["pointer", "i32", "usize"],
+    result: "pointer",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;

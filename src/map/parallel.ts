@@ -22,6 +22,7 @@ import {
 import type { Poll } from "../safety/interrupt.ts";
 import { copyFromInput, type Stream } from "./input.ts";
 import { preadAll, pwriteAll } from "../target/io.ts";
+import { zeroIn } from "../target/durability.ts";
 import type { Target } from "../target/target.ts";
 import { windows } from "../target/windows.ts";
 import { checkStillHolds } from "../target/checks.ts";
@@ -110,7 +111,7 @@ function daxPiece(
         const input = job.peer!;
         copied = copyFromInput(t, m, w.start, input, peerAt, w.length);
         if (copied === undefined) preadPeer(input, bytes, peerAt);
-      } else bytes.fill(0);
+      } else copied = zeroIn(t, m, w.start, w.length);
       durable = (copied ?? t.persist(m, w.start, w.length)) && durable;
     }
     tick(w.length);

@@ -30,6 +30,7 @@ import {
   type Stream,
 } from "./input.ts";
 import { madeDurable } from "../target/io.ts";
+import { zeroIn } from "../target/durability.ts";
 import { readPageCache, writePageCache } from "./pagecache.ts";
 import { transferParallel } from "./parallel.ts";
 import type { Target } from "../target/target.ts";
@@ -417,8 +418,7 @@ export async function zeroRange(
     }
     try {
       using m = target.map(w, true, durableBefore(done, offset));
-      m.bytes(w.start - w.mapStart, w.length).fill(0);
-      durable = target.persist(m, w.start, w.length) && durable;
+      durable = zeroIn(target, m, w.start, w.length) && durable;
     } catch (e) {
       throw madeDurable(e, done, offset);
     }

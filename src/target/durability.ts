@@ -14,6 +14,7 @@ import {
   pageSize,
   pmemCopyPersist,
   pmemPersist,
+  pmemSetPersist,
 } from "../../ffi/mod.ts";
 import { regionInPath } from "../sysfs/nd.ts";
 import { SystemRoot } from "../sysfs/root.ts";
@@ -153,6 +154,27 @@ export function copyUnflushed(
   }
   copyMemory(dest, src, length);
   return false;
+}
+
+/**
+ * Zeroes `[start, start+length)` of the target through `m` and makes it
+ * durable: on device-DAX with libpmem's non-temporal memset, which needs no
+ * flush pass; elsewhere with stores and then {@link persist}. Returns false
+ * when nothing could flush.
+ */
+export function zeroIn(
+  t: Target,
+  m: Mapping,
+  start: number,
+  length: number,
+): boolean {
+  if (length === 0) return true;
+  const at = start - m.offset;
+  if (t.kind === "devdax" && pmemSetPersist(m.pointer(at), 0, length)) {
+    return true;
+  }
+  m.bytes(at, length).fill(0);
+  return t.persist(m, start, length);
 }
 
 /** Copies `length` bytes of the target at `start` out of `m` to `dest` (memcpy). */
