@@ -240,6 +240,10 @@ for i in 1 2 3; do /usr/local/bin/limit $((256 << 20)) 3 > /tmp/limit.out; sed '
         "read-2",
         `sh -c "rm -f /tmp/out; $P map read /dev/dax0.0 --length ${size} --output /tmp/out --jobs 2"`,
       ],
+      [
+        "verify-1",
+        `$P verify /dev/dax0.0 --mode destructive --force --length ${size} --jobs 1`,
+      ],
       ["deno-empty", "deno run -A --cached-only bench/empty.ts"],
       ["version", "$P --version"],
     ],
@@ -292,7 +296,22 @@ for i in 1 2 3; do /usr/local/bin/limit $((256 << 20)) 3 > /tmp/limit.out; sed '
     }, bench/limit.c over 256 MiB)`,
     ratio: `${share(copy, median(dax.get(ours)!))} of memcpy`,
   });
+  // One destructive pass stores and loads every byte once: memset + read.
+  const setRead = size / median(dax.get("limit-memset")!) +
+    size / median(dax.get("limit-read")!);
+  const verifyRow: Row = {
+    what:
+      "guest (TCG, 2 vCPUs): `verify --mode destructive` 1 GiB, /dev/dax0.0, --jobs 1, against the limit",
+    pmemctl: `${median(dax.get("verify-1")!).toFixed(2)} s (${
+      dax.get("verify-1")!.map((x) => x.toFixed(2)).join(", ")
+    })`,
+    reference: `memset + read of 1 GiB under TCG ${
+      setRead.toFixed(2)
+    } s (bench/limit.c over 256 MiB)`,
+    ratio: `${share(setRead, median(dax.get("verify-1")!))} of memset + read`,
+  };
   return [
+    verifyRow,
     limitRow("write 1 GiB, /dev/dax0.0, --jobs 1", "write-1"),
     limitRow("write 1 GiB, /dev/dax0.0, --jobs 2", "write-2"),
     limitRow("read 1 GiB, /dev/dax0.0, --jobs 1", "read-1"),
