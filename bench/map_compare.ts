@@ -176,6 +176,13 @@ echo "@@done"
   return times;
 }
 
+/** A guest time as a cell: the median, with every sample after it (TCG timings are noisy). */
+function shown(times: Map<string, number[]>, k: string): string {
+  return `${median(times.get(k)!).toFixed(2)} s (${
+    times.get(k)!.map((x) => x.toFixed(2)).join(", ")
+  })`;
+}
+
 /** Table rows of `ours` against `ref` from guest times. */
 function guestRows(times: Map<string, number[]>): (
   what: string,
@@ -184,11 +191,7 @@ function guestRows(times: Map<string, number[]>): (
   ours: string,
 ) => Row {
   const t = (k: string) => median(times.get(k)!);
-  // Medians, with every sample after them: TCG timings are noisy.
-  const show = (k: string) =>
-    `${t(k).toFixed(2)} s (${
-      times.get(k)!.map((x) => x.toFixed(2)).join(", ")
-    })`;
+  const show = (k: string) => shown(times, k);
   return (what, ref, refName, ours) => ({
     what: `guest (TCG, 2 vCPUs): ${what}, against ${refName}`,
     pmemctl: show(ours),
@@ -302,9 +305,7 @@ for i in 1 2 3; do /usr/local/bin/limit $((256 << 20)) 3 > /tmp/limit.out; sed '
   const verifyRow: Row = {
     what:
       "guest (TCG, 2 vCPUs): `verify --mode destructive` 1 GiB, /dev/dax0.0, --jobs 1, against the limit",
-    pmemctl: `${median(dax.get("verify-1")!).toFixed(2)} s (${
-      dax.get("verify-1")!.map((x) => x.toFixed(2)).join(", ")
-    })`,
+    pmemctl: shown(dax, "verify-1"),
     reference: `memset + read of 1 GiB under TCG ${
       setRead.toFixed(2)
     } s (bench/limit.c over 256 MiB)`,
