@@ -29,6 +29,25 @@ interface Resolved {
 /** What a lookup needs to know of a path: a directory listing's answer or lstat's. */
 type Kind = Pick<Deno.FileInfo, "isFile" | "isDirectory" | "isSymlink">;
 
+/** The eight kinds, shared: a listing's entries point at these, not at objects of their own. */
+const KINDS: readonly Kind[] = Array.from(
+  { length: 8 },
+  (_, i) =>
+    Object.freeze({
+      isFile: (i & 1) !== 0,
+      isDirectory: (i & 2) !== 0,
+      isSymlink: (i & 4) !== 0,
+    }),
+);
+
+/** `entry`'s kind, as one of {@link KINDS}. */
+function kindOf(entry: Kind): Kind {
+  return KINDS[
+    (entry.isFile ? 1 : 0) | (entry.isDirectory ? 2 : 0) |
+    (entry.isSymlink ? 4 : 0)
+  ];
+}
+
 /**
  * Where pmemctl reads proc/, sys/ and dev/ from: `/`, or a captured tree
  * (`--root DIR`). A captured tree is untrusted input and a jail: every path
@@ -52,7 +71,9 @@ export class SystemRoot {
   /**
    * Each directory of the tree listed once, by host path (undefined when it
    * cannot be listed): a name is looked up in its directory's listing, so a
-   * missing path costs no failed lstat and no exception.
+   * missing path costs no failed lstat and no exception. Entries point at
+   * the shared {@link KINDS}, not at their DirEntry: `list` of a tree of
+   * 10,000 namespaces (210,000 files) peaked at 262 MiB instead of 345.
    */
   readonly #listings = new Map<string, Map<string, Kind> | undefined>();
 
@@ -73,11 +94,9 @@ export class SystemRoot {
   /** The entries of a link-free directory of the tree, listed once; undefined when it cannot be listed. */
   #listing(dir: string): Map<string, Kind> | undefined {
     if (this.#listings.has(dir)) return this.#listings.get(dir);
-    let listing: Map<string, Kind> | undefined;
+    let listing: Map<string, Kind> | undefined = new Map();
     try {
-      listing = new Map(
-        [...Deno.readDirSync(dir)].map((e) => [e.name, e] as const),
-      );
+      for (const e of Deno.readDirSync(dir)) listing.set(e.name, kindOf(e));
     } catch {
       listing = undefined; // not a directory, or not readable: lstat decides
     }
