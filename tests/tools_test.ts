@@ -135,3 +135,62 @@ Deno.test("deno task deb in a fresh clone: no .tools/, Deno from npm elsewhere b
     Deno.removeSync(tmp, { recursive: true });
   }
 });
+
+Deno.test("the .deb's bundle: the module graph Deno builds at start holds no chunk of a lazily loaded module, and list runs", async () => {
+  const { LAZY_MODULES } = await import("../src/cli/lazy_modules.ts");
+  const dir = Deno.makeTempDirSync({ prefix: "pmemctl-bundle-graph-" });
+  try {
+    const deno = Deno.execPath();
+    const built = await run(deno, ["run", "-A", "tools/bundle.ts", dir]);
+    assert.equal(built.code, 0, built.stderr);
+    const info = await run(deno, [
+      "info",
+      "--no-config",
+      "--json",
+      `${dir}/pmemctl.js`,
+    ]);
+    assert.equal(info.code, 0, info.stderr);
+    const files = (JSON.parse(info.stdout).modules as { specifier: string }[])
+      .map((m) => m.specifier.split("/").at(-1)!);
+    // A lazy module's chunk is named after it: map.ts → map-XXXXXXXX.js.
+    const stems = LAZY_MODULES.map((m) => m.split("/").at(-1)!.slice(0, -3));
+    const lazyChunks = files.filter((f) =>
+      stems.some((s) => new RegExp(`^${s}-[A-Z0-9]{8}\\.js$`).test(f))
+    );
+    assert.deepEqual(lazyChunks, [], files.join(" "));
+    assert.ok(files.includes("pmemctl.js"), files.join(" "));
+
+    // And the chunks still load when their command runs.
+    const tree = Deno.makeTempDirSync({ dir });
+    const list = await run(deno, [
+      "run",
+      "-A",
+      "--no-config",
+      `${dir}/pmemctl.js`,
+      "list",
+      "--json",
+      "--root",
+      tree,
+      "--dmesg",
+      "/dev/null",
+      "--cmdline",
+      "/dev/null",
+    ]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(JSON.parse(list.stdout).regions, []);
+    const file = `${dir}/file`;
+    Deno.writeFileSync(file, new Uint8Array(4096));
+    const verify = await run(deno, [
+      "run",
+      "-A",
+      "--no-config",
+      `${dir}/pmemctl.js`,
+      "verify",
+      file,
+    ]);
+    assert.equal(verify.code, 0, verify.stderr);
+    assert.match(verify.stdout, /^pass: scan of /);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
