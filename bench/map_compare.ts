@@ -3,7 +3,8 @@
  * - host: `map write`/`map read` of 1 GiB on tmpfs against `dd bs=1M`
  *   (alternating, medians of 5), and peak memory of 4 GiB transfers;
  * - guests (two vCPUs): `map write`/`map read` of 1 GiB on /dev/dax0.0
- *   against `daxio`, and of 200 MiB on /dev/pmem0 against `dd` through the
+ *   against `daxio`, `map write` and `verify` (scan) against fio's dev-dax
+ *   engine, and of 200 MiB on /dev/pmem0 against `dd` through the
  *   page cache and with O_DIRECT (alternating, medians of 3), with one
  *   thread and two, and the start-up both pay;
  * - the limit in the same run (bench/limit.c): one thread's memcpy of the
@@ -216,6 +217,8 @@ async function guestBench(): Promise<Row[]> {
   if (!cc.success) throw new Error(new TextDecoder().decode(cc.stderr));
   const limitFiles = { "/usr/local/bin/limit": Deno.readFileSync(limitBin) };
   Deno.removeSync(limitBin);
+  const fio = (rw: "read" | "write") =>
+    `fio --name=${rw} --ioengine=dev-dax --filename=/dev/dax0.0 --rw=${rw} --bs=2m --size=${size} --thread`;
   // daxio writes over an existing output file and pmemctl truncates it:
   // both start from no file, so both allocate its pages.
   const dax = await guestTimes(
@@ -247,6 +250,12 @@ for i in 1 2 3; do /usr/local/bin/limit $((256 << 20)) 3 > /tmp/limit.out; sed '
         "verify-1",
         `$P verify /dev/dax0.0 --mode destructive --force --length ${size} --jobs 1`,
       ],
+      // fio's dev-dax engine copies between its own buffer and the mapping
+      // (libpmem's pmem_memcpy_persist), one 2 MiB block at a time: the
+      // write has no input file to read, the read no output to write.
+      ["fio-write", fio("write")],
+      ["fio-read", fio("read")],
+      ["scan-1", `$P verify /dev/dax0.0 --length ${size} --jobs 1`],
       ["deno-empty", "deno run -A --cached-only bench/empty.ts"],
       ["version", "$P --version"],
     ],
@@ -321,6 +330,18 @@ for i in 1 2 3; do /usr/local/bin/limit $((256 << 20)) 3 > /tmp/limit.out; sed '
     d("write 1 GiB, /dev/dax0.0, --jobs 2", "daxio-write", "daxio", "write-2"),
     d("read 1 GiB, /dev/dax0.0, --jobs 1", "daxio-read", "daxio", "read-1"),
     d("read 1 GiB, /dev/dax0.0, --jobs 2", "daxio-read", "daxio", "read-2"),
+    d(
+      "write 1 GiB from a tmpfs file, /dev/dax0.0, --jobs 1",
+      "fio-write",
+      "fio dev-dax (from its own buffer)",
+      "write-1",
+    ),
+    d(
+      "`verify` (scan) 1 GiB, /dev/dax0.0, --jobs 1",
+      "fio-read",
+      "fio dev-dax read",
+      "scan-1",
+    ),
     d("start-up", "deno-empty", "deno run empty.ts", "version"),
     p(`write ${n} MiB, /dev/pmem0, --jobs 1`, "dd-write", "dd", "write-1"),
     p(`write ${n} MiB, /dev/pmem0, --jobs 2`, "dd-write", "dd", "write-2"),
