@@ -13,7 +13,8 @@
  * whose `load(name)` is typed by the name alone; `deno task compile`
  * (tools/compile.ts) includes each, and the .deb's bundle (tools/bundle.ts)
  * carries each in a chunk of its own, handing over their loaders with
- * {@link provide} before the program starts. Below the CLI, the two modules
+ * {@link provide} before the program starts (loaders that import through
+ * `new URL(…)`, so the bundle's start-up graph leaves the chunks out too). Below the CLI, the two modules
  * that load lazily name the type themselves:
  * `lazyImport<typeof import("../../ffi/libc.ts")>("ffi/libc.ts")`. Worker
  * threads' modules are named the same way ({@link workerUrl}).
