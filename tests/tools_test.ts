@@ -161,12 +161,10 @@ Deno.test("the .deb's bundle: the module graph Deno builds at start holds no chu
     assert.ok(files.includes("pmemctl.js"), files.join(" "));
 
     // And the chunks still load when their command runs.
+    const pmemctl = (...args: string[]) =>
+      run(deno, ["run", "-A", "--no-config", `${dir}/pmemctl.js`, ...args]);
     const tree = Deno.makeTempDirSync({ dir });
-    const list = await run(deno, [
-      "run",
-      "-A",
-      "--no-config",
-      `${dir}/pmemctl.js`,
+    const list = await pmemctl(
       "list",
       "--json",
       "--root",
@@ -175,19 +173,12 @@ Deno.test("the .deb's bundle: the module graph Deno builds at start holds no chu
       "/dev/null",
       "--cmdline",
       "/dev/null",
-    ]);
+    );
     assert.equal(list.code, 0, list.stderr);
     assert.deepEqual(JSON.parse(list.stdout).regions, []);
     const file = `${dir}/file`;
     Deno.writeFileSync(file, new Uint8Array(4096));
-    const verify = await run(deno, [
-      "run",
-      "-A",
-      "--no-config",
-      `${dir}/pmemctl.js`,
-      "verify",
-      file,
-    ]);
+    const verify = await pmemctl("verify", file);
     assert.equal(verify.code, 0, verify.stderr);
     assert.match(verify.stdout, /^pass: scan of /);
   } finally {
