@@ -4,7 +4,8 @@
  *   (alternating, medians of 5), and peak memory of 4 GiB transfers;
  * - guests (two vCPUs): `map write`/`map read` of 1 GiB on /dev/dax0.0
  *   against `daxio`, `map write` and `verify` (scan) against fio's dev-dax
- *   engine, and of 200 MiB on /dev/pmem0 against `dd` through the
+ *   engine, 512 MiB of a file on ext4 mounted dax=always against fio's
+ *   libpmem engine and `dd`, and 200 MiB on /dev/pmem0 against `dd` through the
  *   page cache and with O_DIRECT (alternating, medians of 3), with one
  *   thread and two, and the start-up both pay;
  * - the limit in the same run (bench/limit.c): one thread's memcpy of the
@@ -262,6 +263,44 @@ for i in 1 2 3; do /usr/local/bin/limit $((256 << 20)) 3 > /tmp/limit.out; sed '
     3,
     limitFiles,
   );
+  // A file on ext4 mounted dax=always (fsdax, struct pages in RAM): 512 MiB,
+  // what the filesystem leaves room for, against fio's libpmem engine (which
+  // maps the file and copies from or to its own buffer) and dd. Every writer
+  // writes over the same file; daxio takes device-DAX only.
+  const fileSize = 512 * 2 ** 20;
+  const daxFile = await guestTimes(
+    "nfit",
+    `ndctl create-namespace -f -e namespace0.0 -m fsdax -M mem >&2
+mkfs.ext4 -q -F -b 4096 /dev/pmem0
+mkdir -p /mnt/p && mount -o dax=always /dev/pmem0 /mnt/p
+head -c ${fileSize} /dev/urandom > /tmp/src
+dd if=/tmp/src of=/mnt/p/f bs=1048576 conv=fsync 2>/dev/null`,
+    [
+      [
+        "dd-write",
+        `dd if=/tmp/src of=/mnt/p/f bs=1048576 conv=notrunc,fsync`,
+      ],
+      [
+        "fio-write",
+        `fio --name=w --ioengine=libpmem --filename=/mnt/p/f --rw=write --bs=2m --size=${fileSize} --thread`,
+      ],
+      ["write-1", `$P map write /mnt/p/f --input /tmp/src --jobs 1`],
+      [
+        "fio-read",
+        `fio --name=r --ioengine=libpmem --filename=/mnt/p/f --rw=read --bs=2m --size=${fileSize} --thread`,
+      ],
+      ["scan-1", `$P verify /mnt/p/f --jobs 1`],
+      [
+        "dd-read",
+        `sh -c "rm -f /tmp/out; dd if=/mnt/p/f of=/tmp/out bs=1048576"`,
+      ],
+      [
+        "read-1",
+        `sh -c "rm -f /tmp/out; $P map read /mnt/p/f --output /tmp/out --jobs 1"`,
+      ],
+    ],
+    3,
+  );
   // /dev/pmem0 of memmap=256M!1G: 200 MiB through the block device.
   const n = 200;
   const pmem = await guestTimes(
@@ -299,6 +338,7 @@ for i in 1 2 3; do /usr/local/bin/limit $((256 << 20)) 3 > /tmp/limit.out; sed '
   );
   const d = guestRows(dax);
   const p = guestRows(pmem);
+  const f = guestRows(daxFile);
   const copy = size / median(dax.get("limit-memcpy")!);
   const limitRow = (what: string, ours: string): Row => ({
     what: `guest (TCG, 2 vCPUs): ${what}, against the limit`,
@@ -343,6 +383,30 @@ for i in 1 2 3; do /usr/local/bin/limit $((256 << 20)) 3 > /tmp/limit.out; sed '
       "scan-1",
     ),
     d("start-up", "deno-empty", "deno run empty.ts", "version"),
+    f(
+      "write 512 MiB to a file on ext4 -o dax, --jobs 1",
+      "dd-write",
+      "dd conv=notrunc,fsync",
+      "write-1",
+    ),
+    f(
+      "write 512 MiB to a file on ext4 -o dax, --jobs 1",
+      "fio-write",
+      "fio libpmem (from its own buffer)",
+      "write-1",
+    ),
+    f(
+      "`verify` (scan) 512 MiB of a file on ext4 -o dax, --jobs 1",
+      "fio-read",
+      "fio libpmem read",
+      "scan-1",
+    ),
+    f(
+      "read 512 MiB of a file on ext4 -o dax into tmpfs, --jobs 1",
+      "dd-read",
+      "dd",
+      "read-1",
+    ),
     p(`write ${n} MiB, /dev/pmem0, --jobs 1`, "dd-write", "dd", "write-1"),
     p(`write ${n} MiB, /dev/pmem0, --jobs 2`, "dd-write", "dd", "write-2"),
     p(
