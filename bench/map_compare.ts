@@ -218,8 +218,14 @@ async function guestBench(): Promise<Row[]> {
   if (!cc.success) throw new Error(new TextDecoder().decode(cc.stderr));
   const limitFiles = { "/usr/local/bin/limit": Deno.readFileSync(limitBin) };
   Deno.removeSync(limitBin);
-  const fio = (rw: "read" | "write") =>
-    `fio --name=${rw} --ioengine=dev-dax --filename=/dev/dax0.0 --rw=${rw} --bs=2m --size=${size} --thread`;
+  /** fio's `rw` of `bytes` of `file` through `engine`, 2 MiB at a time. */
+  const fio = (
+    engine: "dev-dax" | "libpmem",
+    file: string,
+    rw: "read" | "write",
+    bytes: number,
+  ) =>
+    `fio --name=${rw} --ioengine=${engine} --filename=${file} --rw=${rw} --bs=2m --size=${bytes} --thread`;
   // daxio writes over an existing output file and pmemctl truncates it:
   // both start from no file, so both allocate its pages.
   const dax = await guestTimes(
@@ -254,8 +260,8 @@ for i in 1 2 3; do /usr/local/bin/limit $((256 << 20)) 3 > /tmp/limit.out; sed '
       // fio's dev-dax engine copies between its own buffer and the mapping
       // (libpmem's pmem_memcpy_persist), one 2 MiB block at a time: the
       // write has no input file to read, the read no output to write.
-      ["fio-write", fio("write")],
-      ["fio-read", fio("read")],
+      ["fio-write", fio("dev-dax", "/dev/dax0.0", "write", size)],
+      ["fio-read", fio("dev-dax", "/dev/dax0.0", "read", size)],
       ["scan-1", `$P verify /dev/dax0.0 --length ${size} --jobs 1`],
       ["deno-empty", "deno run -A --cached-only bench/empty.ts"],
       ["version", "$P --version"],
@@ -280,15 +286,9 @@ dd if=/tmp/src of=/mnt/p/f bs=1048576 conv=fsync 2>/dev/null`,
         "dd-write",
         `dd if=/tmp/src of=/mnt/p/f bs=1048576 conv=notrunc,fsync`,
       ],
-      [
-        "fio-write",
-        `fio --name=w --ioengine=libpmem --filename=/mnt/p/f --rw=write --bs=2m --size=${fileSize} --thread`,
-      ],
+      ["fio-write", fio("libpmem", "/mnt/p/f", "write", fileSize)],
       ["write-1", `$P map write /mnt/p/f --input /tmp/src --jobs 1`],
-      [
-        "fio-read",
-        `fio --name=r --ioengine=libpmem --filename=/mnt/p/f --rw=read --bs=2m --size=${fileSize} --thread`,
-      ],
+      ["fio-read", fio("libpmem", "/mnt/p/f", "read", fileSize)],
       ["scan-1", `$P verify /mnt/p/f --jobs 1`],
       [
         "dd-read",
